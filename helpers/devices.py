@@ -1,0 +1,104 @@
+"""Which device to run on, seeding, determinism and a one-line environment report."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+from .settings import get_settings
+
+
+def best_device() -> torch.device:
+    """The fastest device here: CUDA, then Apple's MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int | None = None) -> int:
+    """Seed Python, NumPy and PyTorch (all devices); returns the seed used.
+
+    Without an argument the course seed (`COURSE_SEED`, default 0) is used.
+    """
+    seed = get_settings().seed if seed is None else int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return seed
+
+
+def set_deterministic(on: bool = True) -> None:
+    """Ask PyTorch for bit-identical results run to run (slower on a GPU).
+
+    Turns on deterministic algorithms (warning, not failing, where an op has none),
+    switches off cuDNN's benchmark autotuner, and fixes cuBLAS's workspace.
+    """
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(on, warn_only=True)
+    torch.backends.cudnn.deterministic = on
+    torch.backends.cudnn.benchmark = not on
+
+
+def device_name(device: torch.device | None = None) -> str:
+    """A human name for `device`: the GPU's model, or the CPU's architecture."""
+    device = best_device() if device is None else torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def environment_report() -> dict[str, str]:
+    """Versions and hardware, for a banner or a bug report."""
+    import torchvision
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "device": device_name(),
+        "cuda": torch.version.cuda or "none",
+        "threads": str(torch.get_num_threads()),
+    }
+
+
+def banner() -> str:
+    """One line for the top of every notebook: mode, device, versions, data directory."""
+    s = get_settings()
+    env = environment_report()
+    how = "auto" if s.fast_source == "auto" else "COURSE_FAST"
+    offline = ", offline" if s.offline else ""
+    return (
+        f"mode={s.mode} ({how}{offline}) | device={env['device']} | "
+        f"torch {env['torch']}, torchvision {env['torchvision']}, python {env['python']} | "
+        f"data={s.data_dir} | seed={s.seed}"
+    )
+
+
+def print_banner() -> None:
+    """Print `banner()`; the first code cell of every notebook calls this.
+
+    Under the test suite (`COURSE_STRICT_WARNINGS=1`) it also turns deprecation warnings
+    raised from notebook code, torch, torchvision or helpers into errors.
+    """
+    if os.environ.get("COURSE_STRICT_WARNINGS") == "1":
+        strict_warnings()
+    print(banner())
+
+
+def strict_warnings() -> None:
+    """Make deprecated torch/torchvision usage an error in this process."""
+    import warnings
+
+    for category in (DeprecationWarning, FutureWarning):
+        for module in ("__main__", "torch", "torchvision", "helpers"):
+            warnings.filterwarnings("error", category=category, module=rf"{module}(\..*)?$")

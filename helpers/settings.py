@@ -1,0 +1,102 @@
+"""The course's switches, read once from environment variables.
+
+| variable           | values                     | default                           |
+|--------------------|----------------------------|-----------------------------------|
+| COURSE_FAST        | auto, 1, 0                 | auto: fast without a CUDA/MPS GPU |
+| COURSE_OFFLINE     | 0, 1                       | 0: downloads are tried (bounded)  |
+| COURSE_DATA_DIR    | a folder                   | <repo>/data                       |
+| COURSE_CACHE_DIR   | a writable folder          | <repo>/.cache                     |
+| COURSE_SEED        | an integer                 | 0                                 |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the course does not understand."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    fast: bool
+    offline: bool
+    data_dir: Path
+    cache_dir: Path
+    seed: int
+    fast_source: str  # "auto" or "env": how `fast` was decided
+
+    @property
+    def mode(self) -> str:
+        return "fast" if self.fast else "full"
+
+
+def _bool(name: str, value: str, allow_auto: bool = False) -> bool | None:
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    if allow_auto and v in {"", "auto"}:
+        return None
+    allowed = "auto, 1, 0" if allow_auto else "1, 0 (or true/false, yes/no, on/off)"
+    raise SettingsError(f"{name}={value!r} is not understood; allowed values: {allowed}.")
+
+
+def _gpu_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available() or (
+        getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    )
+
+
+def read_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build `Settings` from `environ` (default: `os.environ`), validating every value."""
+    env = os.environ if environ is None else environ
+    fast = _bool("COURSE_FAST", env.get("COURSE_FAST", "auto"), allow_auto=True)
+    fast_source = "env"
+    if fast is None:
+        fast, fast_source = not _gpu_available(), "auto"
+    offline = _bool("COURSE_OFFLINE", env.get("COURSE_OFFLINE", "0"))
+    seed_text = env.get("COURSE_SEED", "0")
+    try:
+        seed = int(seed_text)
+    except ValueError:
+        raise SettingsError(
+            f"COURSE_SEED={seed_text!r} is not understood; allowed values: an integer such as 0."
+        ) from None
+    if seed < 0:
+        raise SettingsError(f"COURSE_SEED={seed} is negative; allowed values: an integer >= 0.")
+    data_dir = Path(env.get("COURSE_DATA_DIR") or REPO_ROOT / "data").expanduser()
+    cache_dir = Path(env.get("COURSE_CACHE_DIR") or REPO_ROOT / ".cache").expanduser()
+    return Settings(bool(fast), bool(offline), data_dir, cache_dir, seed, fast_source)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once and then remembered."""
+    return read_settings()
+
+
+def reload_settings() -> Settings:
+    """Forget the remembered settings and read the environment again (tests use this)."""
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def pick(fast: T, full: T) -> T:
+    """Return `fast` in fast mode and `full` otherwise: `epochs = pick(2, 30)`."""
+    return fast if get_settings().fast else full

@@ -1,0 +1,78 @@
+"""Build the notebooks from their jupytext sources and execute them top to bottom.
+
+    python scripts/build_notebooks.py              # every notebooks/NN_*.py
+    python scripts/build_notebooks.py 01 03        # only those numbers
+    python scripts/build_notebooks.py --no-execute # sources -> .ipynb without outputs
+
+Each `notebooks/NN_name.py` (jupytext percent format) is the source of `NN_name.ipynb`.
+Execution runs in fast mode unless COURSE_FAST is already set, so the committed outputs are
+the ones CI compares. The run time of each notebook is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+def sources(selected: list[str]) -> list[Path]:
+    found = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    if selected:
+        found = [p for p in found if any(p.name.startswith(s) for s in selected)]
+    return found
+
+
+def clean(nb: nbformat.NotebookNode) -> None:
+    """Drop metadata that changes on every run, so diffs show only real changes."""
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = KERNELSPEC
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("ExecuteTime", None)
+
+
+def build(src: Path, execute: bool, timeout: int) -> float:
+    nb = jupytext.read(src)
+    clean(nb)
+    seconds = 0.0
+    if execute:
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        seconds = time.perf_counter() - start
+        clean(nb)
+    nbformat.write(nb, src.with_suffix(".ipynb"))
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("numbers", nargs="*", help="notebook number prefixes, e.g. 01 08")
+    parser.add_argument("--no-execute", action="store_true")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    args = parser.parse_args()
+    os.environ.setdefault("COURSE_FAST", "1")
+    os.environ.setdefault("COURSE_STRICT_WARNINGS", "1")
+    todo = sources(args.numbers)
+    if not todo:
+        print("no notebook sources matched", file=sys.stderr)
+        return 1
+    for src in todo:
+        seconds = build(src, not args.no_execute, args.timeout)
+        print(f"{src.with_suffix('.ipynb').name}: {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
