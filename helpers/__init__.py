@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "environment_report": "devices",
     "banner": "devices",
     "print_banner": "devices",
+    "strict_warnings": "devices",
     # checks: self-checks with plain-language messages
     "check_close": "checks",
     "check_shape": "checks",
@@ -60,12 +61,17 @@ _EXPORTS: dict[str, str] = {
     "PHOTO_NAMES": "data",
     "load_shakespeare": "data",
     "load_sentiment": "data",
+    "TextSet": "data",
     "CIFAR10_CLASSES": "data",
     "CIFAR10_MEAN": "data",
     "CIFAR10_STD": "data",
     "CifarResNet": "models",
     "cifar_resnet": "models",
     "load_pretrained_cifar_resnet": "models",
+    "load_torchvision_model": "models",
+    # conv_arithmetic: output sizes and receptive fields (used by notebook 03 and a widget)
+    "conv_output_size": "conv_arithmetic",
+    "receptive_field": "conv_arithmetic",
     # widgets: interactive explorers with a static fallback
     "kernel_editor": "widgets",
     "conv_explorer": "widgets",

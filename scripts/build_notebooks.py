@@ -48,8 +48,12 @@ def build(src: Path, execute: bool, timeout: int) -> float:
     seconds = 0.0
     if execute:
         start = time.perf_counter()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(NOTEBOOKS)}},
+        ).execute()
         seconds = time.perf_counter() - start
         clean(nb)
     nbformat.write(nb, src.with_suffix(".ipynb"))

@@ -1,0 +1,85 @@
+"""Device choice, seeding, determinism and the banner."""
+
+import random
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import helpers
+from helpers import devices
+
+
+def test_best_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert devices.best_device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert devices.best_device().type == "mps"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert devices.best_device().type == "cpu"
+
+
+def test_seed_everything_repeats_every_generator():
+    def draw():
+        return random.random(), float(np.random.rand()), torch.rand(3).tolist()
+
+    devices.seed_everything(123)
+    first = draw()
+    devices.seed_everything(123)
+    assert draw() == first
+    devices.seed_everything(124)
+    assert draw() != first
+
+
+def test_seed_everything_defaults_to_the_course_seed(monkeypatch):
+    monkeypatch.setenv("COURSE_SEED", "9")
+    helpers.reload_settings()
+    try:
+        assert devices.seed_everything() == 9
+    finally:
+        monkeypatch.delenv("COURSE_SEED")
+        helpers.reload_settings()
+
+
+def test_deterministic_switch_round_trips():
+    devices.set_deterministic(True)
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    devices.set_deterministic(False)
+    assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_banner_is_one_line_with_mode_device_versions_and_data_dir():
+    line = devices.banner()
+    assert "\n" not in line
+    for part in ("mode=", "device=", "torch ", "torchvision ", "data=", "seed="):
+        assert part in line
+    report = devices.environment_report()
+    assert report["torch"] == torch.__version__
+
+
+def test_torchvision_compiled_ops_load():
+    """A CPU-only torch beside a CUDA torchvision fails here ('torchvision::nms does not exist')."""
+    from torchvision.ops import nms
+
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 11.0, 11.0], [50.0, 50.0, 60.0, 60.0]])
+    keep = nms(boxes, torch.tensor([0.9, 0.8, 0.7]), iou_threshold=0.5)
+    assert keep.tolist() == [0, 2]
+
+
+def test_strict_warnings_turn_torch_deprecations_into_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        devices.strict_warnings()
+        with pytest.raises(FutureWarning):
+            warnings.warn_explicit("old API", FutureWarning, "x.py", 1, module="torch.cuda.amp")
+        warnings.warn_explicit("unrelated", FutureWarning, "y.py", 1, module="somewhere_else")
+
+
+def test_public_api_names_resolve():
+    for name in ("get_settings", "pick", "best_device", "check_close", "print_banner"):
+        assert callable(getattr(helpers, name))
+    with pytest.raises(AttributeError):
+        helpers.no_such_helper  # noqa: B018

@@ -1,0 +1,50 @@
+"""Each notebook's jupytext source and its committed .ipynb hold the same cells, with outputs."""
+
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+GENERATED = {"08_cifar10_assignment_student.ipynb"}  # built from the solution, not from a .py
+
+
+def cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source.strip()) for c in nb.cells]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_notebook_matches_its_source(source: Path):
+    notebook = source.with_suffix(".ipynb")
+    assert notebook.exists(), (
+        f"{notebook.name} is missing: run `python scripts/build_notebooks.py {source.name[:2]}`"
+    )
+    committed = nbformat.read(notebook, as_version=4)
+    expected = jupytext.read(source)
+    assert cells(committed) == cells(expected), (
+        f"{notebook.name} differs from {source.name}: rebuild it with "
+        f"`python scripts/build_notebooks.py {source.name[:2]}` and commit both"
+    )
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_notebook_is_committed_executed(source: Path):
+    nb = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    unexecuted = [i for i, c in enumerate(code) if c.execution_count is None]
+    assert not unexecuted, (
+        f"{source.with_suffix('.ipynb').name}: code cells {unexecuted} were never run"
+    )
+    counts = [c.execution_count for c in code]
+    assert counts == list(range(1, len(code) + 1)), "cells were not run once, top to bottom"
+
+
+def test_every_notebook_has_a_source():
+    orphans = [
+        p.name
+        for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")
+        if p.name not in GENERATED and not p.with_suffix(".py").exists()
+    ]
+    assert not orphans, f"notebooks without a jupytext source: {orphans}"
