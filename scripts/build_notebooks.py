@@ -12,6 +12,7 @@ the ones CI compares. The run time of each notebook is printed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -23,6 +24,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+TIMINGS = NOTEBOOKS / "timings.json"  # fast-mode seconds per notebook, read by course_map.py
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -75,7 +77,15 @@ def main() -> int:
     for src in todo:
         seconds = build(src, not args.no_execute, args.timeout)
         print(f"{src.with_suffix('.ipynb').name}: {seconds:.1f} s")
+        if seconds and os.environ["COURSE_FAST"] == "1":
+            record_time(src.with_suffix(".ipynb").name, seconds)
     return 0
+
+
+def record_time(name: str, seconds: float) -> None:
+    times = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+    times[name] = round(seconds, 1)
+    TIMINGS.write_text(json.dumps(dict(sorted(times.items())), indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,159 @@
+"""The course map in README.md and the notebooks' set-up cells, generated from one place.
+
+    python scripts/course_map.py          # rewrite README's course map and every set-up cell
+    python scripts/course_map.py --check  # exit 1 if either is out of date
+
+The repository URL is declared once, in pyproject.toml's [project.urls]; the Colab badges and
+the Colab install line in each notebook's first code cell are made from it. Run times come
+from notebooks/timings.json, written by build_notebooks.py in fast mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+README = ROOT / "README.md"
+START, END = "<!-- course-map:start -->", "<!-- course-map:end -->"
+
+SETUP_CELL = """\
+# Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{requirement}"], check=True)
+
+import helpers
+
+helpers.print_banner()"""
+
+
+def _pyproject_value(key: str) -> str:
+    # A regex, not tomllib, so the script also runs on Python 3.10.
+    match = re.search(rf'^{key}\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    if match is None:
+        raise SystemExit(f"pyproject.toml declares no {key}")
+    return match.group(1)
+
+
+def repository_url() -> str:
+    return _pyproject_value("Repository").rstrip("/")
+
+
+def setup_cell() -> str:
+    requirement = f"{_pyproject_value('name')}[colab] @ git+{repository_url()}"
+    return SETUP_CELL.format(requirement=requirement)
+
+
+def notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def title_and_goals(nb: nbformat.NotebookNode) -> tuple[str, list[str]]:
+    title, goals, in_goals = "", [], False
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if not title and line.startswith("# "):
+                title = line[2:].strip()
+            elif line.startswith("#"):
+                in_goals = line.lstrip("#").strip().lower() == "learning goals"
+            elif in_goals and re.match(r"\s*[-*]\s+", line):
+                goals.append(re.sub(r"\s*[-*]\s+", "", line, count=1).strip())
+    return title, goals
+
+
+def course_map() -> str:
+    url = repository_url().replace("https://github.com/", "")
+    times = (
+        json.loads((NOTEBOOKS / "timings.json").read_text())
+        if (NOTEBOOKS / "timings.json").exists()
+        else {}
+    )
+    rows = ["| notebook | learning goals | fast mode (2-core CPU) | Colab |", "|---|---|---|---|"]
+    for path in notebooks():
+        title, goals = title_and_goals(nbformat.read(path, as_version=4))
+        seconds = times.get(path.name)
+        time = f"{seconds:.0f} s" if seconds is not None else "not measured"
+        badge = (
+            f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{url}/blob/main/notebooks/{path.name})"
+        )
+        link = f"[{title or path.stem}](notebooks/{path.name})"
+        rows.append(f"| {link} | {'; '.join(goals)} | {time} | {badge} |")
+    return "\n".join(rows)
+
+
+def readme_with_map(text: str) -> str:
+    block = f"{START}\n{course_map()}\n{END}"
+    if START in text and END in text:
+        return re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    return text.rstrip() + "\n\n## Course map\n\n" + block + "\n"
+
+
+def first_code_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
+    return next((c for c in nb.cells if c.cell_type == "code"), None)
+
+
+def stale_setup_cells() -> list[str]:
+    want = setup_cell()
+    stale = []
+    for path in notebooks():
+        cell = first_code_cell(nbformat.read(path, as_version=4))
+        if cell is None or cell.source.strip() != want:
+            stale.append(path.name)
+    return stale
+
+
+def write_setup_cells() -> None:
+    """Put the current set-up cell first in every notebook (and in its jupytext source)."""
+    want = setup_cell()
+    for path in notebooks():
+        nb = nbformat.read(path, as_version=4)
+        cell = first_code_cell(nb)
+        if cell is not None and cell.source.strip() != want:
+            cell.source = want
+            nbformat.write(nb, path)
+            source = path.with_suffix(".py")
+            if source.exists():
+                paired = jupytext.read(source)
+                paired_cell = first_code_cell(paired)
+                paired_cell.source = want
+                jupytext.write(paired, source, fmt="py:percent")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report drift, change nothing")
+    args = parser.parse_args()
+    text = README.read_text()
+    if args.check:
+        problems = []
+        if readme_with_map(text) != text:
+            problems.append("README.md's course map is out of date")
+        problems += [
+            f"{name}: first code cell is not the set-up cell" for name in stale_setup_cells()
+        ]
+        for p in problems:
+            print(p, file=sys.stderr)
+        if problems:
+            print("fix: python scripts/course_map.py", file=sys.stderr)
+        return 1 if problems else 0
+    write_setup_cells()
+    README.write_text(readme_with_map(text))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
