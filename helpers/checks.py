@@ -26,7 +26,9 @@ def _as_tensor(x: ArrayLike) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x))
 
 
-def check_shape(x: ArrayLike, expected: Sequence[int], name: str = "tensor", hint: str = "") -> None:
+def check_shape(
+    x: ArrayLike, expected: Sequence[int], name: str = "tensor", hint: str = ""
+) -> None:
     """Check that `x` has shape `expected`; use -1 (or None) for "any size" in a dimension."""
     found = tuple(_as_tensor(x).shape)
     want = tuple(expected)
@@ -37,8 +39,13 @@ def check_shape(x: ArrayLike, expected: Sequence[int], name: str = "tensor", hin
         else:
             bad = [i for i, (w, f) in enumerate(zip(want, found)) if w not in (-1, None) and w != f]
             detail = ", ".join(f"dim {i}: {found[i]} instead of {want[i]}" for i in bad)
-        _fail(f"shape of {name}", str(want), str(found), detail,
-              hint or "print the shape after every layer to see where it changes.")
+        _fail(
+            f"shape of {name}",
+            str(want),
+            str(found),
+            detail,
+            hint or "print the shape after every layer to see where it changes.",
+        )
 
 
 def check_close(
@@ -52,16 +59,24 @@ def check_close(
     """Check that two tensors/arrays/numbers agree elementwise within `rtol` and `atol`."""
     a, e = _as_tensor(actual), _as_tensor(expected)
     if a.shape != e.shape:
-        _fail(f"{name}", f"shape {tuple(e.shape)}", f"shape {tuple(a.shape)}",
-              "the shapes differ, so the values cannot be compared",
-              hint or "check the sizes your code produces before the values.")
+        _fail(
+            f"{name}",
+            f"shape {tuple(e.shape)}",
+            f"shape {tuple(a.shape)}",
+            "the shapes differ, so the values cannot be compared",
+            hint or "check the sizes your code produces before the values.",
+        )
     a64, e64 = a.double(), e.double()
     bad_nan = torch.isnan(a64) != torch.isnan(e64)
     if bad_nan.any():
         idx = tuple(torch.nonzero(bad_nan)[0].tolist())
-        _fail(name, f"{e64[idx].item()} at index {idx}", f"{a64[idx].item()}",
-              f"{int(bad_nan.sum())} NaN value(s) where the other side has a number",
-              hint or "a NaN usually comes from 0/0, log(0) or an overflow.")
+        _fail(
+            name,
+            f"{e64[idx].item()} at index {idx}",
+            f"{a64[idx].item()}",
+            f"{int(bad_nan.sum())} NaN value(s) where the other side has a number",
+            hint or "a NaN usually comes from 0/0, log(0) or an overflow.",
+        )
     diff = (a64 - e64).abs().nan_to_num(0.0)
     tol = atol + rtol * e64.abs().nan_to_num(0.0)
     bad = diff > tol
@@ -74,34 +89,65 @@ def check_close(
             f"{a64[idx].item():.6g}",
             f"{int(bad.sum())} of {bad.numel()} values differ; largest difference "
             f"{diff.max().item():.3g} (allowed {atol:g} + {rtol:g}*|expected|)",
-            hint or "compare the first differing entry by hand.",
+            hint or "work out the entry shown above by hand and compare.",
         )
 
 
 def check_equal(actual: object, expected: object, name: str = "value", hint: str = "") -> None:
     """Check exact equality of numbers, strings, tuples, lists or integer tensors."""
-    if isinstance(actual, (torch.Tensor, np.ndarray)) or isinstance(expected, (torch.Tensor, np.ndarray)):
+    if isinstance(actual, (torch.Tensor, np.ndarray)) or isinstance(
+        expected, (torch.Tensor, np.ndarray)
+    ):
         a, e = _as_tensor(actual), _as_tensor(expected)
         if a.shape != e.shape:
-            _fail(name, f"shape {tuple(e.shape)}", f"shape {tuple(a.shape)}", "the shapes differ", hint)
+            _fail(
+                name,
+                f"shape {tuple(e.shape)}",
+                f"shape {tuple(a.shape)}",
+                "the shapes differ",
+                hint,
+            )
         ne = a != e
         if ne.any():
             idx = tuple(torch.nonzero(ne)[0].tolist())
-            _fail(name, f"{e[idx].item()} at index {idx}", f"{a[idx].item()}",
-                  f"{int(ne.sum())} of {ne.numel()} entries differ", hint)
+            _fail(
+                name,
+                f"{e[idx].item()} at index {idx}",
+                f"{a[idx].item()}",
+                f"{int(ne.sum())} of {ne.numel()} entries differ",
+                hint,
+            )
         return
     if actual != expected:
         detail = ""
-        if isinstance(actual, Sequence) and isinstance(expected, Sequence) and not isinstance(actual, str):
+        if (
+            isinstance(actual, Sequence)
+            and isinstance(expected, Sequence)
+            and not isinstance(actual, str)
+        ):
             if len(actual) != len(expected):
                 detail = f"length {len(actual)} instead of {len(expected)}"
             else:
-                i = next(i for i, (x, y) in enumerate(zip(actual, expected)) if x != y)
-                detail = f"first difference at position {i}: {actual[i]!r} instead of {expected[i]!r}"
+                i = next((i for i, (x, y) in enumerate(zip(actual, expected)) if x != y), None)
+                if i is None:  # same items in different containers, e.g. (1, 2) and [1, 2]
+                    detail = (
+                        f"same items, but a {type(actual).__name__} "
+                        f"instead of a {type(expected).__name__}"
+                    )
+                else:
+                    detail = (
+                        f"first difference at position {i}: "
+                        f"{actual[i]!r} instead of {expected[i]!r}"
+                    )
         _fail(name, repr(expected), repr(actual), detail, hint)
 
 
 def check_true(condition: bool, claim: str, found: str = "", hint: str = "") -> None:
     """Check a claim the notebook makes, e.g. `check_true(loss < 0.1, "the loss falls below 0.1")`."""
+    if isinstance(condition, (torch.Tensor, np.ndarray)) and _as_tensor(condition).numel() != 1:
+        raise TypeError(
+            f"check_true({claim!r}) needs one True/False value, not an array of shape "
+            f"{tuple(condition.shape)}: reduce it first, e.g. with `.all()` or `.any()`."
+        )
     if not bool(condition):
         _fail(claim, "the claim holds", found or "it does not", "", hint)
