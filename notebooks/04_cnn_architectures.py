@@ -1,0 +1,1155 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 CNN architectures: from LeNet-5 to MobileNetV2
+#
+# Between 1998 and 2018 image classifiers went from 60 thousand parameters (LeNet-5) to 138
+# million (VGG-16) and back down to 3.5 million (MobileNetV2) while getting far more accurate.
+# The progress did not come from new kinds of layers: every network in this notebook is made
+# of convolutions, pooling, nonlinearities and a classifier. It came from a handful of ideas
+# about how to *arrange* them: small filters stacked deep, 1x1 convolutions that shrink the
+# channel count before an expensive layer, shortcuts that let a block learn a correction to
+# its input, concatenation instead of addition, and factorising a convolution into a spatial
+# and a channel-mixing part. We build each network from its blocks, count its parameters and
+# multiply-adds by formula, and check every count against PyTorch's reference models. Then we
+# train a plain and a residual network on real CIFAR-10 to see *why* shortcuts matter, and
+# measure how settings such as `channels_last` and mixed precision change the speed of a
+# convolution on the machine at hand.
+
+# %% [markdown]
+# ## Learning goals
+#
+# - Build LeNet-5, AlexNet, VGG-16, GoogLeNet, ResNet-18/50, DenseNet-121 and MobileNetV2 from
+#   their blocks and match torchvision's parameter counts exactly.
+# - Count the parameters and multiply-adds of a convolution by formula and read a model
+#   summary table (layer, output shape, parameters, multiply-adds).
+# - Explain the 1x1 "bottleneck": reproduce the Inception example's 854M vs 358M
+#   multiply-adds.
+# - Explain global average pooling, residual (basic, bottleneck, projection) blocks, dense
+#   blocks, depthwise-separable convolutions, inverted residuals and squeeze-and-excitation.
+# - Show the degradation problem on CIFAR-10: a deeper plain network trains worse, its
+#   residual twin does not.
+# - Know what `cudnn.benchmark`, `cudnn.deterministic`, `channels_last` and autocast do, and
+#   measure them with `torch.utils.benchmark`.
+
+# %% [markdown]
+# ## You should already know
+#
+# - How `Conv2d`, `MaxPool2d` and `Linear` change a tensor's shape (notebooks 01 and 03).
+# - What BatchNorm and dropout do (notebook 05), at least roughly.
+# - A training loop: forward pass, loss, `backward()`, optimizer step.
+
+# %%
+# Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cnn-rnn-course[colab] @ git+https://github.com/cnn-rnn-course/cnn-rnn-course"], check=True)
+
+import helpers
+
+helpers.print_banner()
+
+# %%
+import shutil
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+import torchinfo
+import torchvision
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+helpers.seed_everything()
+META = torch.device("meta")  # builds modules and runs shapes without allocating memory
+
+# %% [markdown]
+# ## 1. Counting parameters and multiply-adds
+#
+# A convolution with $C_\text{in}$ input channels, $C_\text{out}$ filters of size $k \times k$
+# and a bias has
+#
+# $$P = C_\text{out}\,(C_\text{in}\,k^2 + 1)$$
+#
+# parameters. Each of its $H_\text{out} W_\text{out}$ output positions and $C_\text{out}$
+# channels is a dot product of length $C_\text{in} k^2$, so one image costs
+#
+# $$\text{MACs} = H_\text{out}\, W_\text{out}\, C_\text{out}\, C_\text{in}\, k^2$$
+#
+# multiply-adds (one multiply-add = 2 FLOPs). A `Linear(n, m)` layer is the special case
+# $k = 1$, $H_\text{out} = W_\text{out} = 1$. We write both formulas as functions and check them
+# against the module's own parameters and against PyTorch's FLOP counter.
+
+
+# %%
+def count_params(model: nn.Module) -> int:
+    """Number of learnable parameters (works on the meta device too)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def conv_params(c_in: int, c_out: int, k: int, bias: bool = True, groups: int = 1) -> int:
+    """P = C_out (C_in k^2 / groups + 1)."""
+    return c_out * (c_in // groups * k * k + int(bias))
+
+
+def conv_macs(c_in: int, c_out: int, k: int, h_out: int, w_out: int, groups: int = 1) -> int:
+    """Multiply-adds of one image: H_out W_out C_out (C_in / groups) k^2 (bias not counted)."""
+    return h_out * w_out * c_out * (c_in // groups) * k * k
+
+
+def count_macs(model: nn.Module, x: torch.Tensor) -> int:
+    """Multiply-adds of one forward pass, measured by PyTorch's FLOP counter (FLOPs / 2)."""
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(x)
+    return counter.get_total_flops() // 2
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+conv = nn.Conv2d(3, 64, kernel_size=3, padding=1)
+x = torch.zeros(1, 3, 32, 32)  # (N, C, H, W)
+print("parameters:", count_params(conv), "=", conv_params(3, 64, 3))
+print("multiply-adds:", count_macs(conv, x), "=", conv_macs(3, 64, 3, 32, 32))
+
+# %% [markdown]
+# **Self-check.** The formulas agree with the module and with the FLOP counter.
+
+# %%
+helpers.check_equal(count_params(conv), conv_params(3, 64, 3), "parameters of Conv2d(3, 64, 3)")
+helpers.check_equal(count_macs(conv, x), conv_macs(3, 64, 3, 32, 32), "multiply-adds of a conv")
+
+# %% [markdown]
+# ## 2. LeNet-5 (LeCun et al., 1998)
+#
+# The slides' variant takes a 32x32 grey image through CONV-POOL-CONV-POOL-FC-FC-FC: six 5x5
+# filters, 2x2 max pooling with stride 2, sixteen 5x5 filters, pooling again, then dense layers
+# with 120, 84 and 10 units. (One slide uses 100 units in the second dense layer; we keep the
+# original 84.) It set the template every later network follows: convolutions and pooling
+# that shrink the image while adding channels, then a classifier.
+
+
+# %%
+def lenet5(num_classes: int = 10) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5),  # (N, 1, 32, 32) -> (N, 6, 28, 28)
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # -> (N, 6, 14, 14)
+        nn.Conv2d(6, 16, 5),  # -> (N, 16, 10, 10)
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # -> (N, 16, 5, 5)
+        nn.Flatten(),  # -> (N, 400)
+        nn.Linear(400, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, num_classes),
+    )
+
+
+lenet = lenet5()
+lenet_formula = (
+    conv_params(1, 6, 5) + conv_params(6, 16, 5) + 400 * 120 + 120 + 120 * 84 + 84 + 84 * 10 + 10
+)
+
+# %% [markdown]
+# A model summary lists every layer with its output shape, parameters and multiply-adds.
+# `torchinfo.summary` runs one forward pass to find the shapes.
+
+# %%
+lenet_summary = torchinfo.summary(
+    lenet,
+    input_size=(1, 1, 32, 32),
+    col_names=("output_size", "num_params", "mult_adds"),
+    verbose=0,
+)
+print(lenet_summary)
+
+# %% [markdown]
+# torchinfo counts a bias as one more multiply-add per output value, PyTorch's FLOP counter
+# (and our formula) leave biases out. Both views are checked below: about 60 thousand
+# parameters and about 0.42 million multiply-adds per image.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+lenet_macs = (
+    conv_macs(1, 6, 5, 28, 28) + conv_macs(6, 16, 5, 10, 10) + 400 * 120 + 120 * 84 + 84 * 10
+)
+bias_adds = 6 * 28 * 28 + 16 * 10 * 10 + 120 + 84 + 10
+print(f"parameters: {lenet_formula:,}; multiply-adds: {lenet_macs:,} (+{bias_adds:,} bias adds)")
+
+# %%
+helpers.check_equal(count_params(lenet), lenet_formula, "LeNet-5 parameters")
+helpers.check_equal(lenet_summary.total_params, lenet_formula, "torchinfo's parameter total")
+helpers.check_equal(count_macs(lenet, torch.zeros(1, 1, 32, 32)), lenet_macs, "LeNet-5 MACs")
+helpers.check_equal(lenet_summary.total_mult_adds, lenet_macs + bias_adds, "torchinfo's MACs")
+helpers.check_true(55_000 < lenet_formula < 65_000, "LeNet-5 has about 60k parameters")
+
+# %% [markdown]
+# ## 3. AlexNet (Krizhevsky et al., 2012)
+#
+# AlexNet is LeNet scaled up for 227x227 colour images and 1000 classes: five convolutions
+# (the first 11x11 with stride 4), three max-pooling layers, local response normalisation
+# ("NORM", rarely used today), two dense layers of 4096 units with dropout 0.5, and ReLU
+# everywhere. We write one function for both versions: the slides' original (96, 256, 384,
+# 384, 256 filters, no padding in CONV1, with NORM) and torchvision's single-GPU variant
+# (64, 192, 384, 256, 256 filters, padding 2 in CONV1, no NORM), and trace the slides' shape
+# table by running a meta tensor through the layers.
+
+
+# %%
+def alexnet(
+    widths: tuple[int, ...] = (64, 192, 384, 256, 256),
+    pad1: int = 2,
+    lrn: bool = False,
+    num_classes: int = 1000,
+) -> nn.Sequential:
+    c1, c2, c3, c4, c5 = widths
+    norm = (lambda: nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)) if lrn else nn.Identity
+    features = [
+        nn.Conv2d(3, c1, 11, stride=4, padding=pad1), nn.ReLU(), nn.MaxPool2d(3, 2), norm(),
+        nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2), norm(),
+        nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(c3, c4, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(c4, c5, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2),
+    ]  # fmt: skip
+    classifier = [
+        nn.AdaptiveAvgPool2d(6), nn.Flatten(),
+        nn.Dropout(0.5), nn.Linear(c5 * 6 * 6, 4096), nn.ReLU(),
+        nn.Dropout(0.5), nn.Linear(4096, 4096), nn.ReLU(),
+        nn.Linear(4096, num_classes),
+    ]  # fmt: skip
+    return nn.Sequential(*features, *classifier)
+
+
+def shape_trace(model: nn.Sequential, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
+    """(layer name, output shape without the batch) for each conv, pool, norm and dense layer."""
+    shown = (nn.Conv2d, nn.MaxPool2d, nn.LocalResponseNorm, nn.Flatten, nn.Linear)
+    rows = []
+    for layer in model:
+        x = layer(x)
+        if isinstance(layer, shown):
+            rows.append((type(layer).__name__, tuple(x.shape[1:])))
+    return rows
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+with META:
+    alexnet_slides = alexnet(widths=(96, 256, 384, 384, 256), pad1=0, lrn=True)
+for name, shape in shape_trace(alexnet_slides, torch.zeros(1, 3, 227, 227, device=META)):
+    print(f"{name:18s} {shape}")
+print(f"parameters of the slides' AlexNet: {count_params(alexnet_slides):,}")
+
+# %% [markdown]
+# CONV1 gives $\lfloor (227 - 11)/4 \rfloor + 1 = 55$ and holds $96\,(3 \cdot 11^2 + 1) =
+# 34{,}944$ parameters; the two dense layers FC6 and FC7 hold 88% of the 62 million. Now the
+# torchvision variant, built on the meta device (no memory, no time) and compared with
+# `torchvision.models.alexnet(weights=None)`:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+with META:
+    alexnet_ours = alexnet()
+    alexnet_ref = torchvision.models.alexnet(weights=None)
+print(f"ours: {count_params(alexnet_ours):,}  torchvision: {count_params(alexnet_ref):,}")
+
+# %%
+trace = dict(shape_trace(alexnet_slides, torch.zeros(1, 3, 227, 227, device=META))[:1])
+helpers.check_equal(trace["Conv2d"], (96, 55, 55), "AlexNet CONV1 output (slides: 55x55x96)")
+helpers.check_equal(conv_params(3, 96, 11), 34_944, "CONV1 parameters by formula")
+helpers.check_equal(count_params(alexnet_ours), 61_100_840, "AlexNet parameters (torchvision)")
+helpers.check_equal(count_params(alexnet_ours), count_params(alexnet_ref), "ours vs torchvision")
+del alexnet_slides, alexnet_ours, alexnet_ref
+
+# %% [markdown]
+# ## 4. VGG (Simonyan & Zisserman, 2014): one rule, six configurations
+#
+# VGG uses only 3x3 convolutions with stride 1 and padding 1, and 2x2 max pooling with stride
+# 2. Two stacked 3x3 layers see a 5x5 window with $2 \cdot 9 C^2 = 18 C^2$ weights instead of
+# $25 C^2$, and add one more nonlinearity. The paper's configurations A-E differ only in how
+# many layers each of the five stages has, so a dictionary describes them all and the paper's
+# table is *generated* from it. `conv3-64` is a 3x3 convolution with 64 filters; `conv1-256`
+# (configuration C) is a 1x1 one; `LRN` is local response normalisation.
+
+# %%
+VGG_CONFIGS: dict[str, list[list[str]]] = {
+    "A": [["conv3-64"], ["conv3-128"], ["conv3-256"] * 2, ["conv3-512"] * 2, ["conv3-512"] * 2],
+    "A-LRN": [["conv3-64", "LRN"], ["conv3-128"], ["conv3-256"] * 2, ["conv3-512"] * 2,
+              ["conv3-512"] * 2],
+    "B": [["conv3-64"] * 2, ["conv3-128"] * 2, ["conv3-256"] * 2, ["conv3-512"] * 2,
+          ["conv3-512"] * 2],
+    "C": [["conv3-64"] * 2, ["conv3-128"] * 2, ["conv3-256"] * 2 + ["conv1-256"],
+          ["conv3-512"] * 2 + ["conv1-512"], ["conv3-512"] * 2 + ["conv1-512"]],
+    "D": [["conv3-64"] * 2, ["conv3-128"] * 2, ["conv3-256"] * 3, ["conv3-512"] * 3,
+          ["conv3-512"] * 3],
+    "E": [["conv3-64"] * 2, ["conv3-128"] * 2, ["conv3-256"] * 4, ["conv3-512"] * 4,
+          ["conv3-512"] * 4],
+}  # fmt: skip
+
+
+def vgg(config: list[list[str]], num_classes: int = 1000) -> nn.Sequential:
+    layers, c_in = [], 3
+    for stage in config:
+        for item in stage:
+            if item == "LRN":
+                layers.append(nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0))
+                continue
+            k, c_out = (int(v) for v in item.removeprefix("conv").split("-"))
+            layers += [nn.Conv2d(c_in, c_out, k, padding=k // 2), nn.ReLU()]
+            c_in = c_out
+        layers.append(nn.MaxPool2d(2))  # halves H and W: 224 -> 112 -> 56 -> 28 -> 14 -> 7
+    head = [
+        nn.AdaptiveAvgPool2d(7), nn.Flatten(),  # (N, 512, 7, 7) -> (N, 25088)
+        nn.Linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, num_classes),
+    ]  # fmt: skip
+    return nn.Sequential(*layers, *head)
+
+
+def weight_layers(config: list[list[str]]) -> int:
+    return sum(item != "LRN" for stage in config for item in stage) + 3
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+vgg_params = {}
+for name, cfg in VGG_CONFIGS.items():
+    with META:
+        vgg_params[name] = count_params(vgg(cfg))
+width = 24
+print("".join(f"{name:<{width}}" for name in VGG_CONFIGS))
+print("".join(f"{weight_layers(c)} weight layers".ljust(width) for c in VGG_CONFIGS.values()))
+print("input (224 x 224 RGB image)")
+for stage in range(5):
+    depth = max(len(cfg[stage]) for cfg in VGG_CONFIGS.values())
+    for row in range(depth):
+        cells = [cfg[stage][row] if row < len(cfg[stage]) else "" for cfg in VGG_CONFIGS.values()]
+        print("".join(f"{c:<{width}}" for c in cells))
+    print("maxpool")
+print("FC-4096\nFC-4096\nFC-1000\nsoft-max")
+print("".join(f"{p / 1e6:.0f}M params".ljust(width) for p in vgg_params.values()))
+
+# %% [markdown]
+# The paper's Table 2 gives 133, 133, 134, 138 and 144 million parameters for A to E. VGG-16
+# is configuration D and VGG-19 is E; torchvision's `vgg11/13/16/19` are A, B, D and E.
+
+# %%
+helpers.check_equal(
+    [round(vgg_params[n] / 1e6) for n in ("A", "B", "C", "D", "E")],
+    [133, 133, 134, 138, 144],
+    "VGG parameter counts in millions (paper, Table 2)",
+)
+helpers.check_equal(vgg_params["A-LRN"], vgg_params["A"], "LRN adds no parameters")
+for name, ref in [("A", "vgg11"), ("B", "vgg13"), ("D", "vgg16"), ("E", "vgg19")]:
+    with META:
+        ref_count = count_params(getattr(torchvision.models, ref)(weights=None))
+    helpers.check_equal(vgg_params[name], ref_count, f"VGG {name} vs torchvision {ref}")
+helpers.check_equal(vgg_params["D"], 138_357_544, "VGG-16 parameters")
+helpers.check_equal(2 * 9, 18, "two 3x3 layers: 18 C^2 weights")  # vs 25 C^2 for one 5x5
+
+# %% [markdown]
+# ## 5. Network in Network and global average pooling
+#
+# Lin et al. (2013) replaced the linear filter of a convolution by a small MLP that slides
+# over the image. Such an "MLPconv" layer is a convolution followed by 1x1 convolutions: a
+# 1x1 convolution is exactly a `Linear` layer applied to the channel vector of every pixel.
+# They also dropped the dense classifier: the last layer has one channel per class, and
+# **global average pooling** (GAP) takes the mean of each channel,
+# $\text{GAP}(x)_{c} = \frac{1}{HW}\sum_{i,j} x_{c,i,j}$. We check both statements, then see
+# what GAP saves on VGG-16, whose three dense layers hold most of its weights.
+
+# %%
+x = torch.randn(2, 64, 7, 7)  # (N, C, H, W)
+one_by_one = nn.Conv2d(64, 10, kernel_size=1)
+linear = nn.Linear(64, 10)
+with torch.no_grad():
+    linear.weight.copy_(one_by_one.weight.view(10, 64))
+    linear.bias.copy_(one_by_one.bias)
+per_pixel = linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)  # Linear over C at each (i, j)
+helpers.check_close(one_by_one(x), per_pixel, "1x1 conv vs per-pixel Linear", atol=1e-5)
+helpers.check_close(nn.AdaptiveAvgPool2d(1)(x).flatten(1), x.mean(dim=(2, 3)), "GAP vs mean")
+
+
+# %%
+def mlpconv(c_in: int, c_out: int, k: int, **conv_kwargs) -> nn.Sequential:
+    """NiN block: a k x k convolution, then two 1x1 convolutions (a per-pixel MLP)."""
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, k, **conv_kwargs), nn.ReLU(),
+        nn.Conv2d(c_out, c_out, 1), nn.ReLU(),
+        nn.Conv2d(c_out, c_out, 1), nn.ReLU(),
+    )  # fmt: skip
+
+
+nin_head = nn.Sequential(mlpconv(512, 1000, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+y = nin_head(torch.randn(1, 512, 7, 7))  # (1, 512, 7, 7) -> (1, 1000)
+helpers.check_shape(y, (1, 1000), "NiN head output")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+with META:
+    vgg16 = vgg(VGG_CONFIGS["D"])
+dense_head = sum(count_params(m) for m in vgg16 if isinstance(m, nn.Linear))
+gap_head = 512 * 1000 + 1000  # a 1x1 conv 512 -> 1000, then GAP: no dense layer
+print(f"VGG-16 dense head: {dense_head:,} of {count_params(vgg16):,} parameters "
+      f"({dense_head / count_params(vgg16):.0%}); a GAP head: {gap_head:,}")  # fmt: skip
+
+# %%
+helpers.check_true(dense_head / count_params(vgg16) > 0.85, "VGG-16's dense layers hold >85%")
+helpers.check_equal(count_params(nn.Conv2d(512, 1000, 1)), gap_head, "1x1 conv + GAP head")
+del vgg16
+
+# %% [markdown]
+# ## 6. Inception (GoogLeNet, Szegedy et al., 2014)
+#
+# An Inception module runs 1x1, 3x3 and 5x5 convolutions and a 3x3 max pooling side by side
+# on the same input and concatenates their outputs along the channels. The slides' example
+# takes a 28x28x256 input with 128 1x1, 192 3x3 and 96 5x5 filters. Every branch keeps the
+# 28x28 size (padding), so the output has $128 + 192 + 96 + 256 = 672$ channels, and
+# the *naive* module costs 854M multiply-adds. The fix is a 1x1 **bottleneck**: shrink the
+# channels to 64 before the 3x3 and 5x5 convolutions, and after the pooling.
+
+
+# %%
+def conv_relu(c_in: int, c_out: int, k: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2), nn.ReLU())
+
+
+class Inception(nn.Module):
+    """Four parallel branches, concatenated along the channels.
+
+    `reduce3`, `reduce5`, `pool_proj` = None gives the naive module (no 1x1 bottlenecks).
+    """
+
+    def __init__(self, c_in, c1, c3, c5, reduce3=None, reduce5=None, pool_proj=None, block=None):
+        super().__init__()
+        block = block or conv_relu
+        bottleneck = lambda c_out: block(c_in, c_out, 1)
+        self.branch1 = block(c_in, c1, 1)
+        self.branch3 = nn.Sequential(
+            *([bottleneck(reduce3)] if reduce3 else []), block(reduce3 or c_in, c3, 3)
+        )
+        self.branch5 = nn.Sequential(
+            *([bottleneck(reduce5)] if reduce5 else []), block(reduce5 or c_in, c5, 5)
+        )
+        pool = nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True)
+        self.branch_pool = nn.Sequential(pool, *([bottleneck(pool_proj)] if pool_proj else []))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = (self.branch1, self.branch3, self.branch5, self.branch_pool)
+        return torch.cat([b(x) for b in branches], dim=1)
+
+
+x = torch.zeros(1, 256, 28, 28, device=META)
+with META:
+    naive = Inception(256, 128, 192, 96)
+    bottlenecked = Inception(256, 128, 192, 96, reduce3=64, reduce5=64, pool_proj=64)
+helpers.check_equal(tuple(naive(x).shape), (1, 672, 28, 28), "naive module output shape")
+helpers.check_equal(tuple(bottlenecked(x).shape), (1, 480, 28, 28), "bottlenecked module shape")
+
+# %% [markdown]
+# The naive module's cost by the formula of section 1, one term per convolution:
+#
+# $$28 \cdot 28 \cdot 256 \,(128 \cdot 1 + 192 \cdot 9 + 96 \cdot 25) = 854{,}196{,}224.$$
+
+# %%
+# NBVAL_CHECK_OUTPUT
+hw = 28 * 28
+naive_terms = {"1x1 conv, 128": hw * 128 * 1 * 256, "3x3 conv, 192": hw * 192 * 9 * 256,
+               "5x5 conv, 96": hw * 96 * 25 * 256}  # fmt: skip
+naive_macs = sum(naive_terms.values())
+print(f"naive module: {naive_macs:,} multiply-adds = {naive_macs / 1e6:.0f}M")
+
+# %%
+helpers.check_equal(count_macs(naive, x), naive_macs, "naive Inception module, FLOP counter")
+helpers.check_equal(round(naive_macs / 1e6), 854, "the slides' 854M")
+
+# %% [markdown]
+# The module with bottlenecks has six convolutions. As drawn (every 1x1 reduction has 64
+# filters) it costs **271M**, which the FLOP counter confirms. The slides quote **358M**: that
+# total is what the same list of terms gives when the 3x3 convolution is charged for 128 input
+# channels instead of the 64 its reduction produces. Both numbers are reproduced below; either
+# way the bottleneck cuts the cost to well under half of 854M while the output keeps 480
+# channels.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+bottleneck_terms = {
+    "1x1 conv, 64 (before 3x3)": hw * 64 * 1 * 256,
+    "1x1 conv, 64 (before 5x5)": hw * 64 * 1 * 256,
+    "1x1 conv, 128": hw * 128 * 1 * 256,
+    "3x3 conv, 192 on 64 channels": hw * 192 * 9 * 64,
+    "5x5 conv, 96 on 64 channels": hw * 96 * 25 * 64,
+    "1x1 conv, 64 (after pool)": hw * 64 * 1 * 256,
+}
+bottleneck_macs = sum(bottleneck_terms.values())
+slides_macs = bottleneck_macs - hw * 192 * 9 * 64 + hw * 192 * 9 * 128
+for term, macs in bottleneck_terms.items():
+    print(f"{term:30s} {macs:>13,}")
+print(
+    f"total as drawn: {bottleneck_macs:,}; slides' sum: {slides_macs:,} = {slides_macs / 1e6:.0f}M"
+)
+
+# %%
+helpers.check_equal(count_macs(bottlenecked, x), bottleneck_macs, "bottleneck module MACs")
+helpers.check_equal(round(slides_macs / 1e6), 358, "the slides' 358M")
+helpers.check_true(slides_macs < naive_macs / 2, "the bottleneck more than halves the cost")
+
+# %% [markdown]
+# **GoogLeNet** stacks nine such modules (names 3a ... 5b, channel numbers from the paper's
+# Table 1) after a small convolutional stem, and ends with global average pooling and a single
+# dense layer: no big dense head. torchvision's version adds BatchNorm after every
+# convolution, and, for compatibility with the weights it was trained with, uses a 3x3 kernel
+# in the "5x5" branch; we build both kernel sizes. (The two auxiliary classifiers used during
+# training are left out, `aux_logits=False`.)
+
+
+# %%
+def conv_bn_relu(c_in: int, c_out: int, k: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, bias=False),
+        nn.BatchNorm2d(c_out, eps=0.001),
+        nn.ReLU(),
+    )
+
+
+GOOGLENET_MODULES = {  # name: (c_in, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj)
+    "3a": (192, 64, 96, 128, 16, 32, 32), "3b": (256, 128, 128, 192, 32, 96, 64),
+    "4a": (480, 192, 96, 208, 16, 48, 64), "4b": (512, 160, 112, 224, 24, 64, 64),
+    "4c": (512, 128, 128, 256, 24, 64, 64), "4d": (512, 112, 144, 288, 32, 64, 64),
+    "4e": (528, 256, 160, 320, 32, 128, 128), "5a": (832, 256, 160, 320, 32, 128, 128),
+    "5b": (832, 384, 192, 384, 48, 128, 128),
+}  # fmt: skip
+
+
+def googlenet(k5: int = 5, num_classes: int = 1000) -> nn.Sequential:
+    def block(c_in, c_out, k):
+        return conv_bn_relu(c_in, c_out, k5 if k == 5 else k)
+
+    pool = lambda: nn.MaxPool2d(3, stride=2, ceil_mode=True)
+    layers = [conv_bn_relu(3, 64, 7, stride=2), pool(), conv_bn_relu(64, 64, 1),
+              conv_bn_relu(64, 192, 3), pool()]  # fmt: skip
+    for name, (c_in, c1, r3, c3, r5, c5, pp) in GOOGLENET_MODULES.items():
+        layers.append(Inception(c_in, c1, c3, c5, r3, r5, pp, block=block))
+        if name == "3b":
+            layers.append(pool())
+        if name == "4e":
+            layers.append(nn.MaxPool2d(2, stride=2, ceil_mode=True))
+    head = [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(1024, num_classes)]
+    return nn.Sequential(*layers, *head)
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+with META:
+    googlenet_paper, googlenet_tv = googlenet(k5=5), googlenet(k5=3)
+    googlenet_ref = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
+print(f"GoogLeNet with 5x5 branches: {count_params(googlenet_paper):,}")
+print(f"GoogLeNet with 3x3 branches: {count_params(googlenet_tv):,}")
+print(f"torchvision googlenet:       {count_params(googlenet_ref):,}")
+
+# %%
+helpers.check_equal(count_params(googlenet_tv), count_params(googlenet_ref), "GoogLeNet params")
+out = googlenet_paper(torch.zeros(1, 3, 224, 224, device=META))
+helpers.check_equal(tuple(out.shape), (1, 1000), "GoogLeNet output shape")
+helpers.check_true(
+    count_params(googlenet_paper) < 61_100_840 / 8,
+    "GoogLeNet has roughly 12x fewer parameters than AlexNet (the slides: 5M vs 60M)",
+)
+del googlenet_paper, googlenet_tv, googlenet_ref
+
+# %% [markdown]
+# ## 7. ResNet (He et al., 2015): basic, bottleneck and projection blocks
+#
+# A residual block computes a correction $\mathcal{F}(x)$ and adds its input back:
+#
+# $$y = \operatorname{ReLU}\big(\mathcal{F}(x) + x\big).$$
+#
+# If the best thing a block can do is nothing, it only has to drive $\mathcal{F}$ to zero,
+# which is easy; a plain stack of layers has to learn the identity map instead, which is hard.
+# The **basic block** (ResNet-18/34) is two 3x3 conv-BN layers. The **bottleneck block**
+# (ResNet-50 and deeper) is 1x1 (reduce to $d$ channels) - 3x3 - 1x1 (expand to $4d$), which
+# keeps the 3x3 layer cheap. When a block halves the image (stride 2 in its first conv, no
+# pooling) or changes the channel count, the shortcut cannot be the identity: a **projection**
+# (1x1 conv with the same stride + BN) makes the shapes match.
+
+
+# %%
+def conv_bn(c_in: int, c_out: int, k: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, bias=False),
+        nn.BatchNorm2d(c_out),
+    )
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, c_in: int, width: int, stride: int = 1):
+        super().__init__()
+        c_out = width * self.expansion
+        self.residual = nn.Sequential(
+            conv_bn(c_in, width, 3, stride), nn.ReLU(), conv_bn(width, c_out, 3)
+        )
+        needs_projection = stride != 1 or c_in != c_out
+        self.shortcut = conv_bn(c_in, c_out, 1, stride) if needs_projection else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.residual(x) + self.shortcut(x))
+
+
+class Bottleneck(BasicBlock):
+    expansion = 4
+
+    def __init__(self, c_in: int, width: int, stride: int = 1):
+        super().__init__(c_in, width, stride)
+        self.residual = nn.Sequential(
+            conv_bn(c_in, width, 1), nn.ReLU(),
+            conv_bn(width, width, 3, stride), nn.ReLU(),  # stride here, as torchvision does
+            conv_bn(width, width * self.expansion, 1),
+        )  # fmt: skip
+
+
+def resnet(block: type[BasicBlock], blocks_per_stage: list[int], num_classes=1000) -> nn.Sequential:
+    layers = [conv_bn(3, 64, 7, stride=2), nn.ReLU(), nn.MaxPool2d(3, 2, padding=1)]
+    c_in = 64
+    for stage, n_blocks in enumerate(blocks_per_stage):
+        width = 64 * 2**stage  # 64, 128, 256, 512
+        for i in range(n_blocks):
+            stride = 2 if stage > 0 and i == 0 else 1
+            layers.append(block(c_in, width, stride))
+            c_in = width * block.expansion
+    return nn.Sequential(
+        *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes)
+    )
+
+
+# %% [markdown]
+# **Self-check: a block can switch itself off.** With the last BatchNorm's scale $\gamma$ set to
+# zero, $\mathcal{F}(x) = 0$ and the block returns $\operatorname{ReLU}(x)$, i.e. its input
+# whenever that input is non-negative (as after an earlier ReLU). The projection block changes
+# the shape: (N, 64, 56, 56) -> (N, 128, 28, 28).
+
+# %%
+block = BasicBlock(64, 64).eval()
+x = torch.relu(torch.randn(2, 64, 56, 56))  # (N, 64, 56, 56), non-negative like a ReLU output
+with torch.no_grad():
+    block.residual[-1][1].weight.zero_()  # gamma of the last BN
+    helpers.check_close(block(x), x, "residual block with F(x) = 0")
+helpers.check_shape(BasicBlock(64, 128, stride=2)(x), (2, 128, 28, 28), "projection block")
+helpers.check_shape(Bottleneck(64, 64)(x), (2, 256, 56, 56), "bottleneck block: 4x channels")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+with META:
+    resnets = {
+        "resnet18": (resnet(BasicBlock, [2, 2, 2, 2]), torchvision.models.resnet18(weights=None)),
+        "resnet50": (resnet(Bottleneck, [3, 4, 6, 3]), torchvision.models.resnet50(weights=None)),
+    }
+for name, (ours, ref) in resnets.items():
+    print(f"{name}: ours {count_params(ours):,}, torchvision {count_params(ref):,}")
+
+# %%
+helpers.check_equal(count_params(resnets["resnet18"][0]), 11_689_512, "ResNet-18 parameters")
+helpers.check_equal(count_params(resnets["resnet50"][0]), 25_557_032, "ResNet-50 parameters")
+for name, (ours, ref) in resnets.items():
+    helpers.check_equal(count_params(ours), count_params(ref), f"{name} vs torchvision")
+del resnets
+
+# %% [markdown]
+# A summary table of ResNet-18 on a 224x224 image, two levels deep (blocks, not every
+# layer). The total of about 1.8 billion multiply-adds is the "1.8 GFLOPs" usually quoted for
+# ResNet-18 (which, confusingly, counts multiply-adds as FLOPs).
+
+# %%
+resnet18 = resnet(BasicBlock, [2, 2, 2, 2])
+summary18 = torchinfo.summary(
+    resnet18,
+    input_size=(1, 3, 224, 224),
+    col_names=("output_size", "num_params", "mult_adds"),
+    depth=1,
+    verbose=0,
+)
+print(summary18)
+
+# %%
+helpers.check_equal(summary18.total_params, 11_689_512, "torchinfo: ResNet-18 parameters")
+helpers.check_true(
+    1.7e9 < summary18.total_mult_adds < 1.9e9,
+    "ResNet-18 costs about 1.8 G multiply-adds per 224x224 image",
+    found=f"{summary18.total_mult_adds:,}",
+)
+del resnet18
+
+# %% [markdown]
+# **The computation graph of a residual block.** `torchviz.make_dot` draws the autograd graph
+# behind one output: blue boxes are parameters, grey boxes the operations. The shortcut is the
+# edge that skips the convolutions and joins at the `AddBackward0` node. Rendering needs
+# Graphviz's `dot` program (`apt-get install graphviz`, `brew install graphviz` or
+# `conda install graphviz`); without it the cell says so and moves on.
+
+# %%
+import torchviz
+from IPython.display import Image, display
+
+block = BasicBlock(8, 8)
+graph = torchviz.make_dot(block(torch.randn(1, 8, 6, 6)), params=dict(block.named_parameters()))
+graph.attr(size="7,7")
+if shutil.which("dot"):
+    display(Image(graph.pipe(format="png")))
+else:
+    print(
+        "Graphviz's `dot` is not installed: skipping the picture (the graph source is in `graph`)."
+    )
+
+# %%
+helpers.check_true(
+    "AddBackward0" in graph.source, "the block's graph contains the shortcut's addition"
+)
+
+# %% [markdown]
+# ## 8. DenseNet (Huang et al., 2017): concatenate instead of add
+#
+# In a dense block every layer receives the concatenation of *all* earlier feature maps of the
+# block and contributes $k$ new channels (the growth rate). After $L$ layers a block that
+# started with $c_0$ channels has $c_0 + L k$. Each layer is BN-ReLU-1x1 conv ($4k$ channels,
+# a bottleneck) - BN-ReLU-3x3 conv ($k$ channels); a transition layer (BN-ReLU-1x1 conv
+# halving the channels, 2x2 average pooling) sits between blocks.
+
+
+# %%
+def bn_relu_conv(c_in: int, c_out: int, k: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.BatchNorm2d(c_in), nn.ReLU(), nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False)
+    )
+
+
+class DenseBlock(nn.Module):
+    def __init__(self, c_in: int, n_layers: int, growth: int = 32):
+        super().__init__()
+        self.layers = nn.ModuleList(
+            nn.Sequential(bn_relu_conv(c_in + i * growth, 4 * growth, 1),
+                          bn_relu_conv(4 * growth, growth, 3))
+            for i in range(n_layers)
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = [x]
+        for layer in self.layers:
+            features.append(layer(torch.cat(features, dim=1)))  # sees every earlier map
+        return torch.cat(features, dim=1)  # (N, c_in + n_layers * growth, H, W)
+
+
+def densenet(blocks=(6, 12, 24, 16), growth: int = 32, num_classes: int = 1000) -> nn.Sequential:
+    layers = [nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(64),
+              nn.ReLU(), nn.MaxPool2d(3, 2, padding=1)]  # fmt: skip
+    c = 64
+    for i, n_layers in enumerate(blocks):
+        layers.append(DenseBlock(c, n_layers, growth))
+        c += n_layers * growth
+        if i < len(blocks) - 1:  # transition: halve channels and image
+            layers += [bn_relu_conv(c, c // 2, 1), nn.AvgPool2d(2)]
+            c //= 2
+    layers += [nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    return nn.Sequential(*layers, nn.Linear(c, num_classes))
+
+
+# %%
+x = torch.randn(2, 24, 8, 8)
+helpers.check_shape(DenseBlock(24, n_layers=4, growth=12)(x), (2, 24 + 4 * 12, 8, 8), "dense")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+with META:
+    densenet121, densenet_ref = densenet(), torchvision.models.densenet121(weights=None)
+print(
+    f"DenseNet-121: ours {count_params(densenet121):,}, torchvision {count_params(densenet_ref):,}"
+)
+
+# %%
+helpers.check_equal(count_params(densenet121), count_params(densenet_ref), "DenseNet-121 params")
+helpers.check_equal(count_params(densenet121), 7_978_856, "DenseNet-121 parameters")
+del densenet121, densenet_ref
+
+# %% [markdown]
+# ## 9. Depthwise-separable convolution (Xception, MobileNet)
+#
+# A standard $k \times k$ convolution mixes space and channels at once: $k^2 C_\text{in}
+# C_\text{out}$ weights. A depthwise-separable convolution splits the job in two steps:
+#
+# 1. a **depthwise** convolution: one $k \times k$ filter per input channel (`groups=C_in`),
+#    $k^2 C_\text{in}$ weights, spatial information only;
+# 2. a **pointwise** 1x1 convolution that mixes the channels: $C_\text{in} C_\text{out}$.
+#
+# The slides' example: a 3-channel input and 10 output channels with 3x3 filters gives
+# $3 \cdot 3 \cdot 3 + 3 \cdot 10 = 57$ parameters instead of $3 \cdot 3 \cdot 3 \cdot 10 =
+# 270$ (biases left out). The cost ratio is $\frac{1}{C_\text{out}} + \frac{1}{k^2}$.
+
+
+# %%
+def separable_conv(c_in: int, c_out: int, k: int = 3, bias: bool = False) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_in, k, padding=k // 2, groups=c_in, bias=bias),  # depthwise
+        nn.Conv2d(c_in, c_out, 1, bias=bias),  # pointwise
+    )
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+separable, standard = separable_conv(3, 10), nn.Conv2d(3, 10, 3, padding=1, bias=False)
+print("depthwise-separable:", count_params(separable), "  standard:", count_params(standard))
+
+# %%
+helpers.check_equal(count_params(separable), 3 * 3 * 3 + 3 * 10, "the slides' 57 parameters")
+helpers.check_equal(count_params(standard), 3 * 3 * 3 * 10, "a standard 3x3 conv: 270")
+# The depthwise step equals one single-channel convolution per channel:
+x = torch.randn(1, 3, 8, 8)
+depthwise = separable[0]
+per_channel = torch.cat(
+    [F.conv2d(x[:, c : c + 1], depthwise.weight[c : c + 1], padding=1) for c in range(3)], dim=1
+)
+helpers.check_close(depthwise(x), per_channel, "depthwise conv vs per-channel convs", atol=1e-6)
+# The cost ratio 1/C_out + 1/k^2, for C_in = C_out = 256 at 14x14:
+ratio = count_macs(separable_conv(256, 256), torch.zeros(1, 256, 14, 14)) / conv_macs(
+    256, 256, 3, 14, 14
+)
+helpers.check_close(ratio, 1 / 256 + 1 / 9, "separable/standard cost ratio", rtol=1e-9)
+
+# %% [markdown]
+# ## 10. MobileNetV2's inverted residual block
+#
+# A ResNet bottleneck goes wide -> narrow -> wide. MobileNetV2 (Sandler et al., 2018) inverts
+# it: a 1x1 convolution **expands** the few input channels $t$ times (here $t = 6$), a cheap
+# depthwise 3x3 convolution works on the many channels, and a 1x1 convolution **projects**
+# back to few channels *without* a ReLU afterwards (a "linear bottleneck": a ReLU on a narrow
+# representation would destroy information). The shortcut joins the narrow ends, when stride
+# is 1 and the channel count is unchanged. ReLU6 ($\min(\max(x, 0), 6)$) is the activation.
+
+
+# %%
+def conv_bn_relu6(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1):
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, k, stride, padding=k // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU6(),
+    )
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int = 1, expand: int = 6):
+        super().__init__()
+        hidden = c_in * expand
+        layers = [conv_bn_relu6(c_in, hidden, 1)] if expand != 1 else []
+        layers += [
+            conv_bn_relu6(hidden, hidden, 3, stride, groups=hidden),  # depthwise
+            nn.Conv2d(hidden, c_out, 1, bias=False), nn.BatchNorm2d(c_out),  # linear projection
+        ]  # fmt: skip
+        self.block = nn.Sequential(*layers)
+        self.use_shortcut = stride == 1 and c_in == c_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x) if self.use_shortcut else self.block(x)
+
+
+MOBILENET_V2 = [  # (expansion t, output channels c, repeats n, first stride s), paper Table 2
+    (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+    (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
+]  # fmt: skip
+
+
+def mobilenet_v2(num_classes: int = 1000) -> nn.Sequential:
+    layers, c_in = [conv_bn_relu6(3, 32, 3, stride=2)], 32
+    for t, c, n, s in MOBILENET_V2:
+        for i in range(n):
+            layers.append(InvertedResidual(c_in, c, stride=s if i == 0 else 1, expand=t))
+            c_in = c
+    layers += [conv_bn_relu6(c_in, 1280, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    return nn.Sequential(*layers, nn.Dropout(0.2), nn.Linear(1280, num_classes))
+
+
+# %%
+x = torch.randn(2, 24, 28, 28)  # (N, 24, 28, 28)
+block = InvertedResidual(24, 24)
+helpers.check_shape(block(x), (2, 24, 28, 28), "inverted residual (with shortcut)")
+helpers.check_true(block.use_shortcut, "a stride-1, same-width block has a shortcut")
+helpers.check_shape(InvertedResidual(24, 32, stride=2)(x), (2, 32, 14, 14), "downsampling block")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+with META:
+    mnv2, mnv2_ref = mobilenet_v2(), torchvision.models.mobilenet_v2(weights=None)
+print(f"MobileNetV2: ours {count_params(mnv2):,}, torchvision {count_params(mnv2_ref):,}")
+
+# %%
+helpers.check_equal(count_params(mnv2), count_params(mnv2_ref), "MobileNetV2 parameters")
+helpers.check_equal(count_params(mnv2), 3_504_872, "MobileNetV2 parameters")
+del mnv2, mnv2_ref
+
+# %% [markdown]
+# ## 11. Squeeze-and-excitation (Hu et al., 2018)
+#
+# Should every channel count equally for every image? An SE block lets the network re-weight
+# its channels per image, a form of attention over channels:
+#
+# 1. **squeeze**: global average pooling, $z_c = \frac{1}{HW}\sum_{i,j} x_{c,i,j}$;
+# 2. **excite**: $s = \sigma\big(W_2 \operatorname{ReLU}(W_1 z + b_1) + b_2\big)$, with $W_1$
+#    of size $\frac{C}{r} \times C$ (reduction ratio $r$, typically 16);
+# 3. **scale**: $y_{c,i,j} = s_c\, x_{c,i,j}$.
+#
+# It adds $2 C^2 / r + C / r + C$ parameters. torchvision ships one
+# (`torchvision.ops.SqueezeExcitation`, with 1x1 convolutions instead of `Linear`); after
+# copying the weights the two must agree.
+
+
+# %%
+class SqueezeExcite(nn.Module):
+    def __init__(self, channels: int, reduction: int = 16):
+        super().__init__()
+        self.fc1 = nn.Linear(channels, channels // reduction)
+        self.fc2 = nn.Linear(channels // reduction, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x.mean(dim=(2, 3))  # squeeze: (N, C, H, W) -> (N, C)
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(z))))  # excite: (N, C), each in (0, 1)
+        return x * s[:, :, None, None]  # scale every channel
+
+
+se = SqueezeExcite(64, reduction=16)
+se_ref = torchvision.ops.SqueezeExcitation(64, 64 // 16)
+with torch.no_grad():
+    se_ref.fc1.weight.copy_(se.fc1.weight[:, :, None, None])
+    se_ref.fc1.bias.copy_(se.fc1.bias)
+    se_ref.fc2.weight.copy_(se.fc2.weight[:, :, None, None])
+    se_ref.fc2.bias.copy_(se.fc2.bias)
+x = torch.randn(2, 64, 7, 7)
+helpers.check_close(
+    se(x), se_ref(x), "our SE block vs torchvision.ops.SqueezeExcitation", atol=1e-6
+)
+helpers.check_equal(count_params(se), 2 * 64 * 64 // 16 + 64 // 16 + 64, "SE parameters")
+
+# %% [markdown]
+# ## 12. The degradation problem: plain vs residual on CIFAR-10
+#
+# He et al. observed that a deeper *plain* network (a stack of conv-BN-ReLU layers) reaches a
+# **higher training error** than a shallower one. That is not overfitting, since the training
+# error itself is worse; the deeper net could copy the shallower one and set its extra layers
+# to the identity, but SGD does not find that solution. With shortcuts, the extra blocks only
+# have to learn $\mathcal{F}(x) = 0$, and the deep network trains at least as well.
+#
+# We train three small networks on real CIFAR-10 with the same optimiser, budget and seed:
+# a shallow plain network, a deep plain network, and the deep network's residual twin (the
+# same layers, grouped in pairs with a shortcut around each pair). Each starts with a stride-2
+# convolution and a max pooling (32x32 -> 8x8) to keep the CPU run short.
+
+# %% [markdown]
+# *(CIFAR-10 training section: added once the course's data and training helpers land.)*
+
+# %% [markdown]
+# ## 13. Convolutions on GPUs: algorithms, determinism, memory format, precision
+#
+# On an NVIDIA GPU PyTorch hands convolutions to cuDNN, which has several algorithms for the
+# same convolution (implicit GEMM, FFT, Winograd, ...), each fastest for different shapes:
+#
+# - `torch.backends.cudnn.benchmark = True`: the first time a convolution meets a new input
+#   shape, cuDNN times its candidate algorithms and remembers the fastest. Good when shapes
+#   stay fixed (most CNN training); costly when they change every batch. The choice may differ
+#   run to run, so results are not bit-identical.
+# - `torch.backends.cudnn.deterministic = True` (with `torch.use_deterministic_algorithms`):
+#   only deterministic algorithms, bit-identical runs, sometimes slower.
+#   `helpers.set_deterministic(True)` sets both and turns the autotuner off.
+# - `channels_last`: store a batch as N, H, W, C in memory instead of N, C, H, W. The tensor
+#   keeps its shape; only its strides change. Tensor Cores want this layout, so convolutions
+#   on recent GPUs are often faster with it.
+# - Mixed precision: `torch.autocast` runs convolutions in float16 or bfloat16 (Tensor
+#   Cores, half the memory traffic) and keeps precision-sensitive operations in float32.
+#
+# The memory layout first. For a contiguous (N, C, H, W) tensor the strides are
+# $(CHW, HW, W, 1)$; in channels-last they are $(HWC, 1, WC, C)$.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+N, C, H, W = 2, 3, 4, 5
+x = torch.arange(N * C * H * W, dtype=torch.float32).view(N, C, H, W)
+x_cl = x.to(memory_format=torch.channels_last)
+print("shape:", tuple(x_cl.shape), " strides NCHW:", x.stride(), " channels_last:", x_cl.stride())
+
+# %%
+helpers.check_equal(x.stride(), (C * H * W, H * W, W, 1), "NCHW strides")
+helpers.check_equal(x_cl.stride(), (H * W * C, 1, W * C, C), "channels_last strides")
+helpers.check_true(torch.equal(x, x_cl), "same values, only the memory order differs")
+conv = nn.Conv2d(3, 8, 3, padding=1)
+helpers.check_close(conv(x_cl), conv(x), "a conv on channels_last input", atol=1e-4)
+dtype = torch.bfloat16
+with torch.autocast(device_type="cpu", dtype=dtype):
+    y_low = conv(x / x.numel())
+helpers.check_equal(y_low.dtype, dtype, "autocast output dtype")
+helpers.check_close(y_low.float(), conv(x / x.numel()), "bf16 conv vs fp32", rtol=0.05, atol=0.02)
+
+# %% [markdown]
+# Now timings on *this* machine with `torch.utils.benchmark.Timer`, which warms up, syncs the
+# GPU and repeats until the estimate is stable. On a CPU there is no cuDNN: the benchmark and
+# deterministic rows are skipped and the table says so. The full comparison for a GPU (with
+# float16 and the whole ResNet-50) is the script `benchmarks/conv_gpu_settings.py`.
+
+# %%
+from torch.utils import benchmark
+
+device = helpers.best_device()
+on_cuda = device.type == "cuda"
+batch = helpers.pick(8, 64)
+layer = nn.Sequential(conv_bn(64, 64, 3), nn.ReLU(), conv_bn(64, 64, 3)).to(device)
+images = torch.randn(batch, 64, 56, 56, device=device)  # (N, 64, 56, 56)
+low = torch.bfloat16 if not on_cuda or torch.cuda.is_bf16_supported() else torch.float16
+
+
+def time_forward(channels_last=False, autocast=False, cudnn_benchmark=False, deterministic=False):
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = (
+        cudnn_benchmark, deterministic)  # fmt: skip
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model, inp = layer.to(memory_format=fmt), images.to(memory_format=fmt)
+
+    def step():
+        with torch.no_grad(), torch.autocast(device.type, dtype=low, enabled=autocast):
+            model(inp)
+
+    timer = benchmark.Timer(stmt="step()", globals={"step": step})
+    return timer.blocked_autorange(min_run_time=helpers.pick(0.3, 2.0)).median * 1e3  # ms
+
+
+settings_to_time = {
+    "fp32, NCHW (default)": {},
+    "fp32, channels_last": {"channels_last": True},
+    f"autocast {str(low)[6:]}, NCHW": {"autocast": True},
+    f"autocast {str(low)[6:]}, channels_last": {"autocast": True, "channels_last": True},
+}
+if on_cuda:
+    settings_to_time["fp32, cudnn.benchmark"] = {"cudnn_benchmark": True}
+    settings_to_time["fp32, cudnn.deterministic"] = {"deterministic": True}
+timings = {name: time_forward(**kw) for name, kw in settings_to_time.items()}
+torch.backends.cudnn.benchmark = torch.backends.cudnn.deterministic = False
+
+# %%
+print(f"device: {helpers.device_name(device)}; two 3x3 conv-BN layers, 64 channels, "
+      f"batch {batch}, 56x56, forward only")  # fmt: skip
+base = timings["fp32, NCHW (default)"]
+print(f"{'setting':32s} {'ms':>8s} {'speed-up':>9s}")
+for name, ms in timings.items():
+    print(f"{name:32s} {ms:8.2f} {base / ms:8.2f}x")
+if not on_cuda:
+    print("no CUDA GPU here: cudnn.benchmark / cudnn.deterministic do not apply on a CPU")
+
+# %%
+helpers.check_true(
+    all(0 < ms < 60_000 for ms in timings.values()), "every setting was timed", found=str(timings)
+)
+
+# %% [markdown]
+# Read the numbers with care: on a CPU, bfloat16 is only fast where the processor has
+# native bf16 instructions (AMX, AVX512-BF16), and channels_last helps only some kernels. On
+# an H100, channels_last with bf16/fp16 autocast is typically several times faster than fp32
+# NCHW for a network like ResNet-50; run the benchmark script there to see it.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **ResNet-34** stacks basic blocks 3, 4, 6, 3 (like ResNet-50, but with basic blocks).
+#    Build it with `resnet` and check its parameter count against
+#    `torchvision.models.resnet34(weights=None)` (on the meta device).
+# 2. **How much does depthwise-separable save?** For $C_\text{in} = C_\text{out} = 512$ and
+#    3x3 filters, compute the parameters of a standard convolution and of a
+#    depthwise-separable one (no biases) with `conv_params`, and their ratio.
+# 3. **SE-ResNet-50.** Adding an SE block with $r = 16$ to every bottleneck block of ResNet-50
+#    (on its $4d$ output channels) adds how many parameters? Compute it from the formula in
+#    section 11 and the block list `[3, 4, 6, 3]`; the paper reports 28.1M for SE-ResNet-50 vs
+#    25.6M.
+
+# %%
+# Exercise 1: your code here (build ResNet-34 and compare with torchvision)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+with META:
+    resnet34 = resnet(BasicBlock, [3, 4, 6, 3])
+    resnet34_ref = torchvision.models.resnet34(weights=None)
+helpers.check_equal(count_params(resnet34), count_params(resnet34_ref), "ResNet-34 parameters")
+print(f"ResNet-34: {count_params(resnet34):,} parameters")
+
+# %%
+# Exercise 2: your code here
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+standard_512 = conv_params(512, 512, 3, bias=False)
+separable_512 = conv_params(512, 512, 3, bias=False, groups=512) + conv_params(512, 512, 1, False)
+helpers.check_equal(separable_512, count_params(separable_conv(512, 512)), "separable params")
+helpers.check_close(separable_512 / standard_512, 1 / 512 + 1 / 9, "ratio", rtol=1e-9)
+print(f"standard {standard_512:,}, separable {separable_512:,}, "
+      f"ratio {separable_512 / standard_512:.3f}")  # fmt: skip
+
+# %%
+# Exercise 3: your code here
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+se_extra = sum(
+    n_blocks * count_params(SqueezeExcite(4 * 64 * 2**stage))
+    for stage, n_blocks in enumerate([3, 4, 6, 3])
+)
+helpers.check_equal(
+    se_extra,
+    sum(n * (2 * c * c // 16 + c // 16 + c) for n, c in zip([3, 4, 6, 3], [256, 512, 1024, 2048])),
+    "SE parameters by formula",
+)
+helpers.check_equal(round((25_557_032 + se_extra) / 1e5) / 10, 28.1, "SE-ResNet-50, millions")
+print(f"SE adds {se_extra:,} parameters: {(25_557_032 + se_extra) / 1e6:.1f}M in total")
+
+# %% [markdown]
+# ## Summary
+#
+# - Parameters of a conv: $C_\text{out}(C_\text{in}k^2 + 1)$; multiply-adds:
+#   $H_\text{out}W_\text{out}C_\text{out}C_\text{in}k^2$. Dense layers dominate the parameters
+#   of AlexNet and VGG (88-89%); convolutions dominate the compute.
+# - LeNet-5 (62k) -> AlexNet (61.1M) -> VGG-16 (138.4M): deeper, with smaller filters.
+#   GoogLeNet (6.6M), ResNet-50 (25.6M), DenseNet-121 (8.0M) and MobileNetV2 (3.5M) are more
+#   accurate with far fewer parameters, thanks to 1x1 bottlenecks, global average pooling,
+#   shortcuts and factorised convolutions.
+# - A 1x1 bottleneck cut the Inception example from 854M to 358M (slides; 271M as drawn)
+#   multiply-adds.
+# - Residual blocks make "do nothing" easy; that is why deep plain networks degrade and deep
+#   residual networks do not.
+# - On a GPU: `cudnn.benchmark` for speed with fixed shapes, `cudnn.deterministic` for
+#   reproducibility, `channels_last` + autocast (bf16/fp16) for Tensor Cores. Measure.
+
+# %% [markdown]
+# ## Further reading
+#
+# - Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, *Gradient-based learning applied to document
+#   recognition*, Proc. IEEE 1998.
+# - A. Krizhevsky, I. Sutskever, G. Hinton, *ImageNet classification with deep convolutional
+#   neural networks*, NeurIPS 2012.
+# - K. Simonyan, A. Zisserman, *Very deep convolutional networks for large-scale image
+#   recognition*, arXiv:1409.1556, 2014.
+# - M. Lin, Q. Chen, S. Yan, *Network in network*, arXiv:1312.4400, 2013.
+# - C. Szegedy et al., *Going deeper with convolutions*, CVPR 2015.
+# - K. He, X. Zhang, S. Ren, J. Sun, *Deep residual learning for image recognition*, CVPR 2016.
+# - G. Huang, Z. Liu, L. van der Maaten, K. Weinberger, *Densely connected convolutional
+#   networks*, CVPR 2017.
+# - F. Chollet, *Xception: deep learning with depthwise separable convolutions*, CVPR 2017;
+#   A. Howard et al., *MobileNets*, arXiv:1704.04861, 2017.
+# - M. Sandler et al., *MobileNetV2: inverted residuals and linear bottlenecks*, CVPR 2018.
+# - J. Hu, L. Shen, G. Sun, *Squeeze-and-excitation networks*, CVPR 2018.
+# - PyTorch docs: [torchvision.models](https://pytorch.org/vision/stable/models.html),
+#   [channels_last tutorial](https://pytorch.org/tutorials/intermediate/memory_format_tutorial.html),
+#   [automatic mixed precision](https://pytorch.org/docs/stable/amp.html),
+#   [reproducibility](https://pytorch.org/docs/stable/notes/randomness.html),
+#   [torch.utils.benchmark](https://pytorch.org/docs/stable/benchmark_utils.html).
