@@ -1,0 +1,139 @@
+"""Checkpoints that survive crashes: atomic save, safe load, and state-dict loading that
+explains a mismatch in plain words instead of a long traceback."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+TEMP_PREFIX = ".tmp-"  # temporary files start with this; they never end in ".pt"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, damaged, or does not fit the model."""
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename inside `folder` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(
+    path: str | os.PathLike, state: Mapping[str, Any] | None = None, **more: Any
+) -> Path:
+    """Save `state` (a dict; keyword arguments are added to it) to `path` atomically.
+
+    The data goes to a temporary file in the same folder, is flushed to disk, and is then
+    renamed onto `path`. A crash at any moment leaves either the old complete file or the new
+    complete file, never a half-written one.
+    """
+    path = Path(path)
+    data = dict(state or {})
+    data.update(more)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
+    """Load a checkpoint written by `save_checkpoint` (or any dict saved by `torch.save`).
+
+    Uses `weights_only=True`, so a file can only hold tensors and plain Python values, never
+    code. Raises `CheckpointError` naming the file when it is missing, damaged or not a dict.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"no checkpoint at {path}: check the path, or train first (fit(..., checkpoint_path=...))."
+        )
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure here means an unreadable file
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"cannot read the checkpoint {path} ({type(exc).__name__}: {reason}). "
+            "The file is damaged, truncated or not a PyTorch checkpoint: delete it and train "
+            "again, or download it again."
+        ) from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(
+            f"the checkpoint {path} holds a {type(obj).__name__}, not a dict: it was not saved "
+            "with save_checkpoint / torch.save(model.state_dict()); save a dict instead."
+        )
+    return obj
+
+
+def _strip(state_dict: Mapping[str, Any], prefix: str | None) -> dict[str, Any]:
+    if not prefix:
+        return dict(state_dict)
+    return {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in state_dict.items()}
+
+
+def _listing(title: str, items: list[str], limit: int = 10) -> list[str]:
+    if not items:
+        return []
+    shown = items[:limit]
+    more = f" ... and {len(items) - limit} more" if len(items) > limit else ""
+    return [f"  {title} ({len(items)}): {', '.join(shown)}{more}"]
+
+
+def load_state_dict_checked(
+    model: nn.Module, state_dict: Mapping[str, Any], strip_prefix: str | None = None
+) -> None:
+    """Load `state_dict` into `model`, first removing `strip_prefix` (e.g. "module.") from keys.
+
+    On any mismatch raises `CheckpointError` listing the missing keys, the unexpected keys and
+    the shape mismatches, instead of PyTorch's long message.
+    """
+    if not isinstance(state_dict, Mapping):
+        raise CheckpointError(
+            f"expected a state dict (a dict of tensors), got {type(state_dict).__name__}."
+        )
+    sd = _strip(state_dict, strip_prefix)
+    own = model.state_dict()
+    missing = [k for k in own if k not in sd]
+    unexpected = [k for k in sd if k not in own]
+    shapes = [
+        f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in sd and hasattr(sd[k], "shape") and tuple(sd[k].shape) != tuple(own[k].shape)
+    ]
+    if missing or unexpected or shapes:
+        lines = [f"the checkpoint does not fit this {type(model).__name__}:"]
+        lines += _listing("missing keys (in the model, not in the checkpoint)", missing)
+        lines += _listing("unexpected keys (in the checkpoint, not in the model)", unexpected)
+        lines += _listing("shape mismatches", shapes)
+        hint = "hint: this checkpoint was saved from another architecture (or another size of it); "
+        hint += "build the same model that was saved, or load it with the matching loader."
+        prefixes = {k.split(".", 1)[0] + "." for k in unexpected if "." in k}
+        if len(prefixes) == 1 and not strip_prefix:
+            hint += f" All unexpected keys start with {prefixes.pop()!r}: try strip_prefix=that."
+        lines.append(hint)
+        raise CheckpointError("\n".join(lines))
+    model.load_state_dict(sd)

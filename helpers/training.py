@@ -1,0 +1,507 @@
+"""`fit`, `evaluate` and `predict`: the training loop every notebook shares.
+
+Read `fit` from top to bottom: it is the loop from the lectures (forward, loss, backward,
+step) plus the plumbing a real run needs: a history of every epoch, checkpoints you can resume
+from, a guard against NaN losses, and on a GPU mixed precision and channels_last.
+
+Accuracy convention: it is computed when the targets are integer class labels and the class
+dimension of the outputs is dim 1, the layout `F.cross_entropy` expects: outputs (N, C) with
+targets (N,), or outputs (N, C, T) with targets (N, T) for sequences. Targets equal to -100
+(cross_entropy's `ignore_index`) are left out. Otherwise (float targets, as in an autoencoder)
+the accuracy is None.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .checkpoints import CheckpointError, load_checkpoint, load_state_dict_checked, save_checkpoint
+from .devices import best_device, seed_everything
+
+__all__ = ["History", "TrainingError", "fit", "evaluate", "predict", "best_path"]
+
+COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN or infinite)."""
+
+
+class History:
+    """One record (a dict with the keys in `COLUMNS`) per finished epoch.
+
+    `history["val_acc"]` is that column as a list; `history.best` is the best epoch's record
+    (by validation accuracy, else validation loss, else training loss).
+    """
+
+    def __init__(self, records: Iterable[dict] | None = None) -> None:
+        self.records: list[dict] = [dict(r) for r in records or []]
+
+    def append(self, record: dict) -> None:
+        self.records.append({k: record.get(k) for k in COLUMNS})
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, column: str) -> list:
+        if column not in COLUMNS:
+            raise KeyError(f"no column {column!r}; the columns are {', '.join(COLUMNS)}")
+        return [r[column] for r in self.records]
+
+    def _criterion(self) -> tuple[str, bool] | None:
+        """The column that decides the best epoch, and whether higher is better."""
+        for column, higher in (("val_acc", True), ("val_loss", False), ("train_loss", False)):
+            if any(v is not None for v in self[column]):
+                return column, higher
+        return None
+
+    @property
+    def best_epoch(self) -> int | None:
+        crit = self._criterion() if self.records else None
+        if crit is None:
+            return None
+        column, higher = crit
+        scored = [(r[column], r["epoch"]) for r in self.records if r[column] is not None]
+        key = (lambda t: (t[0], -t[1])) if higher else (lambda t: (-t[0], -t[1]))
+        return max(scored, key=key)[1]  # ties: the earliest epoch
+
+    @property
+    def best(self) -> dict | None:
+        epoch = self.best_epoch
+        return next((r for r in self.records if r["epoch"] == epoch), None)
+
+    @property
+    def last(self) -> dict | None:
+        return self.records[-1] if self.records else None
+
+    def to_dict(self) -> dict:
+        return {"records": [dict(r) for r in self.records]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> History:
+        return cls(data["records"])
+
+    def table(self) -> str:
+        """A small text table, one line per epoch; the best epoch is marked with *."""
+        head = f"{'epoch':>5}  {'train loss':>10} {'train acc':>9}  {'val loss':>8} {'val acc':>7}  {'lr':>8} {'s':>6}"
+        lines = [head]
+        best = self.best_epoch
+
+        def num(v: float | None, width: int, pct: bool = False) -> str:
+            if v is None:
+                return f"{'-':>{width}}"
+            return f"{100 * v:>{width - 1}.1f}%" if pct else f"{v:>{width}.4f}"
+
+        for r in self.records:
+            mark = "*" if r["epoch"] == best else " "
+            lr = f"{r['lr']:>8.2e}" if r["lr"] is not None else f"{'-':>8}"
+            lines.append(
+                f"{r['epoch']:>4}{mark}  {num(r['train_loss'], 10)} {num(r['train_acc'], 9, True)}  "
+                f"{num(r['val_loss'], 8)} {num(r['val_acc'], 7, True)}  {lr} {r['seconds'] or 0:>6.1f}"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        if not self.records:
+            return "History(no epochs yet)"
+        return f"History({len(self)} epochs, best epoch {self.best_epoch})\n{self.table()}"
+
+
+# ---------------------------------------------------------------- small pieces of the loop
+
+
+def best_path(checkpoint_path: str | os.PathLike) -> Path:
+    """Where `fit` keeps the best epoch's weights: run.pt -> run.best.pt."""
+    p = Path(checkpoint_path)
+    return p.with_name(f"{p.stem}.best{p.suffix}")
+
+
+def _correct_and_count(out: Tensor, y: Tensor) -> tuple[int, int] | None:
+    """Correct predictions and labelled targets in a batch, or None when accuracy does not apply."""
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        return None
+    if out.dim() != y.dim() + 1 or out.shape[0] != y.shape[0] or out.shape[2:] != y.shape[1:]:
+        return None
+    labelled = y != -100
+    correct = (out.argmax(1) == y) & labelled
+    return int(correct.sum()), int(labelled.sum())
+
+
+def _to_device(x: Tensor, y: Tensor, device: torch.device, channels_last: bool):
+    x = x.to(device, non_blocking=True)
+    if channels_last and x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, y.to(device, non_blocking=True)
+
+
+def _amp_settings(device: torch.device, amp: bool | None) -> tuple[bool, torch.dtype]:
+    """Whether to use mixed precision, and in which dtype (bfloat16 where the GPU supports it)."""
+    on = (device.type == "cuda") if amp is None else bool(amp)
+    if device.type == "cuda":
+        return on, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return on, torch.bfloat16  # CPU autocast only knows bfloat16
+
+
+def _progress_wanted(progress: bool | None) -> bool:
+    """progress=None: on in an interactive notebook or terminal, off in tests, CI and builds."""
+    if progress is not None:
+        return bool(progress)
+    env = os.environ.get("COURSE_PROGRESS", "").strip().lower()
+    if env in ("0", "1", "false", "true", "off", "on"):
+        return env in ("1", "true", "on")
+    automated = ("PYTEST_CURRENT_TEST", "CI", "NBVAL", "GITHUB_ACTIONS")
+    if any(os.environ.get(v) for v in automated) or os.environ.get("COURSE_STRICT_WARNINGS") == "1":
+        return False
+    shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", None)
+    if shell and type(shell()).__name__ == "ZMQInteractiveShell":
+        return True
+    return sys.stderr.isatty()
+
+
+def _rng_state() -> dict:
+    """Python, NumPy and torch random states, as plain values a weights_only load accepts."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _make_scheduler(scheduler: Any, optimizer: torch.optim.Optimizer) -> Any:
+    """Accept a scheduler, or a function optimizer -> scheduler (handy with the default Adam)."""
+    if scheduler is None or hasattr(scheduler, "step"):
+        return scheduler
+    return scheduler(optimizer)
+
+
+def _step_scheduler(scheduler: Any, val_loss: float | None, train_loss: float) -> None:
+    if scheduler is None:
+        return
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(train_loss if val_loss is None else val_loss)
+    else:
+        scheduler.step()
+
+
+def _run_batches(
+    model,
+    loader,
+    loss_fn,
+    device,
+    *,
+    optimizer=None,
+    scaler=None,
+    amp=(False, None),
+    channels_last=False,
+    grad_clip=None,
+    epoch=0,
+    bar=None,
+) -> dict:
+    """One pass over `loader`; trains when an optimizer is given. Returns mean loss and accuracy."""
+    use_amp, amp_dtype = amp
+    total_loss, n_samples, correct, counted = 0.0, 0, 0, 0
+    for step, (x, y) in enumerate(loader, start=1):
+        x, y = _to_device(x, y, device, channels_last)
+        with torch.autocast(device.type, dtype=amp_dtype) if use_amp else nullcontext():
+            out = model(x)
+            loss = loss_fn(out, y)
+        if optimizer is not None:
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"the training loss became {loss.item()} in epoch {epoch}, step {step}. "
+                    "Try a lower learning rate, check that the inputs are normalised (no NaN "
+                    "or huge values), or clip gradients with fit(..., grad_clip=1.0). "
+                    "The last good checkpoint (if any) is unchanged."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            _backward_and_step(loss, model, optimizer, scaler, grad_clip)
+        batch = len(x)
+        total_loss += loss.item() * batch
+        n_samples += batch
+        hits = _correct_and_count(out.detach(), y)
+        if hits is not None:
+            correct, counted = correct + hits[0], counted + hits[1]
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{total_loss / n_samples:.4f}", refresh=False)
+    if n_samples == 0:
+        raise TrainingError("the loader gave no batches: is the data set empty?")
+    return {"loss": total_loss / n_samples, "acc": correct / counted if counted else None}
+
+
+def _backward_and_step(loss, model, optimizer, scaler, grad_clip) -> None:
+    if scaler is not None:  # float16 needs loss scaling so small gradients do not vanish
+        scaler.scale(loss).backward()
+        if grad_clip is not None:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+
+
+def _progress_bar(enabled: bool, total: int | None, initial: int):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="batch", dynamic_ncols=True, leave=True)
+
+
+def _epoch_line(r: dict, epochs: int) -> str:
+    def part(name: str, loss: float | None, acc: float | None) -> str:
+        if loss is None:
+            return ""
+        return f" | {name} loss {loss:.4f}" + ("" if acc is None else f" acc {100 * acc:.1f}%")
+
+    return (
+        f"epoch {r['epoch']}/{epochs}"
+        + part("train", r["train_loss"], r["train_acc"])
+        + part("val", r["val_loss"], r["val_acc"])
+        + f" | {r['seconds']:.1f} s"
+    )
+
+
+def _length(loader: Any) -> int | None:
+    try:
+        return len(loader)
+    except TypeError:
+        return None
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def fit(
+    model: nn.Module,
+    train: Iterable,
+    val: Iterable | None = None,
+    *,
+    epochs: int,
+    optimizer: torch.optim.Optimizer | None = None,
+    lr: float = 1e-3,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+    scheduler: Any = None,
+    device: torch.device | str | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    resume: bool = False,
+    amp: bool | None = None,
+    channels_last: bool | None = None,
+    grad_clip: float | None = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    restore_best: bool = False,
+    verbose: bool = True,
+) -> History:
+    """Train `model` for `epochs` epochs on `train` (batches of (x, y)); returns the `History`.
+
+    optimizer: default Adam(lr). scheduler: stepped once per epoch (ReduceLROnPlateau gets the
+    validation loss); may also be a function optimizer -> scheduler. checkpoint_path: after every
+    epoch the full state is saved there (atomically) and the best epoch's weights next to it
+    (run.pt -> run.best.pt); resume=True continues from it. seed: when given, everything is
+    seeded first. amp / channels_last: None = on for CUDA. verbose: one line per epoch.
+    """
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}.")
+    if seed is not None:
+        seed_everything(seed)
+    device = torch.device(device) if device is not None else best_device()
+    model.to(device)
+    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = _make_scheduler(scheduler, optimizer)
+    amp_cfg = _amp_settings(device, amp)
+    scaler = (
+        torch.amp.GradScaler(device.type) if amp_cfg[0] and amp_cfg[1] == torch.float16 else None
+    )
+    channels_last = (device.type == "cuda") if channels_last is None else channels_last
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    history, best_weights = History(), None
+    ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
+    if resume and ckpt is not None and ckpt.exists():
+        history = _resume(ckpt, model, optimizer, scheduler, scaler, train)
+        if restore_best and best_path(ckpt).exists():
+            best_weights = load_checkpoint(best_path(ckpt))["model"]
+    start = len(history) + 1
+    steps = _length(train)
+    bar = _progress_bar(_progress_wanted(progress), steps and steps * max(epochs - start + 1, 0), 0)
+    epoch = start
+    try:
+        for epoch in range(start, epochs + 1):
+            t0 = time.perf_counter()
+            lr_now = optimizer.param_groups[0]["lr"]
+            if bar is not None:
+                bar.set_description(f"epoch {epoch}/{epochs}")
+            model.train()
+            tr = _run_batches(
+                model,
+                train,
+                loss_fn,
+                device,
+                optimizer=optimizer,
+                scaler=scaler,
+                amp=amp_cfg,
+                channels_last=channels_last,
+                grad_clip=grad_clip,
+                epoch=epoch,
+                bar=bar,
+            )
+            va = (
+                _evaluate(model, val, loss_fn, device, amp_cfg, channels_last)
+                if val is not None
+                else {}
+            )
+            _step_scheduler(scheduler, va.get("loss"), tr["loss"])
+            history.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": tr["loss"],
+                    "train_acc": tr["acc"],
+                    "val_loss": va.get("loss"),
+                    "val_acc": va.get("acc"),
+                    "lr": lr_now,
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
+            is_best = history.best_epoch == epoch
+            if is_best and restore_best:
+                best_weights = {
+                    k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+                }
+            if ckpt is not None:
+                _save(ckpt, model, optimizer, scheduler, scaler, history, train, is_best)
+            if verbose:
+                _print(_epoch_line(history.last, epochs), bar)
+    except KeyboardInterrupt:
+        _print(f"interrupted in epoch {epoch}; resume with fit(..., resume=True)", bar)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if restore_best and best_weights is not None:
+        model.load_state_dict(best_weights)
+    return history
+
+
+def _print(line: str, bar) -> None:
+    if bar is not None:
+        bar.write(line)
+    else:
+        print(line, flush=True)
+
+
+def _save(
+    ckpt: Path, model, optimizer, scheduler, scaler, history: History, train, is_best: bool
+) -> None:
+    """The full state after an epoch, then (if this epoch is the best so far) its weights."""
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "history": history.to_dict(),
+        "epoch": len(history),
+        "rng": _rng_state(),
+        "loader": train.state_dict() if hasattr(train, "state_dict") else None,
+    }
+    save_checkpoint(ckpt, state)
+    if is_best:
+        save_checkpoint(best_path(ckpt), {"model": model.state_dict(), "epoch": len(history)})
+
+
+def _resume(ckpt: Path, model, optimizer, scheduler, scaler, train) -> History:
+    """Load the last checkpoint into model, optimizer, ...; returns the history so far."""
+    state = load_checkpoint(ckpt)
+    if "model" not in state or "history" not in state:
+        raise CheckpointError(
+            f"{ckpt} is not a checkpoint written by fit (no 'model'/'history' entries); "
+            "pass another checkpoint_path or resume=False."
+        )
+    load_state_dict_checked(model, state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    if scaler is not None and state.get("scaler") is not None:
+        scaler.load_state_dict(state["scaler"])
+    if state.get("rng") is not None:
+        _set_rng_state(state["rng"])
+    if state.get("loader") is not None and hasattr(train, "load_state_dict"):
+        train.load_state_dict(state["loader"])
+    return History.from_dict(state["history"])
+
+
+@torch.no_grad()
+def _evaluate(model, loader, loss_fn, device, amp_cfg=(False, None), channels_last=False) -> dict:
+    was_training = model.training
+    model.eval()
+    try:
+        return _run_batches(
+            model, loader, loss_fn, device, amp=amp_cfg, channels_last=channels_last
+        )
+    finally:
+        model.train(was_training)
+
+
+def evaluate(
+    model: nn.Module,
+    loader: Iterable,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+    device: torch.device | str | None = None,
+) -> dict:
+    """Mean loss and accuracy (None when it does not apply) over `loader`, in eval mode.
+
+    The model's train/eval mode is restored afterwards.
+    """
+    device = torch.device(device) if device is not None else best_device()
+    model.to(device)
+    return _evaluate(model, loader, loss_fn, device)
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, loader: Iterable, device: torch.device | str | None = None
+) -> tuple[Tensor, Tensor]:
+    """Predicted classes (argmax over dim 1) and true labels for every sample, as CPU LongTensors."""
+    device = torch.device(device) if device is not None else best_device()
+    model.to(device)
+    was_training = model.training
+    model.eval()
+    preds, labels = [], []
+    try:
+        for x, y in loader:
+            out = model(x.to(device, non_blocking=True))
+            preds.append(out.argmax(1).cpu())
+            labels.append(torch.as_tensor(y).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(preds).long(), torch.cat(labels).long()
