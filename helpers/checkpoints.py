@@ -95,12 +95,22 @@ def _strip(state_dict: Mapping[str, Any], prefix: str | None) -> dict[str, Any]:
     return {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in state_dict.items()}
 
 
-def _listing(title: str, items: list[str], limit: int = 10) -> list[str]:
+def _listing(title: str, meaning: str, items: list[str], limit: int = 10) -> list[str]:
     if not items:
         return []
     shown = items[:limit]
     more = f" ... and {len(items) - limit} more" if len(items) > limit else ""
-    return [f"  {title} ({len(items)}): {', '.join(shown)}{more}"]
+    return [f"  {title} ({len(items)}, {meaning}): {', '.join(shown)}{more}"]
+
+
+def _common_prefix_to_strip(unexpected: list[str], model_keys: set[str]) -> str | None:
+    """'module.' when every unexpected key is 'module.' + a model key (a DataParallel save)."""
+    if not unexpected or "." not in unexpected[0]:
+        return None
+    prefix = unexpected[0].split(".", 1)[0] + "."
+    if all(k.startswith(prefix) and k[len(prefix) :] in model_keys for k in unexpected):
+        return prefix
+    return None
 
 
 def load_state_dict_checked(
@@ -126,14 +136,15 @@ def load_state_dict_checked(
     ]
     if missing or unexpected or shapes:
         lines = [f"the checkpoint does not fit this {type(model).__name__}:"]
-        lines += _listing("missing keys (in the model, not in the checkpoint)", missing)
-        lines += _listing("unexpected keys (in the checkpoint, not in the model)", unexpected)
-        lines += _listing("shape mismatches", shapes)
+        lines += _listing("missing keys", "in the model, not in the checkpoint", missing)
+        lines += _listing("unexpected keys", "in the checkpoint, not in the model", unexpected)
+        lines += _listing("shape mismatches", "checkpoint vs model", shapes)
         hint = "hint: this checkpoint was saved from another architecture (or another size of it); "
         hint += "build the same model that was saved, or load it with the matching loader."
-        prefixes = {k.split(".", 1)[0] + "." for k in unexpected if "." in k}
-        if len(prefixes) == 1 and not strip_prefix:
-            hint += f" All unexpected keys start with {prefixes.pop()!r}: try strip_prefix=that."
+        prefix = _common_prefix_to_strip(unexpected, set(own))
+        if prefix and not strip_prefix:
+            hint += f" Every unexpected key is a model key with {prefix!r} in front: "
+            hint += f"pass strip_prefix={prefix!r}."
         lines.append(hint)
         raise CheckpointError("\n".join(lines))
     model.load_state_dict(sd)

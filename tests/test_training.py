@@ -1,0 +1,321 @@
+"""fit / evaluate / predict / History on a tiny problem that a small MLP learns in a second."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from helpers.checkpoints import CheckpointError, load_checkpoint
+from helpers.loaders import DeviceLoader
+from helpers.training import History, TrainingError, best_path, evaluate, fit, predict
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors gain nothing from threads, and on a shared CPU threads wait on each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def blobs(n: int = 240, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Three Gaussian clouds in 2-D: (n, 2) float points and (n,) labels."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 3
+    centres = torch.tensor([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
+    return centres[y] + 0.6 * torch.randn(n, 2, generator=g), y
+
+
+def mlp(hidden: int = 16, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, 3))
+
+
+def loaders(batch_size: int = 32):
+    x, y = blobs()
+    xv, yv = blobs(90, seed=1)
+    train = DeviceLoader(x, y, batch_size=batch_size, device=CPU, seed=0)
+    val = DeviceLoader(xv, yv, batch_size=64, shuffle=False, device=CPU)
+    return train, val
+
+
+def strip_seconds(history: History) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in history.records]
+
+
+def test_loss_decreases_and_history_is_complete():
+    train, val = loaders()
+    h = fit(mlp(), train, val, epochs=5, lr=1e-2, device=CPU, verbose=False)
+    assert len(h) == 5 and h["epoch"] == [1, 2, 3, 4, 5]
+    assert h["train_loss"][-1] < 0.5 * h["train_loss"][0]
+    assert h["val_acc"][-1] > 0.9  # the blobs are well separated
+    assert all(0 <= a <= 1 for a in h["train_acc"] + h["val_acc"])
+    assert h["lr"] == [1e-2] * 5 and all(s > 0 for s in h["seconds"])
+    best = max(range(5), key=lambda i: (h["val_acc"][i], -i)) + 1
+    assert h.best_epoch == best and h.best["epoch"] == best and h.last["epoch"] == 5
+    assert set(h.last) == {
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "lr",
+        "seconds",
+    }
+
+
+def test_initial_loss_is_near_ln_classes():
+    """A sanity check the course teaches: an untrained 3-class model starts near ln 3."""
+    _, val = loaders()
+    model = nn.Sequential(nn.Linear(2, 3))
+    nn.init.zeros_(model[0].weight)
+    nn.init.zeros_(model[0].bias)
+    assert evaluate(model, val, device=CPU)["loss"] == pytest.approx(math.log(3), rel=1e-6)
+
+
+def test_same_seed_gives_identical_history():
+    def run(seed: int, disturb: int) -> list[dict]:
+        x, y = blobs()
+        dl = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
+        torch.manual_seed(0)  # the same initial weights; fit(seed=...) fixes shuffling and dropout
+        model = nn.Sequential(nn.Linear(2, 16), nn.Dropout(0.2), nn.ReLU(), nn.Linear(16, 3))
+        torch.rand(disturb)  # move the global random stream on: only fit's seed can undo this
+        return strip_seconds(fit(model, dl, epochs=3, device=CPU, seed=seed, verbose=False))
+
+    assert run(7, 1) == run(7, 5)
+    assert run(7, 1) != run(8, 1)
+
+
+def test_history_without_validation_uses_train_loss_and_round_trips():
+    train, _ = loaders()
+    h = fit(mlp(), train, epochs=3, lr=1e-2, device=CPU, verbose=False)
+    assert h["val_loss"] == [None] * 3 and h["val_acc"] == [None] * 3
+    assert h.best_epoch == 1 + min(range(3), key=lambda i: h["train_loss"][i])
+    back = History.from_dict(h.to_dict())
+    assert back.records == h.records
+    text = repr(h)
+    assert "best epoch" in text and text.count("\n") == 4  # header line, table header, 3 epochs
+    with pytest.raises(KeyError, match="no column 'accuracy'"):
+        h["accuracy"]
+
+
+def test_float_targets_have_no_accuracy():
+    x = torch.randn(64, 4)
+    autoencoder = nn.Sequential(nn.Linear(4, 2), nn.Linear(2, 4))
+    dl = DeviceLoader(x, x, batch_size=16, device=CPU)
+    h = fit(autoencoder, dl, dl, epochs=2, loss_fn=F.mse_loss, device=CPU, verbose=False)
+    assert h["train_acc"] == [None, None] and h["val_acc"] == [None, None]
+    assert h.best_epoch == 1 + min(range(2), key=lambda i: h["val_loss"][i])
+
+
+class SequenceTagger(nn.Module):
+    """Token ids (N, T) -> logits (N, C, T), the layout cross_entropy wants."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(5, 5)
+        with torch.no_grad():
+            self.emb.weight.copy_(torch.eye(5) * 10)  # predicts the input token itself
+
+    def forward(self, tokens):
+        return self.emb(tokens).transpose(1, 2)
+
+
+def test_sequence_accuracy_counts_tokens_and_skips_ignore_index():
+    tokens = torch.tensor([[0, 1, 2, 3], [4, 4, 1, 0]])
+    targets = tokens.clone()
+    targets[0, 0] = 3  # one wrong token
+    targets[1, 2:] = -100  # two padding positions, not counted
+    dl = DeviceLoader(tokens, targets, batch_size=2, shuffle=False, device=CPU)
+    res = evaluate(SequenceTagger(), dl, device=CPU)
+    assert res["acc"] == pytest.approx(5 / 6)
+
+
+def _nan_after(calls: int):
+    """cross_entropy that returns NaN from the `calls`-th training call on."""
+    seen = {"n": 0}
+
+    def loss_fn(out, y):
+        if torch.is_grad_enabled():
+            seen["n"] += 1
+            if seen["n"] >= calls:
+                return F.cross_entropy(out, y) * float("nan")
+        return F.cross_entropy(out, y)
+
+    return loss_fn
+
+
+def test_nan_loss_stops_with_epoch_and_step_and_keeps_last_checkpoint(tmp_path):
+    train, val = loaders()  # 240 / 32 -> 8 steps per epoch
+    path = tmp_path / "run.pt"
+    with pytest.raises(TrainingError) as info:
+        fit(
+            mlp(),
+            train,
+            val,
+            epochs=4,
+            loss_fn=_nan_after(8 + 3),
+            checkpoint_path=path,
+            device=CPU,
+            verbose=False,
+        )
+    msg = str(info.value)
+    assert "epoch 2, step 3" in msg and "learning rate" in msg and "grad_clip" in msg
+    assert load_checkpoint(path)["epoch"] == 1
+
+
+def test_resume_adds_exactly_the_missing_epochs_and_matches_an_unbroken_run(tmp_path):
+    path = tmp_path / "run.pt"
+    first = fit(
+        mlp(), loaders()[0], loaders()[1], epochs=2, checkpoint_path=path, device=CPU, verbose=False
+    )
+    assert path.exists() and best_path(path).exists()
+    assert load_checkpoint(path)["epoch"] == 2
+    # a fresh process would rebuild model and loaders: do the same here
+    resumed = fit(
+        mlp(seed=123),
+        loaders()[0],
+        loaders()[1],
+        epochs=4,
+        checkpoint_path=path,
+        resume=True,
+        device=CPU,
+        verbose=False,
+    )
+    assert resumed["epoch"] == [1, 2, 3, 4]
+    assert strip_seconds(resumed)[:2] == strip_seconds(first)
+    unbroken = fit(mlp(), loaders()[0], loaders()[1], epochs=4, device=CPU, verbose=False)
+    assert strip_seconds(resumed) == strip_seconds(unbroken)
+
+
+def test_resume_when_already_done_returns_history_unchanged(tmp_path):
+    path = tmp_path / "run.pt"
+    model = mlp()
+    done = fit(model, loaders()[0], epochs=2, checkpoint_path=path, device=CPU, verbose=False)
+    other = mlp(seed=5)
+    again = fit(
+        other, loaders()[0], epochs=2, checkpoint_path=path, resume=True, device=CPU, verbose=False
+    )
+    assert again.records == done.records
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values())
+    )
+
+
+def test_resume_into_another_architecture_raises_checkpoint_error(tmp_path):
+    path = tmp_path / "run.pt"
+    fit(mlp(hidden=16), loaders()[0], epochs=1, checkpoint_path=path, device=CPU, verbose=False)
+    with pytest.raises(CheckpointError, match=r"0.weight: checkpoint \(16, 2\) vs model \(8, 2\)"):
+        fit(
+            mlp(hidden=8),
+            loaders()[0],
+            epochs=2,
+            checkpoint_path=path,
+            resume=True,
+            device=CPU,
+            verbose=False,
+        )
+
+
+def test_restore_best_loads_the_best_epoch_weights(tmp_path):
+    train, val = loaders()
+    model = mlp()
+    # a high learning rate makes the later epochs bounce, so "best" is not always "last"
+    h = fit(
+        model,
+        train,
+        val,
+        epochs=6,
+        lr=0.3,
+        optimizer=None,
+        checkpoint_path=tmp_path / "r.pt",
+        restore_best=True,
+        device=CPU,
+        verbose=False,
+    )
+    assert evaluate(model, val, device=CPU)["acc"] == pytest.approx(h.best["val_acc"])
+    saved = load_checkpoint(best_path(tmp_path / "r.pt"))
+    assert saved["epoch"] == h.best_epoch
+    assert all(torch.equal(saved["model"][k], v) for k, v in model.state_dict().items())
+
+
+def test_scheduler_function_and_recorded_learning_rate():
+    train, _ = loaders()
+    h = fit(
+        mlp(),
+        train,
+        epochs=3,
+        lr=0.1,
+        device=CPU,
+        verbose=False,
+        scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5),
+    )
+    assert h["lr"] == pytest.approx([0.1, 0.05, 0.025])
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    train, val = loaders()
+    fit(mlp(), train, val, epochs=2, device=CPU, progress=False)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert (
+        len(lines) == 2 and lines[0].startswith("epoch 1/2 | train loss") and "val loss" in lines[1]
+    )
+
+
+def test_progress_bar_on_and_off(monkeypatch, capsys):
+    from helpers.training import _progress_wanted
+
+    monkeypatch.setenv("COURSE_PROGRESS", "0")
+    assert _progress_wanted(None) is False and _progress_wanted(True) is True
+    monkeypatch.delenv("COURSE_PROGRESS")
+    assert _progress_wanted(None) is False  # under pytest
+    fit(mlp(), loaders()[0], epochs=1, device=CPU, progress=True, verbose=False)
+    assert "epoch 1/1" in capsys.readouterr().err  # tqdm writes to stderr
+
+
+def test_evaluate_values_and_mode_restored():
+    x, y = blobs(50)
+    model = mlp()
+    dl = DataLoader(TensorDataset(x, y), batch_size=16)
+    with torch.no_grad():
+        out = model(x)
+    for training in (True, False):
+        model.train(training)
+        res = evaluate(model, dl, device=CPU)
+        assert model.training is training
+        assert res["loss"] == pytest.approx(F.cross_entropy(out, y).item(), rel=1e-5)
+        assert res["acc"] == pytest.approx((out.argmax(1) == y).float().mean().item())
+
+
+def test_predict_shapes_and_values():
+    x, y = blobs(50)
+    model = mlp()
+    model.train()
+    preds, labels = predict(model, DataLoader(TensorDataset(x, y), batch_size=16), device=CPU)
+    assert preds.shape == (50,) and labels.shape == (50,)
+    assert preds.dtype == torch.long and labels.dtype == torch.long and preds.device.type == "cpu"
+    with torch.no_grad():
+        assert torch.equal(preds, model(x).argmax(1))
+    assert torch.equal(labels, y) and model.training
+
+
+def test_torchvision_ops_run():
+    """Guards against a torch/torchvision pair that imports but whose compiled ops are broken."""
+    from torchvision.ops import nms
+
+    boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]])
+    keep = nms(boxes, torch.tensor([0.9, 0.8, 0.7]), iou_threshold=0.5)
+    assert keep.tolist() == [0, 2]
+
+
+def test_bad_epochs_rejected():
+    with pytest.raises(ValueError, match="epochs"):
+        fit(mlp(), loaders()[0], epochs=-1, device=CPU)
