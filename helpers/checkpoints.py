@@ -33,6 +33,12 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _remove_stale_temps(path: Path) -> None:
+    """Delete temporary files a killed earlier save of `path` left behind (they are incomplete)."""
+    for stale in path.parent.glob(f"{TEMP_PREFIX}{path.name}.*"):
+        stale.unlink(missing_ok=True)
+
+
 def save_checkpoint(
     path: str | os.PathLike, state: Mapping[str, Any] | None = None, **more: Any
 ) -> Path:
@@ -46,6 +52,7 @@ def save_checkpoint(
     data = dict(state or {})
     data.update(more)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(path)
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
     tmp = Path(tmp_name)
     try:

@@ -75,6 +75,17 @@ def test_failed_rename_keeps_old_file(tmp_path, monkeypatch):
     assert _leftovers(tmp_path) == []
 
 
+def test_temp_files_of_a_killed_save_are_removed_by_the_next_save(tmp_path):
+    path = tmp_path / "c.pt"
+    stale = tmp_path / f"{TEMP_PREFIX}c.pt.abc123"
+    stale.write_bytes(b"half a checkpoint")  # what a SIGKILL during a save leaves
+    other = tmp_path / f"{TEMP_PREFIX}other.pt.xyz"
+    other.write_bytes(b"another file's temp")
+    save_checkpoint(path, {"ok": True})
+    assert not stale.exists() and other.exists()
+    assert load_checkpoint(path) == {"ok": True}
+
+
 def test_missing_file_names_the_file(tmp_path):
     with pytest.raises(CheckpointError, match="no checkpoint at .*nothing.pt"):
         load_checkpoint(tmp_path / "nothing.pt")
