@@ -1,0 +1,673 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 Edge filters and what a CNN can see
+#
+# Long before deep learning, computer-vision researchers designed small kernels by hand to find
+# edges, corners and blobs in images. A convolutional network *learns* its kernels instead, and the
+# first layer of a trained CNN ends up with filters that look remarkably like those classic
+# designs. This notebook starts from a tiny step image where you can check every number by hand,
+# applies the classic kernels (Sobel, Prewitt, Laplacian, blur, sharpen) to real photos, lets you
+# edit a kernel live, shows that gradient descent rediscovers the Sobel kernel on its own, and
+# finally looks inside a small trained CNN: its filters, its feature maps layer by layer, and the
+# input patterns that excite its channels most.
+
+# %% [markdown]
+# ## Learning goals
+# - Compute the output of a 3x3 edge kernel on a small image by hand and with `F.conv2d`.
+# - Know the classic kernels (vertical/horizontal edges, Sobel, Prewitt, two Laplacians, the
+#   diagonal kernel, blur, sharpen) and predict what each one highlights.
+# - Compute the gradient magnitude and orientation of an image from two Sobel responses.
+# - Explain why a single conv layer trained to imitate Sobel converges to the Sobel kernel, and
+#   why it converges faster on noise than on photos.
+# - Inspect a trained CNN: first-layer filters, feature maps, activation maximisation.
+#
+# ## You should already know
+# - 2-D cross-correlation as computed by `F.conv2d` (notebook 01).
+# - Tensors of shape `(N, C, H, W)` and `nn.Conv2d`.
+# - Gradient descent with an optimizer (`zero_grad`, `backward`, `step`).
+
+# %%
+# Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cnn-rnn-course[colab] @ git+https://github.com/cnn-rnn-course/cnn-rnn-course"], check=True)
+
+import helpers
+
+helpers.print_banner()
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+helpers.seed_everything()
+
+# %% [markdown]
+# ## 1. A vertical edge on an 8x11 step image
+#
+# The slides' example: an image that is dark (0) on the left six columns and bright (1) on the
+# right five. `F.conv2d` computes the cross-correlation
+#
+# $$y[i, j] = \sum_{a=0}^{2} \sum_{b=0}^{2} x[i + a, j + b]\, w[a, b],$$
+#
+# so the kernel `[[1, 0, -1]] * 3` computes, for every 3x3 window, *(sum of the left column) minus
+# (sum of the right column)*. That is zero on flat regions and large where the brightness changes
+# from left to right.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+step = torch.zeros(8, 11)
+step[:, 6:] = 1.0  # (8, 11): dark left, bright right
+vertical = torch.tensor([[1.0, 0.0, -1.0]] * 3)  # (3, 3)
+horizontal = vertical.T  # [[1, 1, 1], [0, 0, 0], [-1, -1, -1]]
+
+edges_v = F.conv2d(step[None, None], vertical[None, None])[0, 0]  # (6, 9): valid conv
+edges_h = F.conv2d(step[None, None], horizontal[None, None])[0, 0]  # (6, 9)
+print(horizontal.int())
+print(edges_v.int())
+
+# %% [markdown]
+# Every row of the result reads `0 0 0 0 -3 -3 0 0 0`: only the two windows that straddle the
+# edge see different left and right columns (3 dark pixels minus 3 bright ones = -3). The
+# horizontal kernel sees nothing, because the image does not change from top to bottom.
+# **Self-check:** the formula above, written as loops, equals `F.conv2d`, and the values are the
+# ones we predicted.
+
+
+# %%
+def correlate_loops(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """y[i, j] = sum_a sum_b x[i + a, j + b] * w[a, b] (valid, stride 1)."""
+    kh, kw = w.shape
+    out = torch.zeros(x.shape[0] - kh + 1, x.shape[1] - kw + 1)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = (x[i : i + kh, j : j + kw] * w).sum()
+    return out
+
+
+helpers.check_close(correlate_loops(step, vertical), edges_v, "loop formula vs F.conv2d")
+expected_row = torch.tensor([0.0, 0, 0, 0, -3, -3, 0, 0, 0])
+helpers.check_equal(edges_v, expected_row.expand(6, 9), "vertical-edge response")
+helpers.check_equal(edges_h, torch.zeros(6, 9), "horizontal-edge response on a vertical edge")
+helpers.check_equal(
+    F.conv2d(step.T[None, None], horizontal[None, None])[0, 0],
+    expected_row.expand(6, 9).T,
+    "horizontal kernel on the transposed (horizontal) edge",
+)
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+for ax, img, title in zip(
+    axes,
+    [step, edges_v, edges_h],
+    ["step image (8x11)", "vertical kernel (6x9)", "horizontal kernel (6x9)"],
+):
+    im = ax.imshow(img, cmap="gray", vmin=-3, vmax=3)
+    ax.set_title(title)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+fig.colorbar(im, ax=axes, shrink=0.8, label="value")
+fig.suptitle("The slides' step image and two edge kernels (mid-grey = 0)")
+plt.show()
+
+# %% [markdown]
+# ## 2. Classic kernels on real photos
+#
+# From now on we filter whole photos, so we want an output of the same size as the input. Our
+# own `filter2d` pads the image by repeating its border pixels (so the border does not look like
+# an edge) and then cross-correlates. The course's kernel editor below will use exactly this
+# function.
+
+
+# %%
+def filter2d(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Cross-correlate a gray image (H, W) with a 3x3 kernel; same-size output (H, W)."""
+    x = F.pad(image[None, None], (1, 1, 1, 1), mode="replicate")  # (1, 1, H+2, W+2)
+    return F.conv2d(x, kernel[None, None].to(image.dtype))[0, 0]  # (H, W)
+
+
+size = helpers.pick(256, 512)
+photos = {}
+for name in ["camera", "astronaut", "chelsea"]:
+    photo = helpers.load_photo(name, gray=True)  # (1, H, W) in [0, 1]
+    scale = size / max(photo.shape[-2:])  # keep the aspect ratio, longest side = size
+    photo = F.interpolate(photo[None], scale_factor=scale, mode="area")[0, 0]  # (H, W)
+    photos[name] = photo
+print({name: tuple(p.shape) for name, p in photos.items()})
+
+# %% [markdown]
+# The kernels, written down once. Edge and Laplacian kernels sum to 0 (a flat image gives 0);
+# blur and sharpen sum to 1 (a flat image stays as it is).
+#
+# | kernel | what it finds |
+# |---|---|
+# | Sobel x / y | left-right / top-bottom brightness change, smoothed across the edge (weights 1, 2, 1) |
+# | Prewitt x / y | the same with equal weights (1, 1, 1) |
+# | Laplacian 4 / 8 | blobs and thin lines in every direction (a second derivative) |
+# | diagonal | changes along both diagonals (a corner / saddle detector) |
+# | blur | a weighted average: removes fine detail and noise |
+# | sharpen | the image plus its (4-neighbour) Laplacian: boosts fine detail |
+
+# %%
+KERNELS = {
+    "vertical (slides)": [[1, 0, -1], [1, 0, -1], [1, 0, -1]],
+    "horizontal (slides)": [[1, 1, 1], [0, 0, 0], [-1, -1, -1]],
+    "Sobel x": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+    "Sobel y": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+    "Prewitt x": [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]],
+    "Prewitt y": [[-1, -1, -1], [0, 0, 0], [1, 1, 1]],
+    "Laplacian 4": [[0, -1, 0], [-1, 4, -1], [0, -1, 0]],
+    "Laplacian 8": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
+    "diagonal": [[1, 0, -1], [0, 0, 0], [-1, 0, 1]],
+    "blur (Gaussian)": [
+        [1 / 16, 2 / 16, 1 / 16],
+        [2 / 16, 4 / 16, 2 / 16],
+        [1 / 16, 2 / 16, 1 / 16],
+    ],
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+}
+KERNELS = {name: torch.tensor(k, dtype=torch.float32) for name, k in KERNELS.items()}
+
+# %% [markdown]
+# **Self-check** of the claims in the table: the sums, and that Sobel is a smoothing column
+# `[1, 2, 1]` times a difference row `[-1, 0, 1]` (an outer product), while Prewitt smooths with
+# `[1, 1, 1]`; sharpen is identity + Laplacian 4.
+
+# %%
+for name, k in KERNELS.items():
+    target = 1.0 if name in {"blur (Gaussian)", "sharpen", "identity"} else 0.0
+    helpers.check_close(k.sum(), torch.tensor(target), f"sum of the {name} kernel", atol=1e-6)
+diff_row = torch.tensor([-1.0, 0.0, 1.0])
+helpers.check_equal(
+    torch.outer(torch.tensor([1.0, 2.0, 1.0]), diff_row), KERNELS["Sobel x"], "Sobel x"
+)
+helpers.check_equal(torch.outer(torch.ones(3), diff_row), KERNELS["Prewitt x"], "Prewitt x")
+helpers.check_equal(KERNELS["identity"] + KERNELS["Laplacian 4"], KERNELS["sharpen"], "sharpen")
+helpers.check_equal(KERNELS["Sobel x"].T, KERNELS["Sobel y"], "Sobel y is Sobel x transposed")
+
+
+# %% [markdown]
+# One small helper draws a row of filtered versions of a photo. Signed results (edges) are shown
+# with mid-grey = 0, dark = negative, bright = positive.
+
+
+# %%
+def show_filtered(photo_name: str, names: list[str], title: str) -> None:
+    """The photo and its responses to the kernels `names`, side by side."""
+    photo = photos[photo_name]
+    fig, axes = plt.subplots(1, len(names) + 1, figsize=(3.2 * (len(names) + 1), 3.4))
+    axes[0].imshow(photo, cmap="gray")
+    axes[0].set_title(f"{photo_name} (input)")
+    for ax, name in zip(axes[1:], names):
+        out = filter2d(photo, KERNELS[name])
+        m = out.abs().max().item()
+        ax.imshow(
+            out, cmap="gray", vmin=-m if out.min() < 0 else None, vmax=m if out.min() < 0 else None
+        )
+        ax.set_title(name)
+    for ax in axes:
+        ax.set_axis_off()
+    fig.suptitle(title)
+    plt.show()
+
+
+show_filtered(
+    "camera", ["vertical (slides)", "horizontal (slides)"], "The slides' edge kernels on a photo"
+)
+
+# %%
+show_filtered("camera", ["Sobel x", "Sobel y"], "Sobel: smoothed first derivatives")
+
+# %%
+show_filtered(
+    "astronaut", ["Prewitt x", "Prewitt y"], "Prewitt: first derivatives with equal weights"
+)
+
+# %%
+show_filtered(
+    "chelsea", ["Laplacian 4", "Laplacian 8"], "Laplacians: second derivatives, no direction"
+)
+
+# %%
+show_filtered("astronaut", ["diagonal"], "The diagonal kernel [[1,0,-1],[0,0,0],[-1,0,1]]")
+
+# %%
+show_filtered("chelsea", ["blur (Gaussian)", "sharpen"], "Blur and sharpen: kernels that sum to 1")
+
+# %% [markdown]
+# **Why the 4-neighbour Laplacian kernel is a second derivative.** With unit pixel spacing,
+#
+# $$\nabla^2 f(i, j) \approx f(i{+}1, j) + f(i{-}1, j) + f(i, j{+}1) + f(i, j{-}1) - 4 f(i, j),$$
+#
+# which is exactly *minus* the `Laplacian 4` kernel. On $f = i^2 + j^2$ the true Laplacian is
+# $2 + 2 = 4$ everywhere, so the kernel must give $-4$ at every interior pixel. **Self-check:**
+
+# %%
+i, j = torch.meshgrid(torch.arange(10.0), torch.arange(10.0), indexing="ij")
+bowl = i**2 + j**2  # (10, 10)
+lap = F.conv2d(bowl[None, None], KERNELS["Laplacian 4"][None, None])[0, 0]  # (8, 8) interior
+helpers.check_equal(lap, torch.full((8, 8), -4.0), "Laplacian 4 kernel on i^2 + j^2")
+
+# %% [markdown]
+# ### Gradient magnitude and orientation
+#
+# Sobel x and Sobel y estimate the two partial derivatives (up to a factor 8: a central
+# difference over 2 pixels, times the smoothing weights 1 + 2 + 1 = 4). Together they give the
+# **gradient magnitude** $\sqrt{g_x^2 + g_y^2}$ (how strong the edge is) and the **orientation**
+# $\theta = \operatorname{atan2}(g_y, g_x)$ (which way the brightness increases; the edge runs
+# perpendicular to it). On a linear ramp $f = 3j + 2i$ ($j$ = column, $i$ = row) we know the
+# answers exactly: $g_x = 8 \cdot 3 = 24$, $g_y = 8 \cdot 2 = 16$. **Self-check:**
+
+# %%
+ramp = 3 * j + 2 * i  # (10, 10): rises 3 per column, 2 per row
+gx = F.conv2d(ramp[None, None], KERNELS["Sobel x"][None, None])[0, 0]  # (8, 8)
+gy = F.conv2d(ramp[None, None], KERNELS["Sobel y"][None, None])[0, 0]  # (8, 8)
+helpers.check_equal(gx, torch.full((8, 8), 24.0), "Sobel x on the ramp (8 * 3)")
+helpers.check_equal(gy, torch.full((8, 8), 16.0), "Sobel y on the ramp (8 * 2)")
+helpers.check_close(torch.hypot(gx, gy), torch.full((8, 8), math.sqrt(24**2 + 16**2)), "magnitude")
+helpers.check_close(torch.atan2(gy, gx), torch.full((8, 8), math.atan2(2, 3)), "orientation")
+
+# %%
+photo = photos["camera"]
+gx, gy = filter2d(photo, KERNELS["Sobel x"]), filter2d(photo, KERNELS["Sobel y"])  # (H, W) each
+magnitude = torch.hypot(gx, gy)  # (H, W)
+orientation = torch.atan2(gy, gx)  # (H, W), radians in (-pi, pi]
+strong = magnitude > magnitude.quantile(0.8)  # keep the strongest 20 % of edges
+
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
+axes[0].imshow(photo, cmap="gray")
+axes[0].set_title("camera (input)")
+axes[1].imshow(magnitude, cmap="gray")
+axes[1].set_title("gradient magnitude")
+im = axes[2].imshow(
+    torch.where(strong, orientation, torch.nan), cmap="hsv", vmin=-math.pi, vmax=math.pi
+)
+axes[2].set_title("orientation (strongest 20 %)")
+for ax in axes:
+    ax.set_axis_off()
+fig.colorbar(im, ax=axes[2], shrink=0.8, label="atan2(gy, gx) in radians")
+fig.suptitle("Gradient magnitude and orientation from Sobel x and y")
+plt.show()
+
+# %% [markdown]
+# ## 3. Edit a kernel yourself
+#
+# Type numbers into the 3x3 grid, pick a preset or another photo, and the filtered image updates
+# at once. The widget only handles the boxes and pictures; the convolution it applies is our
+# `filter2d` from above. (In a static view of this notebook, e.g. on GitHub, you see a picture of
+# all presets instead.) Things to try: make the vertical kernel asymmetric (`[[2, 0, -1], ...]`)
+# and see the flat regions turn grey-ish instead of mid-grey (the kernel no longer sums to 0); scale
+# the blur kernel by 2; turn Sobel x into a "left-to-right *and* top-to-bottom" detector.
+
+# %%
+editor = helpers.kernel_editor(photos, filter2d, KERNELS, preset="Sobel x")
+editor
+
+# %% [markdown]
+# **Self-check:** the editor's output is `filter2d` of the picked image with the kernel in the
+# boxes, and typing a new number in a box (here the centre) changes the result as the formula
+# predicts: a centre weight of $c$ adds $c$ times the image.
+
+# %%
+before = torch.tensor(editor.output)
+helpers.check_close(
+    before, filter2d(photos[editor.image_picker.value], editor.kernel), "editor output"
+)
+editor.cells[4].value = 1.0  # centre of Sobel x: 0 -> 1
+helpers.check_close(
+    torch.tensor(editor.output) - before,
+    photos[editor.image_picker.value],
+    "centre weight adds the image",
+    atol=1e-5,
+)
+editor.preset_picker.value = "Sobel x"  # back to the preset
+
+# %% [markdown]
+# ## 4. Gradient descent rediscovers Sobel
+#
+# A CNN is never told which kernels to use. To see that learning can find a classic filter, we
+# give a single `nn.Conv2d(1, 1, 3, bias=False)` (nine numbers) input images and, as targets, the
+# Sobel x response of those images, and minimise the mean squared error. The loss is a quadratic
+# function of the nine weights with its minimum (zero) at the Sobel kernel, so gradient descent
+# must end there.
+#
+# The training loop is the lesson here, so we write it out. We train twice: on random-noise
+# images and on crops of a photo. In noise every pixel is independent, so every one of the nine
+# weights is "probed" separately. In a photo neighbouring pixels are almost equal, so the loss
+# hardly changes when you move weight between neighbouring taps: those directions are learned very
+# slowly (the problem is *ill-conditioned*).
+
+
+# %%
+def crops_of(photo: torch.Tensor, n: int, size: int) -> torch.Tensor:
+    """n random size x size crops of a gray photo, standardised: (n, 1, size, size)."""
+    rows = torch.randint(0, photo.shape[0] - size, (n,)).tolist()
+    cols = torch.randint(0, photo.shape[1] - size, (n,)).tolist()
+    x = torch.stack([photo[r : r + size, c : c + size] for r, c in zip(rows, cols)])[:, None]
+    return (x - x.mean()) / x.std()
+
+
+def learn_kernel(
+    inputs: torch.Tensor, target_kernel: torch.Tensor, steps: int, lr: float = 0.1
+) -> tuple[nn.Conv2d, list[float]]:
+    """Fit a 3x3 conv layer so that conv(inputs) matches the target kernel's output."""
+    helpers.seed_everything()
+    targets = F.conv2d(inputs, target_kernel[None, None])  # (N, 1, H-2, W-2)
+    conv = nn.Conv2d(1, 1, 3, bias=False)  # random start
+    optimizer = torch.optim.Adam(conv.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss = F.mse_loss(conv(inputs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return conv, losses
+
+
+sobel = KERNELS["Sobel x"]
+steps = helpers.pick(150, 400)
+noise = torch.randn(16, 1, 32, 32)  # (16, 1, 32, 32)
+conv_noise, losses_noise = learn_kernel(noise, sobel, steps)
+conv_photo, losses_photo = learn_kernel(crops_of(photos["camera"], 16, 32), sobel, steps)
+
+# %%
+fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
+axes[0].semilogy(losses_noise, label="noise inputs")
+axes[0].semilogy(losses_photo, label="photo crops")
+axes[0].set_title("training loss")
+axes[0].set_xlabel("step")
+axes[0].set_ylabel("MSE (log scale)")
+axes[0].legend()
+for ax, k, title in zip(
+    axes[1:],
+    [sobel, conv_noise.weight[0, 0].detach(), conv_photo.weight[0, 0].detach()],
+    ["true Sobel x", "learned from noise", "learned from photo crops"],
+):
+    ax.imshow(k, cmap="RdBu_r", vmin=-2.2, vmax=2.2)
+    for (r, c), v in zip([(r, c) for r in range(3) for c in range(3)], k.flatten().tolist()):
+        ax.text(c, r, f"{v:.2f}", ha="center", va="center")
+    ax.set_title(title)
+    ax.set_xlabel("kernel column")
+    ax.set_ylabel("kernel row")
+fig.suptitle(f"A 3x3 conv layer trained to imitate Sobel x ({steps} Adam steps)")
+plt.show()
+
+# %% [markdown]
+# **Self-check:** the kernel learned from noise equals Sobel x to within 0.01 in every entry; the
+# one learned from photo crops is further away after the same number of steps, although its loss
+# is small too (the ill-conditioning in action).
+
+# %%
+err_noise = (conv_noise.weight[0, 0] - sobel).abs().max().item()
+err_photo = (conv_photo.weight[0, 0] - sobel).abs().max().item()
+print(f"largest weight error: noise {err_noise:.2g}, photo crops {err_photo:.2g}")
+helpers.check_close(conv_noise.weight[0, 0].detach(), sobel, "kernel learned from noise", atol=0.01)
+helpers.check_true(
+    err_photo > err_noise,
+    "photo crops converge more slowly than noise",
+    f"{err_photo=:.3g}, {err_noise=:.3g}",
+)
+
+# %% [markdown]
+# ## 5. What a trained CNN sees
+#
+# Now a real network on real photos: a small CNN trained on CIFAR-10 (32x32 colour images of 10
+# classes). In fast mode it sees a 5,000-image subset for a couple of epochs (a few seconds), so
+# expect rough filters; in full mode it trains on all 50,000 images for longer and its first-layer
+# filters turn into clean edge and colour detectors. We then look at three things:
+# 1. the first-layer kernels (5x5x3 each);
+# 2. the feature maps of one image, layer by layer;
+# 3. *activation maximisation*: starting from a faint noise image, gradient **ascent on the
+#    input** (the weights stay fixed) to find a pattern that makes one channel fire strongly.
+#    Early layers see small windows, so their favourite patterns are simple edges and colour
+#    blobs; deeper layers see more of the image and prefer larger, more complex textures.
+
+# %%
+train_set = helpers.load_cifar10("train")
+test_set = helpers.load_cifar10("test")
+stats = dict(mean=helpers.CIFAR10_MEAN, std=helpers.CIFAR10_STD)
+train_loader = helpers.DeviceLoader(
+    train_set.images, train_set.labels, batch_size=128, shuffle=True, **stats
+)
+test_loader = helpers.DeviceLoader(
+    test_set.images, test_set.labels, batch_size=500, shuffle=False, **stats
+)
+
+
+def small_cnn() -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 5, padding=2),
+        nn.ReLU(),  # (N, 16, 32, 32)   "block1"
+        nn.MaxPool2d(2),  # (N, 16, 16, 16)
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),  # (N, 32, 16, 16)  "block2"
+        nn.MaxPool2d(2),  # (N, 32, 8, 8)
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),  # (N, 64, 8, 8)    "block3"
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),  # (N, 64)
+        nn.Linear(64, 10),  # (N, 10)
+    )
+
+
+model = small_cnn()
+history = helpers.fit(model, train_loader, test_loader, epochs=helpers.pick(2, 20), lr=3e-3, seed=0)
+model = model.cpu().eval()
+
+# %% [markdown]
+# **Self-check:** the network learned something (chance is 10 %).
+
+# %%
+val_acc = history["val_acc"][-1]  # accuracy on the test images after the last epoch
+helpers.check_true(
+    val_acc > 0.25,
+    "the small CNN beats chance (10 %) clearly",
+    f"validation accuracy {val_acc:.1%}",
+)
+
+# %%
+helpers.show_kernels(
+    model[0].weight, title="First-layer kernels of the trained CNN (RGB, min-max scaled)", rgb=True
+)
+plt.show()
+
+# %% [markdown]
+# Feature maps of one test image after each block (ReLU outputs). Block 1 still looks like the
+# picture (edges and colours at full resolution); deeper blocks are coarser and more abstract.
+
+# %%
+mean = torch.tensor(helpers.CIFAR10_MEAN).view(1, 3, 1, 1)
+std = torch.tensor(helpers.CIFAR10_STD).view(1, 3, 1, 1)
+image = (test_set.images[:1].float() / 255 - mean) / std  # (1, 3, 32, 32)
+blocks = {"block1": 2, "block2": 5, "block3": 8}  # name -> number of layers up to its ReLU
+with torch.no_grad():
+    maps = {name: model[:end](image)[0] for name, end in blocks.items()}
+
+plt.figure(figsize=(2.5, 2.5))
+plt.imshow(test_set.images[0].permute(1, 2, 0))
+plt.title(f"input: {test_set.classes[test_set.labels[0]]}")
+plt.axis("off")
+plt.show()
+for name, m in maps.items():
+    helpers.show_feature_maps(m, title=f"{name}: {tuple(m.shape)} (first 16 channels)")
+    plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name, m in maps.items():
+    print(name, tuple(m.shape))
+helpers.check_shape(maps["block1"], (16, 32, 32), "block1 maps")
+helpers.check_shape(maps["block3"], (64, 8, 8), "block3 maps")
+
+
+# %% [markdown]
+# ### Activation maximisation
+#
+# For channel $c$ of a block we maximise the mean activation $\bar a_c(x)$ over the input image
+# $x$ by gradient ascent, $x \leftarrow x + \eta\, \nabla_x \bar a_c(x)$ (Adam does the step
+# sizes), keeping $x$ inside the range of real normalised pixels so the answer is a plausible
+# image and not just a very bright one. We ascend on the conv output just before the ReLU: after
+# the ReLU a channel that is silent at the start would have zero gradient and never wake up.
+
+
+# %%
+def maximise_channel(block: str, channel: int, steps: int) -> tuple[torch.Tensor, float]:
+    """An input (1, 3, 32, 32) that makes `channel` of `block` fire strongly, and that activation."""
+    torch.manual_seed(channel)
+    x = (0.5 * torch.randn(1, 3, 32, 32)).requires_grad_()
+    optimizer = torch.optim.Adam([x], lr=0.05)
+    low, high = (0 - mean) / std, (1 - mean) / std  # normalised values of black and white
+    before_relu = blocks[block] - 1  # the conv output: it has a gradient even where ReLU is 0
+    for _ in range(steps):
+        activation = model[:before_relu](x)[0, channel].mean()
+        optimizer.zero_grad()
+        (-activation).backward()  # ascent = descent on the negative
+        optimizer.step()
+        with torch.no_grad():
+            x.copy_(torch.maximum(torch.minimum(x, high), low))
+    with torch.no_grad():
+        return x.detach(), model[: blocks[block]](x)[0, channel].mean().item()
+
+
+# Some channels of a briefly trained network stay silent on every image ("dead" ReLUs), so we
+# pick the 4 channels of each block that respond most to real test images.
+with torch.no_grad():
+    real = (test_set.images[:500].float() / 255 - mean) / std  # (500, 3, 32, 32)
+    # mean activation of every channel for each real image: (500, C) per block
+    real_acts = {b: model[: blocks[b]](real).mean(dim=(2, 3)) for b in ("block1", "block3")}
+chosen = {b: acts.mean(0).topk(4).indices.tolist() for b, acts in real_acts.items()}
+ascent_steps = helpers.pick(40, 200)
+found = {(b, c): maximise_channel(b, c, ascent_steps) for b, cs in chosen.items() for c in cs}
+
+# %%
+fig, axes = plt.subplots(2, 4, figsize=(9.6, 5.2))
+for row, block in enumerate(["block1", "block3"]):
+    for col, c in enumerate(chosen[block]):
+        x, act = found[(block, c)]
+        picture = (x * std + mean)[0].permute(1, 2, 0)  # (32, 32, 3) back in [0, 1]
+        axes[row, col].imshow(picture.clamp(0, 1))
+        axes[row, col].set_title(f"{block} ch {c}\nmean act {act:.2f}", fontsize=9)
+        axes[row, col].set_axis_off()
+fig.suptitle("Inputs that maximise a channel: early (block1) vs late (block3)")
+plt.show()
+
+# %% [markdown]
+# **Self-check:** every optimised image excites its channel more than *any* of the real test
+# images does, which is the point of the method.
+
+# %%
+for (block, c), (_, act) in found.items():
+    best_real = real_acts[block][:, c].max().item()
+    helpers.check_true(
+        act > best_real,
+        f"{block} channel {c}: the optimised input beats every real image",
+        f"optimised {act:.3f}, best real {best_real:.3f}",
+    )
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **A 45-degree edge detector.** The derivative of the brightness along the diagonal direction
+#    $(1, 1)/\sqrt2$ is $(g_x + g_y)/\sqrt2$. Because cross-correlation is linear, that is a single
+#    3x3 kernel. Write it down, and check that `filter2d` with your kernel equals
+#    $(g_x + g_y)/\sqrt2$ computed from the two Sobel responses of `camera`.
+# 2. **Separable blur.** Show that the Gaussian blur kernel is the outer product of
+#    $[1, 2, 1]/4$ with itself, and that blurring with a 3x1 kernel and then a 1x3 kernel gives the
+#    same result as the 3x3 kernel (valid convolution, no padding). How many multiplications per
+#    pixel does each way need?
+# 3. **Learn another kernel.** Use `learn_kernel` to learn `Laplacian 8` from noise images. Does it
+#    converge as well as Sobel did? (Adam moves each weight by at most about `lr` per step, and
+#    the centre weight has to travel from near 0 to 8: try a larger `lr`.)
+#
+# Each exercise has a cell for your attempt, then a hidden solution (click to reveal).
+
+# %%
+# Exercise 1: your kernel here (3x3 tensor), then compare with (gx + gy) / sqrt(2).
+diagonal_45 = None  # TODO
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# a linear combination of kernels is the kernel of the combined responses
+diagonal_45 = (KERNELS["Sobel x"] + KERNELS["Sobel y"]) / math.sqrt(2)
+cam = photos["camera"]
+gx, gy = filter2d(cam, KERNELS["Sobel x"]), filter2d(cam, KERNELS["Sobel y"])
+helpers.check_close(filter2d(cam, diagonal_45), (gx + gy) / math.sqrt(2), "45-degree", atol=1e-5)
+print(diagonal_45 * math.sqrt(2))  # Sobel rotated by 45 degrees
+
+# %%
+# Exercise 2: build the blur from [1, 2, 1] / 4 and filter in two passes.
+column_then_row = None  # TODO
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+g = torch.tensor([1.0, 2.0, 1.0]) / 4
+helpers.check_close(torch.outer(g, g), KERNELS["blur (Gaussian)"], "outer product of [1, 2, 1]/4")
+x = photos["chelsea"][None, None]  # (1, 1, H, W)
+column_then_row = F.conv2d(F.conv2d(x, g.view(1, 1, 3, 1)), g.view(1, 1, 1, 3))  # (1, 1, H-2, W-2)
+helpers.check_close(
+    column_then_row,
+    F.conv2d(x, KERNELS["blur (Gaussian)"][None, None]),
+    "two passes vs one",
+    atol=1e-6,
+)
+print("multiplications per pixel: 3x3 kernel 9, two passes 3 + 3 = 6")
+
+# %%
+# Exercise 3: learn Laplacian 8 from noise with learn_kernel(noise, ..., steps).
+learned_laplacian = None  # TODO
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+learned_laplacian, losses = learn_kernel(noise, KERNELS["Laplacian 8"], steps, lr=0.3)
+helpers.check_close(
+    learned_laplacian.weight[0, 0].detach(),
+    KERNELS["Laplacian 8"],
+    "learned Laplacian 8",
+    atol=0.05,
+)
+print(
+    f"final loss {losses[-1]:.2g}: the loss is quadratic in the weights, so any kernel is learnable"
+)
+
+# %% [markdown]
+# ## Summary
+# - A 3x3 kernel computes a weighted sum of each pixel's neighbourhood; kernels that sum to 0 ignore
+#   flat regions and respond to changes (edges), kernels that sum to 1 keep the brightness (blur,
+#   sharpen).
+# - Sobel and Prewitt estimate first derivatives (smoothed across the edge); the Laplacians estimate
+#   the second derivative in every direction; magnitude $\sqrt{g_x^2 + g_y^2}$ and orientation
+#   $\operatorname{atan2}(g_y, g_x)$ come from the two Sobel responses.
+# - A conv layer trained to imitate a filter converges to that filter; how fast depends on how
+#   varied the inputs are (noise: fast; smooth photos: slow, ill-conditioned).
+# - A trained CNN's first layer holds edge and colour detectors; deeper layers respond to larger,
+#   more complex patterns, visible through feature maps and activation maximisation.
+#
+# ## Further reading
+# - I. Sobel and G. Feldman, "A 3x3 isotropic gradient operator for image processing" (1968), and
+#   J. Prewitt, "Object enhancement and extraction" (1970): the classic kernels.
+# - M. D. Zeiler and R. Fergus, "Visualizing and understanding convolutional networks", ECCV 2014
+#   (<https://arxiv.org/abs/1311.2901>): what each layer of a CNN responds to.
+# - K. Simonyan, A. Vedaldi and A. Zisserman, "Deep inside convolutional networks: visualising image
+#   classification models and saliency maps" (2013) (<https://arxiv.org/abs/1312.6034>):
+#   gradient ascent on the input.
+# - C. Olah, A. Mordvintsev and L. Schubert, "Feature visualization", Distill 2017
+#   (<https://distill.pub/2017/feature-visualization/>).
+# - PyTorch: [`torch.nn.functional.conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.functional.conv2d.html);
+#   scikit-image's [filters module](https://scikit-image.org/docs/stable/api/skimage.filters.html).

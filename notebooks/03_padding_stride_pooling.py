@@ -1,0 +1,743 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 Padding, stride, pooling and output sizes
+#
+# Most errors in a first CNN are shape errors: a `Linear` layer that expects 400 inputs gets 576,
+# a decoder produces 27x27 images instead of 28x28. They all come from one small formula for the
+# output size of a sliding window, and from knowing what padding, stride, dilation and pooling do
+# to it. This notebook states that formula, checks it against PyTorch over hundreds of settings,
+# answers every size puzzle from the lectures with code, and then looks at what the window
+# arithmetic means for a network: pooling and its (small) shift invariance, flattening, the
+# receptive field of a stack of layers, and the way back up: transposed convolutions, their
+# checkerboard artefacts, max-unpooling and a small convolutional autoencoder.
+
+# %% [markdown]
+# ## Learning goals
+# - Compute the output size of a convolution or pooling layer for any kernel, stride, padding and
+#   dilation, and choose the padding for a "same" convolution.
+# - Know where the floor and the ceiling versions of the formula differ, and which one PyTorch uses.
+# - Explain what pooling does (and loses), measure its shift invariance, and flatten feature maps.
+# - Compute the receptive field of a stack of layers by formula and verify it with a gradient.
+# - Upsample with transposed convolutions and max-unpooling, and avoid checkerboard artefacts.
+# - Write the shape of every layer of a small convolutional autoencoder.
+#
+# ## You should already know
+# - What `nn.Conv2d` computes (notebook 01) and the `(N, C, H, W)` layout.
+# - Training a model with `helpers.fit` (or any training loop).
+
+# %%
+# Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cnn-rnn-course[colab] @ git+https://github.com/cnn-rnn-course/cnn-rnn-course"], check=True)
+
+import helpers
+
+helpers.print_banner()
+
+# %%
+import itertools
+import math
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+helpers.seed_everything()
+
+# %% [markdown]
+# ## 1. The output-size formula
+#
+# A window of size $k$ slides over an input of size $i$ that has $p$ zeros added on each side, in
+# steps of $s$ pixels. It fits at positions $0, s, 2s, \dots$ as long as it does not run past the
+# end of the padded input, which gives
+#
+# $$o = \left\lfloor \frac{i + 2p - k}{s} \right\rfloor + 1 .$$
+#
+# With **dilation** $d$ the window's taps are $d$ pixels apart, so it covers
+# $k_\text{eff} = d(k - 1) + 1$ pixels and $k$ is replaced by $k_\text{eff}$. The same formula
+# holds for height and width separately. We write it ourselves and compare it with PyTorch on
+# every combination of a grid of settings.
+
+
+# %%
+def out_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
+    """o = floor((i + 2p - k_eff) / s) + 1 with k_eff = d (k - 1) + 1."""
+    k_eff = d * (k - 1) + 1
+    return (i + 2 * p - k_eff) // s + 1
+
+
+checked = 0
+for i, k, s, p, d in itertools.product(
+    range(1, 13), range(1, 6), range(1, 4), range(3), range(1, 3)
+):
+    if d * (k - 1) + 1 > i + 2 * p:
+        continue  # the window does not fit: PyTorch raises an error
+    conv = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d, bias=False)
+    o = conv(torch.zeros(1, 1, i, i)).shape[-1]
+    assert o == out_size(i, k, s, p, d) == helpers.conv_output_size(i, k, s, p, d), (i, k, s, p, d)
+    checked += 1
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"formula == nn.Conv2d for all {checked} settings of (i, k, s, p, d) on the grid")
+
+# %% [markdown]
+# ### Valid and same convolutions
+#
+# A **valid** convolution uses no padding: the output shrinks by $k - 1$. A **same** convolution
+# (stride 1) keeps the size: $o = i$ needs $i + 2p - k + 1 = i$, so $p = (k - 1)/2$. That is an
+# integer only for odd $k$, one reason why 3x3, 5x5 and 7x7 kernels are so common. PyTorch's
+# `padding="same"` handles even kernels by padding one side more than the other. With dilation
+# the same argument gives $p = d(k - 1)/2$.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+x = torch.zeros(1, 1, 10, 10)
+for k in [3, 5, 7]:
+    p = (k - 1) // 2
+    valid = nn.Conv2d(1, 1, k)(x).shape[-1]
+    same = nn.Conv2d(1, 1, k, padding=p)(x).shape[-1]
+    print(f"k={k}: valid 10 -> {valid}, same with p={p}: 10 -> {same}")
+    helpers.check_equal(same, 10, f"same padding for k={k}")
+helpers.check_equal(nn.Conv2d(1, 1, 4, padding="same")(x).shape[-1], 10, "padding='same', k=4")
+helpers.check_equal(nn.Conv2d(1, 1, 3, padding=2, dilation=2)(x).shape[-1], 10, "same, k=3, d=2")
+
+# %% [markdown]
+# ### Floor or ceiling?
+#
+# One of the lecture slides writes the formula with a ceiling,
+# $o = \lceil (i + 2p - k)/s \rceil + 1$. The two agree whenever $s$ divides $i + 2p - k$, i.e.
+# when the last window ends exactly at the border. Otherwise the ceiling version counts one more
+# window that hangs over the edge. Convolutions in PyTorch always use the floor. Pooling layers
+# use the floor by default and the ceiling with `ceil_mode=True` (with one extra rule: a window
+# that would start in the right-hand padding is dropped). Here are the settings on a small grid
+# where the two disagree, starting with the slides' $i=5, k=2, s=2, p=0$:
+
+
+# %%
+def out_size_ceil(i: int, k: int, s: int = 1, p: int = 0) -> int:
+    return math.ceil((i + 2 * p - k) / s) + 1
+
+
+disagree = [
+    (i, k, s)
+    for i, k, s in itertools.product(range(2, 8), range(1, 4), range(1, 4))
+    if k <= i and out_size(i, k, s) != out_size_ceil(i, k, s)
+]
+print(len(disagree), "disagreements with p=0, e.g. (i, k, s) =", disagree[:6])
+
+# %%
+# NBVAL_CHECK_OUTPUT
+x5 = torch.arange(25.0).reshape(1, 1, 5, 5)
+floor_pool = nn.MaxPool2d(2, stride=2)(x5)  # (1, 1, 2, 2)
+ceil_pool = nn.MaxPool2d(2, stride=2, ceil_mode=True)(x5)  # (1, 1, 3, 3)
+print(
+    "floor:",
+    out_size(5, 2, 2),
+    tuple(floor_pool.shape),
+    " ceil:",
+    out_size_ceil(5, 2, 2),
+    tuple(ceil_pool.shape),
+)
+print(ceil_pool[0, 0].int())  # the third row/column comes from windows that hang over the edge
+
+# %% [markdown]
+# **Self-check:** wherever the windows overlap or touch ($k \ge s$) and there is no padding, the
+# ceiling formula is exactly what `MaxPool2d(ceil_mode=True)` computes.
+
+# %%
+for i, k, s in itertools.product(range(2, 12), range(1, 5), range(1, 5)):
+    if s <= k <= i:
+        got = nn.MaxPool2d(k, stride=s, ceil_mode=True)(torch.zeros(1, 1, i, i)).shape[-1]
+        helpers.check_equal(
+            got, out_size_ceil(i, k, s), f"ceil_mode output for i={i}, k={k}, s={s}"
+        )
+
+# %% [markdown]
+# ## 2. The size puzzles from the lectures
+#
+# Each puzzle: predict the output shape with the formula, then let PyTorch confirm it. For the
+# slides' drawings we take a 7x7 input where the slide shows no size. Remember that a filter
+# always spans **all** input channels: on an RGB input a "3x3 filter" is really 3x3x3, and the
+# number of filters is the number of output channels.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+puzzles = [  # (description, in_channels, size, out_channels, k, s, p)
+    ("7x7, 5 filters 3x3, stride 1, pad 1", 1, 7, 5, 3, 1, 1),
+    ("7x7, 3x3 filter, stride 2, pad 1", 1, 7, 1, 3, 2, 1),
+    ("7x7 RGB, 5 filters 3x3, stride 2, pad 1", 3, 7, 5, 3, 2, 1),
+    ("4x4, 2x2 filter, stride 1", 1, 4, 1, 2, 1, 0),
+    ("4x4, 2x2 filter, stride 2", 1, 4, 1, 2, 2, 0),
+    ("4x4 + pad 1, 2x2 filter, stride 2", 1, 4, 1, 2, 2, 1),
+]
+for text, c_in, size, c_out, k, s, p in puzzles:
+    o = out_size(size, k, s, p)
+    conv = nn.Conv2d(c_in, c_out, k, stride=s, padding=p)
+    y = conv(torch.zeros(1, c_in, size, size))
+    helpers.check_shape(y, (1, c_out, o, o), text)
+    n_params = sum(t.numel() for t in conv.parameters())
+    print(
+        f"{text:42s} -> output {c_out}x{o}x{o}, weight {tuple(conv.weight.shape)}, {n_params} parameters"
+    )
+
+# %% [markdown]
+# The RGB puzzle has 5 filters of 3x3x3 = 27 weights plus 5 biases = 140 parameters, and the last
+# two rows are the slides' quiz: 4x4 with a 2x2 filter and stride 2 gives 2x2, one pixel of padding
+# turns it into 3x3.
+
+# %% [markdown]
+# ## 3. Pooling
+#
+# A pooling layer slides a window over each channel **separately** and keeps the maximum (max
+# pooling) or the mean (average pooling). It has **no parameters** and does not mix channels. The
+# slides give the output size of a $h \times w$ window with stride $s$ as
+#
+# $$h_\text{out} = \frac{h_\text{in} - h}{s} + 1, \qquad w_\text{out} = \frac{w_\text{in} - w}{s} + 1,$$
+#
+# which is our formula with $p = 0$ (when $s$ divides $h_\text{in} - h$). The slides' example: a
+# 3x3 patch pooled with a 3x3 window and stride 3 gives one number, the maximum 12.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+patch = torch.tensor([[5.0, 2, 1], [5, 7, 1], [9, 5, 12]])[None, None]  # (1, 1, 3, 3)
+print(
+    "max:",
+    nn.MaxPool2d(3, stride=3)(patch).item(),
+    " average:",
+    round(nn.AvgPool2d(3, stride=3)(patch).item(), 4),
+)
+print(
+    "parameters:",
+    sum(p.numel() for p in nn.MaxPool2d(2).parameters()),
+    sum(p.numel() for p in nn.AvgPool2d(2).parameters()),
+)
+for h_in, h, s in [(28, 2, 2), (32, 2, 2), (55, 3, 2), (13, 3, 2)]:
+    h_out = nn.MaxPool2d(h, stride=s)(torch.zeros(1, 1, h_in, h_in)).shape[-1]
+    helpers.check_equal(
+        h_out, (h_in - h) // s + 1, f"pooled size of {h_in} with window {h}, stride {s}"
+    )
+    print(
+        f"{h_in}x{h_in}, window {h}, stride {s} -> {h_out}x{h_out}"
+        + ("  (overlapping)" if s < h else "")
+    )
+
+# %% [markdown]
+# **Overlapping pooling** ($s < h$, e.g. AlexNet's 3x3 windows with stride 2 that shrink 55x55 to
+# 27x27) lets neighbouring windows share pixels; non-overlapping pooling ($s = h$) sees each
+# pixel once.
+#
+# ### Invariance to small shifts, measured
+#
+# Pooling keeps only the strongest response in each window, not its exact position, so moving
+# the input by a pixel often leaves the pooled output unchanged. We measure it on a realistic
+# feature map, the rectified Sobel response (a "vertical edge" channel) of a photo: the relative
+# change $\lVert f(x) - f(\text{shift}(x)) \rVert / \lVert f(x) \rVert$ after a 1-pixel shift,
+# for max pooling with growing windows (window 1 = no pooling).
+
+# %%
+photo = helpers.load_photo("camera", gray=True)[None]  # (1, 1, 512, 512)
+photo = F.interpolate(photo, size=helpers.pick(256, 512), mode="area")  # (1, 1, S, S)
+sobel_x = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])[None, None]
+features = F.relu(F.conv2d(photo, sobel_x))  # (1, 1, S-2, S-2): a sparse edge map
+shifted = torch.roll(features, shifts=1, dims=-1)  # everything one pixel to the right
+
+
+def relative_change(window: int) -> float:
+    pool = nn.MaxPool2d(window) if window > 1 else nn.Identity()
+    a, b = pool(features[..., 8:-8, 8:-8]), pool(shifted[..., 8:-8, 8:-8])  # ignore the wrap-around
+    return ((a - b).norm() / a.norm()).item()
+
+
+windows = [1, 2, 4, 8]
+changes = [relative_change(w) for w in windows]
+plt.figure(figsize=(5, 3.4))
+plt.bar([str(w) for w in windows], changes)
+plt.title("Change of the pooled map after a 1-pixel shift")
+plt.xlabel("max-pooling window (1 = no pooling)")
+plt.ylabel("relative change")
+plt.show()
+print({w: round(c, 3) for w, c in zip(windows, changes)})
+
+# %% [markdown]
+# **Self-check:** each larger pooling window makes the output less sensitive to the shift, and
+# 2x2 pooling already removes a good part of the change.
+
+# %%
+helpers.check_true(
+    all(a > b for a, b in zip(changes, changes[1:])), "larger windows change less", str(changes)
+)
+helpers.check_true(
+    changes[1] < 0.8 * changes[0],
+    "2x2 max pooling reduces the change by 20 % or more",
+    str(changes),
+)
+
+# %% [markdown]
+# **What is lost:** the position inside each window, and everything but the maximum. Two different
+# inputs can pool to the same output, so nothing after the pooling layer can tell them apart. For
+# classification that is often fine; for tasks where relative positions matter (face recognition,
+# segmentation) it is a real loss.
+
+# %%
+top_left = torch.tensor([[1.0, 0], [0, 0]])[None, None]
+bottom_right = torch.tensor([[0.0, 0], [0, 1]])[None, None]
+helpers.check_equal(nn.MaxPool2d(2)(top_left), nn.MaxPool2d(2)(bottom_right), "pooled outputs")
+helpers.check_equal(
+    nn.AvgPool2d(2)(top_left), nn.AvgPool2d(2)(bottom_right), "average-pooled outputs"
+)
+
+# %% [markdown]
+# ## 4. Flattening
+#
+# Convolutions produce `(N, C, H, W)`; a `Linear` layer wants `(N, features)`. `torch.flatten(x,
+# start_dim)` merges every dimension from `start_dim` on. The slides' example: 8 images with 5
+# feature maps of 28x28.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+out = torch.zeros(8, 5, 28, 28)
+print(
+    tuple(torch.flatten(out, 1).shape),
+    tuple(torch.flatten(out, 2).shape),
+    tuple(nn.Flatten()(out).shape),
+)
+helpers.check_shape(
+    torch.flatten(out, 1), (8, 5 * 28 * 28), "flatten(1)"
+)  # 3920 features per image
+helpers.check_shape(torch.flatten(out, 2), (8, 5, 28 * 28), "flatten(2)")  # 784 per feature map
+
+# %% [markdown]
+# ## 5. Receptive field and dilation
+#
+# The **receptive field** of an output pixel is the patch of the input it depends on. Walking
+# through the layers, let $j_l$ be the distance (in input pixels) between neighbouring positions of
+# layer $l$'s output ("jump") and $r_l$ the receptive field. Starting from $r_0 = j_0 = 1$,
+#
+# $$r_l = r_{l-1} + (k_{\text{eff},l} - 1)\, j_{l-1}, \qquad j_l = j_{l-1}\, s_l .$$
+#
+# Each layer widens the field by $k_\text{eff} - 1$ of its input positions, and strides make the
+# later layers' steps larger. We compute it for a small stack, and then check it **by gradient**:
+# the gradient of one output pixel with respect to the input is non-zero exactly on its receptive
+# field (we make all weights positive so nothing cancels).
+
+
+# %%
+def receptive_field_of(layers: list[tuple[int, int, int]]) -> int:
+    """r for a stack of (kernel, stride, dilation), by the recursion above."""
+    r, jump = 1, 1
+    for k, s, d in layers:
+        r += (d * (k - 1) + 1 - 1) * jump
+        jump *= s
+    return r
+
+
+stack = nn.Sequential(
+    nn.Conv2d(1, 1, 3),  # 3x3, stride 1
+    nn.Conv2d(1, 1, 3),  # 3x3, stride 1
+    nn.AvgPool2d(2),  # 2x2, stride 2 (average: every pixel of a window gets gradient)
+    nn.Conv2d(1, 1, 3),  # 3x3, stride 1 (now each step is 2 input pixels)
+    nn.Conv2d(1, 1, 3, dilation=2),  # 3 taps spread over 5 positions
+)
+spec = [(3, 1, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1), (3, 1, 2)]
+r = receptive_field_of(spec)
+helpers.check_equal(
+    r, helpers.receptive_field(stack), "notebook formula vs helpers.receptive_field"
+)
+
+# %%
+for m in stack:
+    if isinstance(m, nn.Conv2d):
+        nn.init.constant_(m.weight, 0.1)  # positive weights: gradients cannot cancel
+        nn.init.zeros_(m.bias)
+x = torch.rand(1, 1, 48, 48, requires_grad=True)  # (1, 1, 48, 48)
+y = stack(x)  # (1, 1, 16, 16): 48 -> 46 -> 44 -> 22 -> 20 -> 16
+centre = y.shape[-1] // 2
+y[0, 0, centre, centre].backward()
+footprint = x.grad[0, 0] != 0  # (48, 48): where the output pixel "looks"
+rows, cols = footprint.nonzero(as_tuple=True)
+height, width = int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"receptive field by formula: {r}x{r}, by gradient: {height}x{width}")
+helpers.check_equal((height, width), (r, r), "receptive field measured by gradient")
+
+# %%
+plt.figure(figsize=(4.2, 4))
+plt.imshow(x.grad[0, 0].abs(), cmap="magma")
+plt.title(f"|d output[{centre},{centre}] / d input|: {r}x{r} field")
+plt.xlabel("input column")
+plt.ylabel("input row")
+plt.colorbar(label="gradient magnitude")
+plt.show()
+
+# %% [markdown]
+# The field is not uniform: centre pixels reach the output along many more paths than border
+# pixels, so they matter more (the *effective* receptive field is smaller than the nominal one).
+# With max pooling instead of average pooling the gradient would flow through one pixel per
+# window only, and the measured footprint would depend on the input; the nominal field stays.
+#
+# ### Two 3x3 layers see as much as one 5x5, with fewer parameters
+#
+# Two stacked 3x3 convolutions (stride 1) have a 5x5 receptive field, like one 5x5 layer, but with
+# $C$ channels in and out they need $2 \cdot 9 C^2 = 18 C^2$ weights instead of $25 C^2$, and
+# they put a nonlinearity in between. Three 3x3 layers match a 7x7 ($27 C^2$ vs $49 C^2$). This is
+# the design idea behind VGG.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+C = 64
+two_3x3 = nn.Sequential(nn.Conv2d(C, C, 3, bias=False), nn.ReLU(), nn.Conv2d(C, C, 3, bias=False))
+one_5x5 = nn.Conv2d(C, C, 5, bias=False)
+n_two, n_one = (sum(p.numel() for p in m.parameters()) for m in (two_3x3, one_5x5))
+print(f"two 3x3: field {helpers.receptive_field(two_3x3)}, {n_two:,} weights")
+print(f"one 5x5: field {helpers.receptive_field([one_5x5])}, {n_one:,} weights")
+helpers.check_equal((n_two, n_one), (18 * C**2, 25 * C**2), "weight counts 18 C^2 and 25 C^2")
+
+# %% [markdown]
+# ### Dilation
+#
+# A dilated ("atrous") 3x3 kernel with $d = 2$ reads 9 pixels spread over a 5x5 area: a larger
+# field for the same 9 weights and no loss of resolution. The gradient footprint shows the holes.
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+for ax, d in zip(axes, [1, 2, 3]):
+    conv = nn.Conv2d(1, 1, 3, dilation=d, bias=False)
+    nn.init.ones_(conv.weight)
+    x = torch.zeros(1, 1, 9, 9, requires_grad=True)
+    out = conv(x)  # (1, 1, 9 - 2d, 9 - 2d)
+    out[0, 0, out.shape[-1] // 2, out.shape[-1] // 2].backward()
+    ax.imshow(x.grad[0, 0], cmap="Blues", vmin=0, vmax=1)
+    k_eff = d * 2 + 1
+    helpers.check_equal(int(x.grad.sum()), 9, f"taps of the d={d} kernel")
+    ax.set_title(f"3x3, dilation {d}: covers {k_eff}x{k_eff}")
+    ax.set_xlabel("input column")
+    ax.set_ylabel("input row")
+fig.suptitle("Input pixels read by one output pixel")
+plt.show()
+
+# %% [markdown]
+# ## 6. Going back up: transposed convolution, checkerboards, unpooling
+#
+# Segmentation and autoencoders need to make feature maps *larger*. A **transposed convolution**
+# (also called up-convolution or, misleadingly, "deconvolution") runs the sliding window
+# backwards: every input pixel *stamps* a copy of the kernel, scaled by its value, onto the
+# output, at positions $s$ pixels apart; overlapping stamps add up:
+#
+# $$y[s\,m + a,\; s\,n + b] \mathrel{+}= x[m, n]\, w[a, b] .$$
+#
+# The slides' example: input `[[0, 1], [2, 3]]`, kernel `[[0, 1], [2, 3]]`, stride 1.
+
+
+# %%
+def transposed_conv_loops(x: torch.Tensor, w: torch.Tensor, s: int = 1) -> torch.Tensor:
+    """Scatter form of a transposed convolution (no padding), 2-D single channel."""
+    (h, wid), (kh, kw) = x.shape, w.shape
+    y = torch.zeros((h - 1) * s + kh, (wid - 1) * s + kw)
+    for m in range(h):
+        for n in range(wid):
+            y[s * m : s * m + kh, s * n : s * n + kw] += x[m, n] * w  # stamp the kernel
+    return y
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+x = torch.tensor([[0.0, 1], [2, 3]])
+w = torch.tensor([[0.0, 1], [2, 3]])
+y = F.conv_transpose2d(x[None, None], w[None, None])[0, 0]  # (3, 3)
+print(y.int())
+helpers.check_equal(
+    y, torch.tensor([[0.0, 0, 1], [0, 4, 6], [4, 12, 9]]), "the slides' transposed conv"
+)
+helpers.check_equal(transposed_conv_loops(x, w), y, "scatter loops vs F.conv_transpose2d")
+helpers.check_equal(
+    transposed_conv_loops(x, w, s=2),
+    F.conv_transpose2d(x[None, None], w[None, None], stride=2)[0, 0],
+    "stride 2",
+)
+
+# %% [markdown]
+# Its output size inverts the convolution formula: $o = (i - 1)s - 2p + k + \text{output\_padding}$.
+# The slides' "3x3 de-convolution filter, stride 2, pad 1" maps $i$ to $2i - 1$; `output_padding=1`
+# adds the missing row and column so that it exactly doubles the size. **Self-check** over a grid:
+
+# %%
+for i, k, s, p, op in itertools.product(range(1, 8), range(1, 5), range(1, 4), range(2), range(2)):
+    if op >= s or (i - 1) * s - 2 * p + k + op < 1:
+        continue  # output_padding must be smaller than the stride; the output must not be empty
+    up = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op)
+    helpers.check_equal(
+        up(torch.zeros(1, 1, i, i)).shape[-1], (i - 1) * s - 2 * p + k + op, f"{(i, k, s, p, op)}"
+    )
+helpers.check_equal(
+    nn.ConvTranspose2d(1, 1, 3, 2, 1, output_padding=1)(torch.zeros(1, 1, 7, 7)).shape[-1],
+    14,
+    "7 -> 14",
+)
+
+# %% [markdown]
+# ### Checkerboard artefacts
+#
+# When the kernel size is not a multiple of the stride, the stamps overlap unevenly: some output
+# pixels receive two stamps, their neighbours one. Even a perfectly flat input then produces a
+# grid pattern. With $k$ a multiple of $s$ (e.g. $k = 4, s = 2$) every interior pixel receives the
+# same number of stamps. (The slides' advice: choose the kernel size as a multiple of the stride,
+# or upsample by interpolation/unpooling and then convolve.)
+
+# %%
+flat = torch.ones(1, 1, 8, 8)
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+spread = {}
+for ax, k in zip(axes, [3, 4]):
+    up = F.conv_transpose2d(flat, torch.ones(1, 1, k, k), stride=2)[0, 0]
+    interior = up[k:-k, k:-k]
+    spread[k] = (interior.max() - interior.min()).item()
+    im = ax.imshow(up, cmap="viridis")
+    ax.set_title(f"kernel {k}, stride 2: interior {interior.min():.0f}..{interior.max():.0f}")
+    ax.set_xlabel("output column")
+    ax.set_ylabel("output row")
+    fig.colorbar(im, ax=ax, shrink=0.8, label="number of stamps")
+fig.suptitle("Transposed convolution of a flat image with an all-ones kernel")
+plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(spread)
+helpers.check_true(spread[3] > 0, "k=3, s=2 gives a checkerboard (uneven overlap)")
+helpers.check_equal(spread[4], 0.0, "k=4, s=2: an even interior")
+
+# %% [markdown]
+# ### Max-unpooling
+#
+# `MaxPool2d(..., return_indices=True)` remembers **where** each maximum came from;
+# `MaxUnpool2d` puts each value back at that place and fills the rest with zeros (a following
+# convolution then smooths the result). It undoes the position loss of max pooling, but not the
+# loss of the non-maximal values.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+x = torch.tensor([[1.0, 5, 2, 0], [3, 4, 8, 1], [0, 2, 1, 1], [7, 1, 3, 6]])[
+    None, None
+]  # (1, 1, 4, 4)
+pooled, where = nn.MaxPool2d(2, return_indices=True)(x)  # (1, 1, 2, 2) each
+restored = nn.MaxUnpool2d(2)(pooled, where)  # (1, 1, 4, 4)
+print(pooled[0, 0].int())
+print(restored[0, 0].int())
+window_max = F.interpolate(
+    pooled, scale_factor=2, mode="nearest"
+)  # each window's maximum, (1, 1, 4, 4)
+helpers.check_equal(
+    restored,
+    torch.where(x == window_max, x, torch.zeros_like(x)),
+    "unpooled = maxima in place, zeros elsewhere",
+)
+
+# %% [markdown]
+# ## 7. A small convolutional autoencoder
+#
+# Everything together: an **encoder** of stride-2 convolutions squeezes a 28x28 digit into a
+# 4x7x7 code (196 numbers instead of 784), and a **decoder** of stride-2 transposed convolutions
+# with kernel 4 (a multiple of the stride: no checkerboard) brings it back to 28x28. It is trained
+# to reproduce its input: the targets are the inputs. Every layer has its output shape in a
+# comment; check each one with the formulas above.
+
+
+# %%
+def autoencoder() -> nn.Sequential:
+    return nn.Sequential(  # input (N, 1, 28, 28)
+        nn.Conv2d(1, 16, 3, stride=2, padding=1),  # (N, 16, 14, 14): floor((28 + 2 - 3) / 2) + 1
+        nn.ReLU(),  # (N, 16, 14, 14)
+        nn.Conv2d(16, 4, 3, stride=2, padding=1),  # (N, 4, 7, 7): the code (no ReLU: none dies)
+        nn.ConvTranspose2d(4, 16, 4, stride=2, padding=1),  # (N, 16, 14, 14): (7 - 1) * 2 - 2 + 4
+        nn.ReLU(),  # (N, 16, 14, 14)
+        nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1),  # (N, 1, 28, 28)
+        nn.Sigmoid(),  # (N, 1, 28, 28), pixel values in (0, 1)
+    )
+
+
+model = autoencoder()
+x = torch.zeros(2, 1, 28, 28)
+for layer in model:
+    x = layer(x)
+    print(f"{type(layer).__name__:16s} -> {tuple(x.shape)}")
+helpers.check_shape(model[:3](torch.zeros(2, 1, 28, 28)), (2, 4, 7, 7), "code")
+helpers.check_shape(x, (2, 1, 28, 28), "reconstruction")
+
+# %%
+train_set, test_set = helpers.load_mnist("train"), helpers.load_mnist("test")
+n_train = helpers.pick(3000, len(train_set.images))  # fast mode: a few seconds of training
+train_x = train_set.images[:n_train].float() / 255  # (n_train, 1, 28, 28) in [0, 1]
+test_x = test_set.images.float() / 255  # (N_test, 1, 28, 28)
+# targets = inputs: the model learns to reproduce what it sees
+train_loader = helpers.DeviceLoader(train_x, train_x, batch_size=64, shuffle=True)
+test_loader = helpers.DeviceLoader(test_x, test_x, batch_size=500, shuffle=False)
+epochs = helpers.pick(2, 10)
+history = helpers.fit(
+    model, train_loader, test_loader, epochs=epochs, lr=1e-2, loss_fn=F.mse_loss, seed=0
+)
+model = model.cpu().eval()
+
+# %%
+with torch.no_grad():
+    recon = model(test_x[:8])  # (8, 1, 28, 28)
+helpers.show_images(
+    torch.cat([test_x[:8], recon]),
+    ncols=8,
+    title="Test digits (top) and their reconstructions (bottom)",
+)
+plt.show()
+
+# %% [markdown]
+# **Self-check:** the autoencoder reconstructs test digits much better than the best constant
+# guess, the mean training image.
+
+# %%
+with torch.no_grad():
+    mse = F.mse_loss(model(test_x), test_x).item()
+baseline = F.mse_loss(train_x.mean(0, keepdim=True).expand_as(test_x), test_x).item()
+print(f"test MSE {mse:.4f} vs mean-image baseline {baseline:.4f}")
+helpers.check_true(
+    mse < 0.5 * baseline,
+    "reconstruction error below half the mean-image baseline",
+    f"{mse:.4f} vs {baseline:.4f}",
+)
+
+# %% [markdown]
+# ## 8. Explore the window arithmetic
+#
+# Move the sliders: input size, kernel, stride, padding and dilation. The widget computes the
+# output size with the formula (through `helpers.conv_output_size`) and draws, for one axis, which
+# input cells every output position reads. Try: stride 2 with kernel 3 and 4 (which one leaves
+# cells unread?), dilation 2 with padding 2 (a "same" dilated convolution), and a window larger
+# than the padded input. (In a static view you see four example settings.)
+
+# %%
+explorer = helpers.conv_explorer(i=7, k=3, s=2, p=1)
+explorer
+
+# %% [markdown]
+# **Self-check:** the explorer agrees with PyTorch for its current setting.
+
+# %%
+i, k, s, p, d = explorer.settings
+torch_size = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)(torch.zeros(1, 1, i, i)).shape[-1]
+helpers.check_equal(explorer.output_size, torch_size, "explorer output size")
+helpers.check_equal(explorer.output_size, out_size(i, k, s, p, d), "explorer vs our formula")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Fill in the missing dimensions** (the lecture's exercise). A small network in the slides'
+#    notation, on 32x32 RGB images: $\ast_5^{(1)}$ with 6 filters, ReLU, $\boxplus_2^{(2)}$,
+#    $\ast_5^{(1)}$ with 16 filters, ReLU, $\boxplus_2^{(2)}$, flatten, $FC^{?}_{120}$, ReLU,
+#    $FC^{120}_{10}$. Give the shape of every feature map and every weight tensor, first **without
+#    padding**, then with **"same" padding** in the convolutions. How does padding change the input
+#    size of the first fully-connected layer?
+# 2. **Receptive field of VGG's first two blocks**: conv3, conv3, pool2, conv3, conv3, pool2 (all
+#    convolutions stride 1). Compute it with `receptive_field_of` and confirm with
+#    `helpers.receptive_field`.
+# 3. **Same padding with dilation.** Which padding keeps the size for a 5x5 kernel with dilation 3?
+#    Check with `nn.Conv2d`.
+
+# %%
+# Exercise 1: the feature-map shapes (C, H, W) after each layer, without padding.
+shapes_no_padding = None  # TODO: e.g. [(6, 28, 28), ...]
+
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def small_net(p: int) -> tuple[nn.Sequential, list[tuple[int, int, int]]]:
+    """The exercise's network with padding p, and the shapes predicted by the formula."""
+    s1 = out_size(32, 5, 1, p)  # after the first conv
+    s2 = out_size(s1, 2, 2)  # after the first pool
+    s3 = out_size(s2, 5, 1, p)
+    s4 = out_size(s3, 2, 2)
+    shapes = [(6, s1, s1), (6, s2, s2), (16, s3, s3), (16, s4, s4), (16 * s4 * s4,)]
+    net = nn.Sequential(
+        nn.Conv2d(3, 6, 5, padding=p), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, padding=p), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * s4 * s4, 120), nn.ReLU(), nn.Linear(120, 10),
+    )  # fmt: skip
+    return net, shapes
+
+
+for p in [0, 2]:
+    net, shapes = small_net(p)
+    x = torch.zeros(1, 3, 32, 32)
+    seen = []
+    for layer in net:
+        x = layer(x)
+        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.Flatten)):
+            seen.append(tuple(x.shape[1:]))
+    helpers.check_equal(seen, shapes, f"feature-map shapes with padding {p}")
+    helpers.check_shape(x, (1, 10), "logits")
+    weights = [tuple(m.weight.shape) for m in net if hasattr(m, "weight")]
+    print(f"padding {p}: maps {shapes}\n           weights {weights}")
+shapes_no_padding = small_net(0)[1]
+# Without padding the maps shrink 32 -> 28 -> 14 -> 10 -> 5 (FC input 400, as in LeNet-5);
+# with same padding 32 -> 32 -> 16 -> 16 -> 8 (FC input 1024: 2.6x more weights in FC1).
+
+# %%
+# Exercise 2: the receptive field of conv3, conv3, pool2, conv3, conv3, pool2.
+vgg_field = None  # TODO
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+vgg_spec = [(3, 1, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1), (3, 1, 1), (2, 2, 1)]
+vgg_field = receptive_field_of(vgg_spec)
+helpers.check_equal(vgg_field, helpers.receptive_field(vgg_spec), "VGG blocks 1-2")
+helpers.check_equal(vgg_field, 16, "VGG blocks 1-2 (5 -> 6 -> 10 -> 14 -> 16)")
+
+# %%
+# Exercise 3: the padding for a 'same' 5x5 convolution with dilation 3.
+same_padding = None  # TODO
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+same_padding = 3 * (5 - 1) // 2  # p = d (k - 1) / 2 = 6
+y = nn.Conv2d(1, 1, 5, padding=same_padding, dilation=3)(torch.zeros(1, 1, 20, 20))
+helpers.check_shape(y, (1, 1, 20, 20), "same dilated convolution")
+
+# %% [markdown]
+# ## Summary
+# - Output size: $o = \lfloor (i + 2p - k_\text{eff})/s \rfloor + 1$ with
+#   $k_\text{eff} = d(k-1) + 1$; "same" padding $p = d(k-1)/2$ for stride 1 and odd $k$.
+#   Convolutions floor; pooling floors unless `ceil_mode=True`.
+# - Pooling has no parameters, works per channel, shrinks the map, and makes the output less
+#   sensitive to small shifts, at the price of losing exact positions.
+# - `flatten(1)` turns `(N, C, H, W)` into `(N, C*H*W)` for the fully-connected head.
+# - Receptive field: $r_l = r_{l-1} + (k_{\text{eff},l} - 1) j_{l-1}$, $j_l = j_{l-1} s_l$;
+#   stacks of small kernels reach a large field with fewer parameters; dilation widens it for free.
+# - Transposed convolutions upsample ($o = (i-1)s - 2p + k$); keep $k$ a multiple of $s$ to avoid
+#   checkerboards. Max-unpooling puts maxima back in place.
+#
+# ## Further reading
+# - V. Dumoulin and F. Visin, "A guide to convolution arithmetic for deep learning" (2016),
+#   <https://arxiv.org/abs/1603.07285>: every case of the output-size formula, with pictures.
+# - A. Odena, V. Dumoulin and C. Olah, "Deconvolution and checkerboard artifacts", Distill 2016,
+#   <https://distill.pub/2016/deconv-checkerboard/>.
+# - F. Yu and V. Koltun, "Multi-scale context aggregation by dilated convolutions" (2015),
+#   <https://arxiv.org/abs/1511.07122>.
+# - W. Luo et al., "Understanding the effective receptive field in deep convolutional neural
+#   networks", NeurIPS 2016, <https://arxiv.org/abs/1701.04128>.
+# - K. Simonyan and A. Zisserman, "Very deep convolutional networks for large-scale image
+#   recognition" (VGG, 2014), <https://arxiv.org/abs/1409.1556>: stacks of 3x3 convolutions.
+# - PyTorch docs: [`nn.Conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html),
+#   [`nn.MaxPool2d`](https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html),
+#   [`nn.ConvTranspose2d`](https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html),
+#   [`nn.MaxUnpool2d`](https://pytorch.org/docs/stable/generated/torch.nn.MaxUnpool2d.html).
