@@ -61,6 +61,8 @@ import helpers
 helpers.print_banner()
 
 # %%
+import time
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -631,6 +633,32 @@ for trial in range(n_trials):
 print(f"{n_trials} random configurations: loops == im2col == F.conv2d")
 
 # %% [markdown]
+# Why bother with im2col? The loops run one small dot product per output value in Python; the
+# matrix multiply does all of them in one call to optimised code. A rough timing on this machine
+# (not a benchmark: it varies with the hardware and the load):
+
+
+# %%
+def seconds(fn, repeats: int = 3) -> float:
+    """Best wall-clock time of `repeats` calls of fn()."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+x_time = torch.randn(2, 3, 16, 16)  # (N, C_in, H, W)
+w_time, b_time = torch.randn(8, 3, 3, 3), torch.randn(8)
+for label, fn in [
+    ("conv2d_loops", lambda: conv2d_loops(x_time, w_time, b_time, padding=1)),
+    ("conv2d_im2col", lambda: conv2d_im2col(x_time, w_time, b_time, padding=1)),
+    ("F.conv2d", lambda: F.conv2d(x_time, w_time, b_time, padding=1)),
+]:
+    print(f"{label:14s} {seconds(fn, repeats=1 if label == 'conv2d_loops' else 5) * 1e3:9.3f} ms")
+
+# %% [markdown]
 # The picture shows im2col on a $4 \times 4$ single-channel input whose entries are their own
 # positions 0..15, with a $2 \times 2$ kernel and stride 1: nine windows, so nine columns of four
 # values. Neighbouring windows overlap, so most inputs are copied several times (the price of
@@ -746,16 +774,23 @@ for u in range(3):
 check_close(grad_w_loops, w_1.grad[0, 0], "dL/dw by the sum over positions vs autograd")
 check_close(F.conv2d(x_1, g_1), w_1.grad, "dL/dw as F.conv2d(input, upstream gradient) vs autograd")
 check_close(g_1.sum(), b_1.grad[0], "dL/db = sum of the upstream gradient vs autograd")
-grad_x_formula = F.conv2d(
-    F.pad(g_1, (2, 2, 2, 2)), w_1.flip(-2, -1)
-)  # full convolution of g with w
+# Full convolution of g with w: pad g by k - 1 = 2 on every side, correlate with the flipped w.
+grad_x_formula = F.conv2d(F.pad(g_1, (2, 2, 2, 2)), w_1.flip(-2, -1))  # (1, 1, 6, 7)
 check_close(grad_x_formula, x_1.grad, "dL/dx as a full convolution of g with w vs autograd")
 
 # %% [markdown]
 # With a batch, several input channels and several filters the same formulas hold, with extra
 # sums: the weight gradient also sums over the batch, and the input gradient sums over the
-# filters. Both are again convolutions once the right axes are swapped. To be sure the
-# derivation is right (not just consistent with itself) we package it as a custom
+# filters $j$,
+#
+# $$\frac{\partial L}{\partial w[j, i, u, v]} = \sum_{n} \sum_{r, c} g[n, j, r, c]\;
+#   x[n, i, r + u, c + v], \qquad
+#   \frac{\partial L}{\partial x[n, i, p, q]} = \sum_{j} \sum_{u, v} g[n, j, p - u, q - v]\;
+#   w[j, i, u, v].$$
+#
+# Both are again convolutions once the right axes are swapped: for the weight gradient the
+# channels $i$ play the role of the batch and the batch $n$ the role of the channels. To be sure
+# the derivation is right (not just consistent with itself) we package it as a custom
 # `torch.autograd.Function` and let `torch.autograd.gradcheck` compare its backward pass with
 # finite differences, in double precision.
 
@@ -767,9 +802,8 @@ def conv2d_grads(
     """Gradients of a stride-1, unpadded conv layer given the upstream gradient g."""
     kh, kw = w.shape[-2:]
     kernel = w.flip(-2, -1) if flip else w
-    grad_x = F.conv2d(
-        F.pad(g, (kw - 1, kw - 1, kh - 1, kh - 1)), kernel.transpose(0, 1)
-    )  # (N, C_in, H, W)
+    padded_g = F.pad(g, (kw - 1, kw - 1, kh - 1, kh - 1))  # (N, C_out, H + kh - 1, W + kw - 1)
+    grad_x = F.conv2d(padded_g, kernel.transpose(0, 1))  # (N, C_in, H, W)
     grad_w = F.conv2d(x.transpose(0, 1), g.transpose(0, 1)).transpose(0, 1)  # (C_out, C_in, kh, kw)
     grad_b = g.sum(dim=(0, 2, 3))  # (C_out,)
     return grad_x, grad_w, grad_b
@@ -799,9 +833,9 @@ class ForgotTheFlip(HandConv2d):
 
 
 # %%
-x_2 = torch.randn(2, 3, 6, 5, dtype=torch.float64, requires_grad=True)  # (N=2, C_in=3, 6, 5)
-w_2 = torch.randn(4, 3, 3, 2, dtype=torch.float64, requires_grad=True)  # (C_out=4, C_in=3, 3, 2)
-b_2 = torch.randn(4, dtype=torch.float64, requires_grad=True)
+x_2 = torch.randn(2, 2, 5, 4, dtype=torch.float64, requires_grad=True)  # (N=2, C_in=2, 5, 4)
+w_2 = torch.randn(3, 2, 3, 2, dtype=torch.float64, requires_grad=True)  # (C_out=3, C_in=2, 3, 2)
+b_2 = torch.randn(3, dtype=torch.float64, requires_grad=True)
 
 check_true(
     torch.autograd.gradcheck(HandConv2d.apply, (x_2, w_2, b_2)),
@@ -812,7 +846,7 @@ check_true(
     "gradcheck catches the missing flip (the check can fail)",
 )
 
-g_2 = torch.randn(2, 4, 4, 4, dtype=torch.float64)  # upstream gradient, shaped like the output
+g_2 = torch.randn(2, 3, 3, 3, dtype=torch.float64)  # upstream gradient, shaped like the output
 (F.conv2d(x_2, w_2, b_2) * g_2).sum().backward()
 for name, mine, autograd in zip(
     ("dL/dx", "dL/dw", "dL/db"), conv2d_grads(x_2, w_2, g_2), (x_2.grad, w_2.grad, b_2.grad)
@@ -843,9 +877,8 @@ with torch.no_grad():
 
 features = torch.randn(2, 16, 5, 6)  # (N, C_in, H, W)
 by_conv = conv1x1(features)  # (2, 4, 5, 6)
-by_linear = linear(features.permute(0, 2, 3, 1)).permute(
-    0, 3, 1, 2
-)  # (N, H, W, 16) -> (N, H, W, 4) -> (N, 4, H, W)
+channels_last = features.permute(0, 2, 3, 1)  # (N, H, W, 16): Linear acts on the last dim
+by_linear = linear(channels_last).permute(0, 3, 1, 2)  # (N, H, W, 4) -> (N, 4, H, W)
 by_einsum = torch.einsum("ji,nirc->njrc", linear.weight, features) + linear.bias.view(1, 4, 1, 1)
 print("parameters:", count(conv1x1), "(conv 1x1) and", count(linear), "(linear)")
 check_close(by_conv, by_linear, "1x1 conv vs Linear on the channels of every pixel", atol=1e-6)
@@ -925,9 +958,9 @@ def conv2d_dilated(x, w, b=None, stride=1, padding=0, dilation=1):
     out = torch.zeros(n_batch, c_out, h_out, w_out, dtype=x.dtype)
     for r in range(h_out):
         for c in range(w_out):
-            rows = slice(r * stride, r * stride + dilation * (kh - 1) + 1, dilation)
-            cols_ = slice(c * stride, c * stride + dilation * (kw - 1) + 1, dilation)
-            patch = padded[:, :, rows, cols_]  # (N, C_in, kh, kw)
+            row_taps = slice(r * stride, r * stride + dilation * (kh - 1) + 1, dilation)
+            col_taps = slice(c * stride, c * stride + dilation * (kw - 1) + 1, dilation)
+            patch = padded[:, :, row_taps, col_taps]  # (N, C_in, kh, kw)
             out[:, :, r, c] = torch.einsum("jiuv,niuv->nj", w, patch) + (
                 b if b is not None else 0.0
             )
