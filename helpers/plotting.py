@@ -23,24 +23,20 @@ from torch import Tensor
 class CourseFigure(Figure):
     """A Figure that Jupyter displays once.
 
-    The inline backend already shows every figure still open at the end of a cell, so when the
-    figure is also the cell's value, the usual result is two copies. This class skips the
-    second copy while the figure is open and shows it when it has been closed (e.g. when you
-    type `fig` in a later cell).
+    With the inline backend a figure that is still open at the end of a cell is shown, and a
+    figure that is the cell's value is shown too: usually two copies. This figure shows itself
+    as a PNG and closes itself the first time Jupyter displays it (as the cell's value, at the
+    end of the cell, or on `plt.show()`), so the second copy never comes; typing `fig` in a
+    later cell shows it again.
     """
 
     def _ipython_display_(self) -> None:
-        if self.number_open():
-            return  # the backend will show it at the end of the cell
         from IPython.display import Image, display
 
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", bbox_inches="tight")
+        plt.close(self)
         display(Image(data=buffer.getvalue()))
-
-    def number_open(self) -> bool:
-        manager = getattr(self.canvas, "manager", None)
-        return manager is not None and plt.fignum_exists(manager.num)
 
 
 def _subplots(nrows: int, ncols: int, figsize: tuple[float, float], **kw: Any):
