@@ -133,9 +133,9 @@ for name, by_formula, module in rows:
     check_equal(count(module), by_formula, f"parameter count of '{name}'")
 
 # %% [markdown]
-# A conv layer producing a $32 \times 32 \times 5$ feature map from a CIFAR-sized image has 140
-# parameters; a dense layer producing the same output has more than 15 million. Two properties
-# explain the gap:
+# A conv layer (3x3, padding 1) producing a $32 \times 32 \times 5$ feature map from a
+# CIFAR-sized image has 140 parameters; a dense layer producing the same output has more than
+# 15 million. Two properties explain the gap:
 #
 # - **Sparse connectivity**: one output value depends only on the $k \times k \times C$ input
 #   values under its window (its *receptive field*), not on the whole image.
@@ -373,11 +373,14 @@ check_true(
 )
 
 # %% [markdown]
-# The same in 2-D, with the slides' toy example: the $2 \times 2$ window $\begin{bmatrix}1 & 0\\0 &
-# 1\end{bmatrix}$ and the kernel $\begin{bmatrix}1 & -1\\-1 & 1\end{bmatrix}$ give
-# $1 \cdot 1 + 0 \cdot (-1) + 0 \cdot (-1) + 1 \cdot 1 = 2$. That kernel is unchanged by a flip in
-# both directions, so convolution and cross-correlation agree on it; for a kernel that is not,
-# `F.conv2d` matches cross-correlation only (checked in section 4).
+# The same in 2-D, with the slides' toy example: a $2 \times 2$ kernel on a $2 \times 2$ window,
+#
+# $$\begin{bmatrix}1 & -1\\ -1 & 1\end{bmatrix} \star \begin{bmatrix}1 & 0\\ 0 & 1\end{bmatrix}
+#   = 1 \cdot 1 + (-1) \cdot 0 + (-1) \cdot 0 + 1 \cdot 1 = 2.$$
+#
+# That kernel is unchanged by a flip in both directions, so convolution and cross-correlation
+# agree on it; for a kernel that is not, `F.conv2d` matches cross-correlation only (checked in
+# section 4).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -400,9 +403,9 @@ check_equal(toy_kernel.flip(-2, -1), toy_kernel, "the toy kernel flipped in both
 # %%
 pattern_len, signal_len, true_start = 128, 2000, 1234
 t = np.arange(pattern_len)
-pattern = np.sin(2 * np.pi * (0.03 * t + 0.5 * (0.25 - 0.03) / pattern_len * t**2)) * np.hanning(
-    pattern_len
-)
+# The frequency rises from 0.03 to 0.25 cycles per sample; a Hann window fades it in and out.
+chirp_phase = 2 * np.pi * (0.03 * t + 0.5 * (0.25 - 0.03) / pattern_len * t**2)
+pattern = np.sin(chirp_phase) * np.hanning(pattern_len)  # (128,)
 
 noisy = rng.normal(0.0, 0.7, size=signal_len)
 noisy[true_start : true_start + pattern_len] += pattern
@@ -496,9 +499,9 @@ def conv2d_loops(
         for j in range(c_out):
             for r in range(h_out):
                 for c in range(w_out):
-                    patch = padded[
-                        n, :, r * stride : r * stride + kh, c * stride : c * stride + kw
-                    ]  # (C_in, kh, kw)
+                    row_span = slice(r * stride, r * stride + kh)
+                    col_span = slice(c * stride, c * stride + kw)
+                    patch = padded[n, :, row_span, col_span]  # (C_in, kh, kw)
                     out[n, j, r, c] = (w[j] * patch).sum() + (b[j] if b is not None else 0.0)
     return out
 
@@ -541,18 +544,13 @@ check_true(
 # %%
 # NBVAL_CHECK_OUTPUT
 conv = nn.Conv2d(in_channels=1, out_channels=8, kernel_size=5)
-digit = torch.randn(1, 1, 28, 28)  # (N, C, H, W): one grayscale 28x28 image
-print(
-    "weight",
-    tuple(conv.weight.shape),
-    "bias",
-    tuple(conv.bias.shape),
-    "output",
-    tuple(conv(digit).shape),
-)
+digit = torch.randn(1, 1, 28, 28)  # (N, C, H, W): stands in for one grayscale 28x28 digit
+feature_maps = conv(digit)  # (1, 8, 24, 24)
+print(f"weight {tuple(conv.weight.shape)}, bias {tuple(conv.bias.shape)}")
+print(f"input {tuple(digit.shape)} -> output {tuple(feature_maps.shape)}")
 check_shape(conv.weight, (8, 1, 5, 5), "Conv2d(1, 8, 5).weight")
 check_shape(conv.bias, (8,), "Conv2d(1, 8, 5).bias")
-check_shape(conv(digit), (1, 8, 24, 24), "Conv2d(1, 8, 5) on a 28x28 image")
+check_shape(feature_maps, (1, 8, 24, 24), "Conv2d(1, 8, 5) on a 28x28 image")
 
 small = conv2d_loops(torch.randn(1, 3, 4, 4), torch.randn(1, 3, 2, 2))  # (1, 1, 3, 3)
 rgb = conv2d_loops(torch.randn(1, 3, 10, 10), torch.randn(1, 3, 3, 3))  # (1, 1, 8, 8)
@@ -603,10 +601,10 @@ check_close(
 
 # Column number r * W_out + c of the unfolded matrix is the flattened window at (r, c).
 cols = F.unfold(x_img, 3, padding=1, stride=2)  # (2, 27, 16)
-padded = F.pad(x_img, (1, 1, 1, 1))
-r, c = 2, 3
+padded = F.pad(x_img, (1, 1, 1, 1))  # (2, 3, 9, 10)
+r, c, w_out_img = 2, 3, output_size(8, 3, 2, 1)
 check_equal(
-    cols[1, :, r * 4 + c],
+    cols[1, :, r * w_out_img + c],
     padded[1, :, 2 * r : 2 * r + 3, 2 * c : 2 * c + 3].flatten(),
     "one im2col column",
 )
@@ -620,11 +618,12 @@ check_equal(
 config_rng = np.random.default_rng(seed)
 n_trials = helpers.pick(12, 200)
 for trial in range(n_trials):
-    k, s, p = (int(v) for v in config_rng.integers([1, 1, 0], [5, 4, 3]))
+    kh, kw, s, p = (int(v) for v in config_rng.integers([1, 1, 1, 0], [5, 5, 4, 3]))
     n_batch, c_in, c_out = (int(v) for v in config_rng.integers(1, [3, 5, 5]))
-    height, width = (int(v) for v in config_rng.integers(max(k - 2 * p, 1), 10, size=2))
+    height = int(config_rng.integers(max(kh - 2 * p, 1), 10))  # at least one window fits
+    width = int(config_rng.integers(max(kw - 2 * p, 1), 10))
     x_r = torch.randn(n_batch, c_in, height, width, dtype=torch.float64)
-    w_r = torch.randn(c_out, c_in, k, k, dtype=torch.float64)
+    w_r = torch.randn(c_out, c_in, kh, kw, dtype=torch.float64)
     b_r = torch.randn(c_out, dtype=torch.float64)
     expected = F.conv2d(x_r, w_r, b_r, stride=s, padding=p)
     setting = f"trial {trial}: x {tuple(x_r.shape)}, w {tuple(w_r.shape)}, stride {s}, padding {p}"
@@ -651,12 +650,12 @@ def seconds(fn, repeats: int = 3) -> float:
 
 x_time = torch.randn(2, 3, 16, 16)  # (N, C_in, H, W)
 w_time, b_time = torch.randn(8, 3, 3, 3), torch.randn(8)
-for label, fn in [
-    ("conv2d_loops", lambda: conv2d_loops(x_time, w_time, b_time, padding=1)),
-    ("conv2d_im2col", lambda: conv2d_im2col(x_time, w_time, b_time, padding=1)),
-    ("F.conv2d", lambda: F.conv2d(x_time, w_time, b_time, padding=1)),
+for label, fn, repeats in [
+    ("conv2d_loops", lambda: conv2d_loops(x_time, w_time, b_time, padding=1), 1),
+    ("conv2d_im2col", lambda: conv2d_im2col(x_time, w_time, b_time, padding=1), 5),
+    ("F.conv2d", lambda: F.conv2d(x_time, w_time, b_time, padding=1), 5),
 ]:
-    print(f"{label:14s} {seconds(fn, repeats=1 if label == 'conv2d_loops' else 5) * 1e3:9.3f} ms")
+    print(f"{label:14s} {seconds(fn, repeats) * 1e3:9.3f} ms")
 
 # %% [markdown]
 # The picture shows im2col on a $4 \times 4$ single-channel input whose entries are their own
