@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .devices import best_device
@@ -26,40 +27,51 @@ def _as_channel_vector(values: Sequence[float] | Tensor, channels: int, name: st
     return v.view(1, channels, 1, 1)
 
 
-def _source_index(offset: Tensor, size: int, padding: int, mode: str) -> tuple[Tensor, Tensor]:
-    """Where each output row (or column) of a shifted crop reads from, and whether it is inside.
-
-    offset: (B,) shifts in [0, 2*padding]; returns indices (B, size) into the unpadded image and
-    a mask (B, size) that is False where the crop reads padding (only used for zero padding).
+def pad_for_crops(images: Tensor, padding: int, mode: str = "zeros") -> Tensor:
+    """(N, C, H, W) -> (N, C, H + 2p + 1, W + 2p), padded by p on every side (zeros or a
+    mirror image of the border) plus one spare zero row at the bottom, so that every crop window
+    starts at one flat position and spans `H` whole padded rows (see `crop_flip`). Keeps the dtype.
     """
-    src = offset[:, None] - padding + torch.arange(size, device=offset.device)  # (B, size)
-    inside = (src >= 0) & (src < size)
-    if mode == "reflect":  # ... 2 1 | 0 1 2 ... n-1 | n-2 n-3 ...
-        src = src.abs()
-        src = torch.where(src > size - 1, 2 * (size - 1) - src, src)
-    return src.clamp(0, size - 1), inside
+    n, c, h, w = images.shape
+    if mode == "zeros":
+        return F.pad(images, (padding, padding, padding, padding + 1))
+
+    def mirrored(size: int) -> Tensor:  # source index of each padded position: 2 1 | 0 1 .. | ..
+        src = (torch.arange(size + 2 * padding, device=images.device) - padding).abs()
+        return torch.where(src > size - 1, 2 * (size - 1) - src, src)
+
+    out = images.index_select(2, mirrored(h)).index_select(3, mirrored(w))
+    return F.pad(out, (0, 0, 0, 1))
+
+
+def crop_flip(
+    padded: Tensor, index: Tensor, dy: Tensor, dx: Tensor, flip: Tensor, height: int, width: int
+) -> Tensor:
+    """Cut image `index[k]` of `padded` (from `pad_for_crops`) at top-left corner (dy[k], dx[k])
+    to `height` x `width`, mirrored left-right where `flip[k]`; all k at once, no Python loop.
+
+    Trick: in memory, the window's `height` rows are one run of `height * padded_width` values
+    starting at `dy * padded_width + dx` (each row carries some padding we cut off afterwards);
+    `unfold` lists all such runs as a view, and one indexing call copies the chosen ones.
+    """
+    n, c, hp, wp = padded.shape
+    runs = padded.flatten(2).unfold(2, height * wp, 1)  # (N, C, starts, height*wp): a view
+    out = runs[index, :, dy * wp + dx]  # (B, C, height*wp): only the chosen windows are copied
+    out = out.view(-1, c, height, wp)[..., :width]  # (B, C, height, width)
+    return torch.where(flip.view(-1, 1, 1, 1), out.flip(-1), out)
 
 
 def random_crop_flip(
     images: Tensor, dy: Tensor, dx: Tensor, flip: Tensor, padding: int, mode: str = "zeros"
 ) -> Tensor:
-    """Crop every image of `images` (B, C, H, W) at its own shift and mirror some of them.
+    """Pad `images` (B, C, H, W) by `padding`, cut each at (dy, dx) to H x W, flip where `flip`.
 
-    Equivalent to padding each image by `padding` pixels, cutting an H x W window whose top-left
-    corner is (dy, dx), then flipping it left-right where `flip` is True; done with two
-    `torch.gather` calls for the whole batch, no loop over images. Keeps the dtype.
+    The same as torchvision's RandomCrop(padding=p) + RandomHorizontalFlip, with the random
+    numbers given; handy to test and to look at. DeviceLoader pads its whole set once instead.
     """
-    b, c, h, w = images.shape
-    rows, rows_in = _source_index(dy, h, padding, mode)  # (B, H)
-    cols, cols_in = _source_index(dx, w, padding, mode)  # (B, W)
-    cols = torch.where(flip[:, None], cols.flip(1), cols)  # mirror = read columns backwards
-    cols_in = torch.where(flip[:, None], cols_in.flip(1), cols_in)
-    out = images.gather(2, rows.view(b, 1, h, 1).expand(b, c, h, w))
-    out = out.gather(3, cols.view(b, 1, 1, w).expand(b, c, h, w))
-    if mode == "zeros" and padding > 0:
-        inside = rows_in.view(b, 1, h, 1) & cols_in.view(b, 1, 1, w)  # (B, 1, H, W)
-        out = out * inside.to(out.dtype)
-    return out
+    b, _, h, w = images.shape
+    padded = pad_for_crops(images, padding, mode)
+    return crop_flip(padded, torch.arange(b, device=images.device), dy, dx, flip, h, w)
 
 
 class DeviceLoader:
@@ -101,6 +113,10 @@ class DeviceLoader:
         self.is_image = inputs.dim() == 4
         self.channels_last = self.is_image and self.device.type == "cuda"
         self.scale, self.shift = self._affine(inputs, mean, std)
+        # augmenting: pad the whole set once, (N, C, H + 2p + 1, W + 2p), instead of every batch
+        self.padded = (
+            pad_for_crops(self.inputs, self.crop_padding, padding_mode) if augment else None
+        )
         self.seed = get_settings().seed if seed is None else int(seed)
         self.generator = torch.Generator().manual_seed(self.seed)  # CPU: same stream everywhere
 
@@ -170,13 +186,15 @@ class DeviceLoader:
         flips = torch.randint(0, 2, (n, 1), generator=g)
         return order.to(self.device), torch.cat([shifts, flips], 1).to(self.device)
 
-    def _prepare(self, x: Tensor, aug: Tensor | None) -> Tensor:
-        if aug is not None:
-            x = random_crop_flip(
-                x, aug[:, 0], aug[:, 1], aug[:, 2].bool(), self.crop_padding, self.padding_mode
-            )
+    def _batch(self, idx: Tensor, aug: Tensor | None) -> Tensor:
+        """Inputs `idx` (B,), cropped and flipped as `aug` (B, 3) says, as float if images."""
+        if aug is None:
+            x = self.inputs[idx]
+        else:
+            h, w = self.inputs.shape[-2:]
+            x = crop_flip(self.padded, idx, aug[:, 0], aug[:, 1], aug[:, 2].bool(), h, w)
         if self.scale is not None:
-            x = x.float().mul_(self.scale).add_(self.shift)
+            x = x.float().mul_(self.scale).add_(self.shift)  # (x / 255 - mean) / std
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
@@ -184,9 +202,9 @@ class DeviceLoader:
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         order, plan = self._epoch_plan()
         for i in range(len(self)):
-            idx = order[i * self.batch_size : (i + 1) * self.batch_size]
-            x = self._prepare(self.inputs[idx], None if plan is None else plan[idx])
-            yield x, self.targets[idx]
+            part = slice(i * self.batch_size, (i + 1) * self.batch_size)
+            x = self._batch(order[part], None if plan is None else plan[part])
+            yield x, self.targets[order[part]]
 
     def state_dict(self) -> dict:
         """The random state, so a resumed training run continues the same sequence of epochs."""
