@@ -13,6 +13,7 @@ the accuracy is None.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import sys
@@ -55,7 +56,13 @@ class History:
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, column: str) -> list:
+    def __iter__(self):
+        return iter(self.records)
+
+    def __getitem__(self, column: str | int) -> list | dict:
+        """`history["val_acc"]`: that column as a list; `history[-1]`: one epoch's record."""
+        if isinstance(column, int):
+            return self.records[column]
         if column not in COLUMNS:
             raise KeyError(f"no column {column!r}; the columns are {', '.join(COLUMNS)}")
         return [r[column] for r in self.records]
@@ -128,15 +135,16 @@ def best_path(checkpoint_path: str | os.PathLike) -> Path:
     return p.with_name(f"{p.stem}.best{p.suffix}")
 
 
-def _correct_and_count(out: Tensor, y: Tensor) -> tuple[int, int] | None:
-    """Correct predictions and labelled targets in a batch, or None when accuracy does not apply."""
+def _correct_and_count(out: Tensor, y: Tensor) -> tuple[Tensor, Tensor] | None:
+    """Correct predictions (a tensor, not read back from the GPU) and labelled targets in a
+    batch, or None when accuracy does not apply."""
     if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
         return None
     if out.dim() != y.dim() + 1 or out.shape[0] != y.shape[0] or out.shape[2:] != y.shape[1:]:
         return None
     labelled = y != -100
     correct = (out.argmax(1) == y) & labelled
-    return int(correct.sum()), int(labelled.sum())
+    return correct.sum(), labelled.sum()
 
 
 def _to_device(x: Tensor, y: Tensor, device: torch.device, channels_last: bool):
@@ -225,34 +233,44 @@ def _run_batches(
 ) -> dict:
     """One pass over `loader`; trains when an optimizer is given. Returns mean loss and accuracy."""
     use_amp, amp_dtype = amp
-    total_loss, n_samples, correct, counted = 0.0, 0, 0, 0
+    total_loss, n_samples = 0.0, 0
+    hits = torch.zeros(2, dtype=torch.long, device=device)  # correct, labelled: on the device
+    has_acc = False
     for step, (x, y) in enumerate(loader, start=1):
         x, y = _to_device(x, y, device, channels_last)
         with torch.autocast(device.type, dtype=amp_dtype) if use_amp else nullcontext():
             out = model(x)
             loss = loss_fn(out, y)
+        loss_value = loss.item()  # waits for the GPU once per step: needed to stop at a NaN
         if optimizer is not None:
-            if not torch.isfinite(loss):
+            if not math.isfinite(loss_value):
                 raise TrainingError(
-                    f"the training loss became {loss.item()} in epoch {epoch}, step {step}. "
+                    f"the training loss became {loss_value} in epoch {epoch}, step {step}. "
                     "Try a lower learning rate, check that the inputs are normalised (no NaN "
                     "or huge values), or clip gradients with fit(..., grad_clip=1.0). "
                     "The last good checkpoint (if any) is unchanged."
                 )
             optimizer.zero_grad(set_to_none=True)
             _backward_and_step(loss, model, optimizer, scaler, grad_clip)
-        batch = len(x)
-        total_loss += loss.item() * batch
-        n_samples += batch
-        hits = _correct_and_count(out.detach(), y)
-        if hits is not None:
-            correct, counted = correct + hits[0], counted + hits[1]
+        total_loss += loss_value * len(x)
+        n_samples += len(x)
+        batch_hits = _correct_and_count(out.detach(), y)
+        if batch_hits is not None:
+            hits += torch.stack(batch_hits)
+            has_acc = True
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(loss=f"{total_loss / n_samples:.4f}", refresh=False)
+            acc = _accuracy(hits) if has_acc else None
+            shown = "-" if acc is None else f"{100 * acc:.1f}%"
+            bar.set_postfix(loss=f"{total_loss / n_samples:.4f}", acc=shown, refresh=False)
     if n_samples == 0:
         raise TrainingError("the loader gave no batches: is the data set empty?")
-    return {"loss": total_loss / n_samples, "acc": correct / counted if counted else None}
+    return {"loss": total_loss / n_samples, "acc": _accuracy(hits) if has_acc else None}
+
+
+def _accuracy(hits: Tensor) -> float | None:
+    correct, counted = hits.tolist()  # the only read-back of the counts from the device
+    return correct / counted if counted else None
 
 
 def _backward_and_step(loss, model, optimizer, scaler, grad_clip) -> None:

@@ -99,6 +99,7 @@ def test_history_without_validation_uses_train_loss_and_round_trips():
     h = fit(mlp(), train, epochs=3, lr=1e-2, device=CPU, verbose=False)
     assert h["val_loss"] == [None] * 3 and h["val_acc"] == [None] * 3
     assert h.best_epoch == 1 + min(range(3), key=lambda i: h["train_loss"][i])
+    assert h[0]["epoch"] == 1 and h[-1] is h.last and [r["epoch"] for r in h] == [1, 2, 3]
     back = History.from_dict(h.to_dict())
     assert back.records == h.records
     text = repr(h)
