@@ -320,3 +320,73 @@ def test_torchvision_ops_run():
 def test_bad_epochs_rejected():
     with pytest.raises(ValueError, match="epochs"):
         fit(mlp(), loaders()[0], epochs=-1, device=CPU)
+
+
+def _tiny_convnet() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 2),
+    )
+
+
+def _bright_or_dark(n: int = 64):
+    """Images whose class is whether they are bright: a conv net learns it in a few steps."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 2
+    x = (torch.rand(n, 3, 8, 8, generator=g) * 128 + 127 * y.view(n, 1, 1, 1)).to(torch.uint8)
+    return DeviceLoader(
+        x, y, batch_size=16, augment=True, mean=[0.5] * 3, std=[0.25] * 3, device=CPU
+    )
+
+
+def test_mixed_precision_and_channels_last_paths_run_on_cpu():
+    """The CUDA code paths (autocast, channels_last) exercised on the CPU with bfloat16."""
+    model = _tiny_convnet()
+    h = fit(
+        model,
+        _bright_or_dark(),
+        epochs=4,
+        lr=0.05,
+        amp=True,
+        channels_last=True,
+        device=CPU,
+        verbose=False,
+    )
+    assert all(math.isfinite(v) for v in h["train_loss"])
+    assert h["train_loss"][-1] < h["train_loss"][0]
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_float16_grad_scaler_state_is_checkpointed_and_resumed(tmp_path, monkeypatch):
+    """float16 autocast needs a GradScaler (CUDA GPUs without bfloat16); forced here on CPU."""
+    import helpers.training as training
+
+    monkeypatch.setattr(training, "_amp_settings", lambda device, amp: (True, torch.float16))
+    path = tmp_path / "fp16.pt"
+    fit(
+        _tiny_convnet(),
+        _bright_or_dark(),
+        epochs=1,
+        device=CPU,
+        grad_clip=1.0,
+        checkpoint_path=path,
+        verbose=False,
+    )
+    scaler_state = load_checkpoint(path)["scaler"]
+    assert scaler_state is not None and scaler_state["scale"] > 0
+    h = fit(
+        _tiny_convnet(),
+        _bright_or_dark(),
+        epochs=2,
+        device=CPU,
+        grad_clip=1.0,
+        checkpoint_path=path,
+        resume=True,
+        verbose=False,
+    )
+    assert h["epoch"] == [1, 2] and all(math.isfinite(v) for v in h["train_loss"])
