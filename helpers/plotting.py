@@ -179,7 +179,7 @@ def plot_histories(
     pretty = metric.replace("_", " ").replace("val", "validation").replace("acc", "accuracy")
     ax.set_xlabel("epoch")
     ax.set_ylabel(pretty)
-    ax.set_title(title or f"{pretty.capitalize()} per run")
+    ax.set_title(f"{pretty.capitalize()} per run")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.suptitle(title or "Comparison of runs")

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -220,9 +221,9 @@ def _step_scheduler(scheduler: Any, val_loss: float | None, train_loss: float) -
 def _run_batches(
     model,
     loader,
+    *,
     loss_fn,
     device,
-    *,
     optimizer=None,
     scaler=None,
     amp=(False, None),
@@ -364,6 +365,15 @@ def fit(
     channels_last = (device.type == "cuda") if channels_last is None else channels_last
     if channels_last:
         model.to(memory_format=torch.channels_last)
+    # run(loader, ...) = one pass over a loader with these settings (training if given an optimizer)
+    run = partial(
+        _run_batches,
+        model,
+        loss_fn=loss_fn,
+        device=device,
+        amp=amp_cfg,
+        channels_last=channels_last,
+    )
     history, best_weights = History(), None
     ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
     if resume and ckpt is not None and ckpt.exists():
@@ -381,24 +391,10 @@ def fit(
             if bar is not None:
                 bar.set_description(f"epoch {epoch}/{epochs}")
             model.train()
-            tr = _run_batches(
-                model,
-                train,
-                loss_fn,
-                device,
-                optimizer=optimizer,
-                scaler=scaler,
-                amp=amp_cfg,
-                channels_last=channels_last,
-                grad_clip=grad_clip,
-                epoch=epoch,
-                bar=bar,
+            tr = run(
+                train, optimizer=optimizer, scaler=scaler, grad_clip=grad_clip, epoch=epoch, bar=bar
             )
-            va = (
-                _evaluate(model, val, loss_fn, device, amp_cfg, channels_last)
-                if val is not None
-                else {}
-            )
+            va = _evaluate(model, val, run) if val is not None else {}
             _step_scheduler(scheduler, va.get("loss"), tr["loss"])
             history.append(
                 {
@@ -479,13 +475,12 @@ def _resume(ckpt: Path, model, optimizer, scheduler, scaler, train) -> History:
 
 
 @torch.no_grad()
-def _evaluate(model, loader, loss_fn, device, amp_cfg=(False, None), channels_last=False) -> dict:
+def _evaluate(model: nn.Module, loader: Iterable, run: Callable[..., dict]) -> dict:
+    """`run(loader)` in eval mode without gradients; the model's previous mode is restored."""
     was_training = model.training
     model.eval()
     try:
-        return _run_batches(
-            model, loader, loss_fn, device, amp=amp_cfg, channels_last=channels_last
-        )
+        return run(loader)
     finally:
         model.train(was_training)
 
@@ -502,7 +497,7 @@ def evaluate(
     """
     device = torch.device(device) if device is not None else best_device()
     model.to(device)
-    return _evaluate(model, loader, loss_fn, device)
+    return _evaluate(model, loader, partial(_run_batches, model, loss_fn=loss_fn, device=device))
 
 
 @torch.no_grad()
