@@ -31,7 +31,8 @@ import sys
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{requirement}"], check=True)
+    COURSE = "{requirement}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE], check=True)
 
 import helpers
 
@@ -126,11 +127,9 @@ def write_setup_cells() -> None:
             cell.source = want
             nbformat.write(nb, path)
             source = path.with_suffix(".py")
-            if source.exists():
-                paired = jupytext.read(source)
-                paired_cell = first_code_cell(paired)
-                paired_cell.source = want
-                jupytext.write(paired, source, fmt="py:percent")
+            if source.exists():  # replace the text only, keeping the source's own layout
+                old = first_code_cell(jupytext.read(source)).source
+                source.write_text(source.read_text().replace(old, want, 1))
 
 
 def main() -> int:
