@@ -90,7 +90,10 @@ class Checklist:
         except MISSING as err:
             passed, detail = False, f"{NOT_DONE} ({type(err).__name__}: {err})"
         except Exception as err:  # noqa: BLE001 - a grader reports every failure, never crashes
-            passed, detail = False, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            passed, detail = (
+                False,
+                f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
+            )
         self.items.append(Item(claim, points, bool(passed), str(detail)))
         return bool(passed)
 
@@ -228,8 +231,10 @@ class GradeReport:
     def text(self) -> str:
         lines = []
         if self.restored:
-            lines.append(f"restored {len(self.restored)} locked cell(s) to the released version: "
-                         + ", ".join(self.restored))
+            lines.append(
+                f"restored {len(self.restored)} locked cell(s) to the released version: "
+                + ", ".join(self.restored)
+            )
         lines.extend(f"cell error: {e}" for e in self.errors)
         lines.append(format_table(self.items, self.score, self.total))
         return "\n".join(lines)
@@ -241,8 +246,10 @@ def _grade_id(cell: Any) -> str | None:
 
 def _is_locked(cell: Any) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
-    return bool(meta) and not meta.get("solution", False) and (
-        meta.get("locked", False) or meta.get("grade", False)
+    return (
+        bool(meta)
+        and not meta.get("solution", False)
+        and (meta.get("locked", False) or meta.get("grade", False))
     )
 
 
@@ -320,7 +327,9 @@ def grade(path: Path, run: bool = True, timeout: int = 900) -> GradeReport:
     """
     nb = read_submission(Path(path))
     restored = restore_locked_cells(nb, build_student())
-    seconds = execute(nb, timeout, allow_errors=True, cwd=Path(path).resolve().parent) if run else 0.0
+    seconds = (
+        execute(nb, timeout, allow_errors=True, cwd=Path(path).resolve().parent) if run else 0.0
+    )
     errors = _cell_errors(nb)
     found = _checklist_output(nb)
     if found is None:
@@ -337,7 +346,9 @@ def grade(path: Path, run: bool = True, timeout: int = 900) -> GradeReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.assignment", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.assignment", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="write the student notebook from the solution source")
     b.add_argument("--no-execute", action="store_true", help="write it without running it")

@@ -1,0 +1,182 @@
+"""The notebook 08 tooling: the student notebook is a fresh nbgrader build of the solution,
+the in-notebook helpers report missing work without stopping, and the grader grades complete,
+incomplete and malformed submissions with clear messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from helpers import assignment as A
+
+SOLUTION_NB = A.SOLUTION_SOURCE.with_suffix(".ipynb")
+
+
+def _view(nb) -> list[tuple[str, str, dict]]:
+    return [(c.cell_type, c.source.strip(), c.metadata.get("nbgrader", {})) for c in nb.cells]
+
+
+# --- the student notebook ------------------------------------------------------------------
+
+
+def test_committed_student_notebook_is_a_fresh_build():
+    assert A.STUDENT_NOTEBOOK.exists(), "run `python -m helpers.assignment build`"
+    committed = nbformat.read(A.STUDENT_NOTEBOOK, as_version=4)
+    assert _view(committed) == _view(A.build_student()), (
+        f"{A.STUDENT_NOTEBOOK.name} differs from a fresh build of {A.SOLUTION_SOURCE.name}: "
+        "run `python -m helpers.assignment build` and commit it"
+    )
+
+
+def test_student_notebook_hides_solutions_and_hidden_tests():
+    student = A.build_student()
+    text = "\n".join(c.source for c in student.cells)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    stubs = [c for c in student.cells if "raise NotImplementedError" in c.source]
+    tasks = [c for c in student.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert stubs and len(stubs) == len(tasks), "every task cell gets the 'not done yet' stub"
+    assert all(A.NOT_DONE in c.source for c in stubs)
+    assert "ShortcutNet" not in text, "the solution's model name must not leak"
+
+
+def test_student_notebook_keeps_every_other_cell_unchanged():
+    solution, student = jupytext.read(A.SOLUTION_SOURCE), A.build_student()
+    assert len(solution.cells) == len(student.cells)
+    for sol, stu in zip(solution.cells, student.cells):
+        meta = sol.metadata.get("nbgrader", {})
+        if not meta.get("solution") and "HIDDEN TESTS" not in sol.source:
+            assert sol.source == stu.source
+
+
+def test_committed_student_notebook_ran_without_errors():
+    nb = nbformat.read(A.STUDENT_NOTEBOOK, as_version=4)
+    assert not A._cell_errors(nb)
+    outputs = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert f"{A.NOT_DONE}: Task 1" in outputs, "the baseline check says it is not done yet"
+
+
+# --- in-notebook helpers ---------------------------------------------------------------------
+
+
+def test_attempt_reports_missing_work_and_returns_none(capsys):
+    def todo():
+        raise NotImplementedError("not done yet: replace this line")
+
+    assert A.attempt("Task 9", todo) is None
+    assert "not done yet: Task 9" in capsys.readouterr().out
+    assert A.attempt("a name", lambda: undefined_name) is None  # noqa: F821 - on purpose
+    assert A.attempt("sum", sum, [1, 2]) == 3
+
+
+def test_attempt_lets_failed_checks_raise():
+    def wrong():
+        raise AssertionError("shape of output: check failed")
+
+    with pytest.raises(AssertionError, match="check failed"):
+        A.attempt("Task 1", wrong)
+
+
+def test_ready_names_what_is_missing(capsys):
+    assert A.ready("plot", a=1, b=2)
+    assert not A.ready("plot", a=1, model=None)
+    assert "skipped: plot (needs model" in capsys.readouterr().out
+
+
+def test_checklist_scores_and_never_raises():
+    c = A.Checklist()
+    c.check("holds", lambda: (True, "fine"), points=2)
+    c.check("fails", lambda: (False, "nope"))
+    c.check("crashes", lambda: 1 / 0)
+    c.check("todo", lambda: (_ for _ in ()).throw(NotImplementedError("x")))
+    assert (c.score, c.total, c.all_passed) == (2, 5, False)
+    assert "ZeroDivisionError" in c.items[2].detail
+    assert A.NOT_DONE in c.items[3].detail
+    table = c.table()
+    assert "score: 2/5" in table and "holds" in table
+    assert json.loads(json.dumps(c.to_json()))["score"] == 2
+
+
+# --- the grader ------------------------------------------------------------------------------
+
+
+def test_grade_complete_submission_from_its_outputs():
+    report = A.grade(SOLUTION_NB, run=False)
+    assert report.total >= 6 and report.score == report.total, report.text()
+    assert not report.errors and not report.restored
+
+
+def test_grade_incomplete_submission_reports_what_is_missing():
+    report = A.grade(A.STUDENT_NOTEBOOK, run=False)
+    assert 0 <= report.score < report.total
+    failed = [i for i in report.items if not i.passed]
+    assert any(A.NOT_DONE in i.detail for i in failed), report.text()
+    assert "score:" in report.text()
+
+
+def test_grade_not_json_is_a_clear_error(tmp_path: Path, capsys):
+    bad = tmp_path / "submission.ipynb"
+    bad.write_text("this is not a notebook {", encoding="utf-8")
+    with pytest.raises(A.SubmissionError, match="not JSON"):
+        A.grade(bad, run=False)
+    assert A.main(["grade", str(bad), "--no-execute"]) == 2
+    assert "cannot grade" in capsys.readouterr().err
+
+
+def test_grade_json_that_is_not_a_notebook(tmp_path: Path):
+    bad = tmp_path / "submission.ipynb"
+    bad.write_text(json.dumps({"hello": 1}), encoding="utf-8")
+    with pytest.raises(A.SubmissionError, match="not a notebook"):
+        A.grade(bad, run=False)
+
+
+def test_grade_missing_file(tmp_path: Path):
+    with pytest.raises(A.SubmissionError, match="no such file"):
+        A.grade(tmp_path / "nothing.ipynb", run=False)
+
+
+def test_grade_missing_cell_names_it(tmp_path: Path):
+    nb = nbformat.read(A.STUDENT_NOTEBOOK, as_version=4)
+    nb.cells = [c for c in nb.cells if A._grade_id(c) != "discussion"]
+    path = tmp_path / "submission.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(A.SubmissionError, match="missing cell.*'discussion'"):
+        A.grade(path, run=False)
+
+
+def test_grade_restores_edited_check_cells(tmp_path: Path):
+    nb = nbformat.read(SOLUTION_NB, as_version=4)
+    for cell in nb.cells:
+        if A._grade_id(cell) == "check_baseline":
+            cell.source = "baseline_ok = True  # trust me"
+    path = tmp_path / "submission.ipynb"
+    nbformat.write(nb, path)
+    assert A.grade(path, run=False).restored == ["check_baseline"]
+    released = {A._grade_id(c): c.source for c in A.build_student().cells if A._grade_id(c)}
+    A.restore_locked_cells(nb, A.build_student())
+    mine = next(c for c in nb.cells if A._grade_id(c) == "check_baseline")
+    assert mine.source == released["check_baseline"]
+
+
+def test_grade_without_checklist_output_says_why(tmp_path: Path):
+    nb = nbformat.read(A.STUDENT_NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+    path = tmp_path / "submission.ipynb"
+    nbformat.write(nb, path)
+    report = A.grade(path, run=False)
+    assert report.score == 0 and "checklist cell ran" in report.text()
+
+
+@pytest.mark.slow
+def test_grade_executes_the_student_notebook(tmp_path: Path):
+    path = tmp_path / "submission.ipynb"
+    path.write_bytes(A.STUDENT_NOTEBOOK.read_bytes())
+    report = A.grade(path, run=True, timeout=300)
+    assert not report.errors, report.text()
+    assert report.score < report.total
