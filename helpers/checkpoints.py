@@ -4,6 +4,8 @@ explains a mismatch in plain words instead of a long traceback."""
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,6 +70,16 @@ def save_checkpoint(
     return path
 
 
+def _damaged(path: Path, exc: Exception) -> str:
+    text = str(exc).strip()
+    reason = re.sub(r"\x1b\[[0-9;]*m", "", text.splitlines()[0])[:200] if text else ""
+    return (
+        f"cannot read the checkpoint {path} ({type(exc).__name__}: {reason}). The file is "
+        "damaged, truncated or not a PyTorch checkpoint: delete it and train again, or "
+        "download it again."
+    )
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
     """Load a checkpoint written by `save_checkpoint` (or any dict saved by `torch.save`).
 
@@ -81,13 +93,17 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
         )
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure here means an unreadable file
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    except pickle.UnpicklingError as exc:
+        if "weights only" not in str(exc).lower():
+            raise CheckpointError(_damaged(path, exc)) from None
         raise CheckpointError(
-            f"cannot read the checkpoint {path} ({type(exc).__name__}: {reason}). "
-            "The file is damaged, truncated or not a PyTorch checkpoint: delete it and train "
-            "again, or download it again."
+            f"the checkpoint {path} holds Python objects, not only tensors and plain values "
+            "(e.g. a whole model saved with torch.save(model)), so the safe loader "
+            "(weights_only=True) refuses it. Save model.state_dict() instead; only if you "
+            "trust its source, load it with torch.load(path, weights_only=False)."
         ) from None
+    except Exception as exc:  # noqa: BLE001 - any other failure means an unreadable file
+        raise CheckpointError(_damaged(path, exc)) from None
     if not isinstance(obj, dict):
         raise CheckpointError(
             f"the checkpoint {path} holds a {type(obj).__name__}, not a dict: it was not saved "

@@ -380,6 +380,10 @@ def fit(
         history = _resume(ckpt, model, optimizer, scheduler, scaler, train)
         if restore_best and best_path(ckpt).exists():
             best_weights = load_checkpoint(best_path(ckpt))["model"]
+        if verbose:
+            print(f"resumed from {ckpt} after epoch {len(history)} of {epochs}")
+    elif resume and verbose:
+        print(f"no checkpoint at {ckpt} yet: starting at epoch 1")
     start = len(history) + 1
     steps = _length(train)
     bar = _progress_bar(_progress_wanted(progress), steps and steps * max(epochs - start + 1, 0), 0)

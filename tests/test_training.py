@@ -390,3 +390,12 @@ def test_float16_grad_scaler_state_is_checkpointed_and_resumed(tmp_path, monkeyp
         verbose=False,
     )
     assert h["epoch"] == [1, 2] and all(math.isfinite(v) for v in h["train_loss"])
+
+
+def test_resume_says_where_it_starts(tmp_path, capsys):
+    path = tmp_path / "run.pt"
+    fit(mlp(), loaders()[0], epochs=1, checkpoint_path=path, resume=True, device=CPU)
+    assert capsys.readouterr().out.startswith(f"no checkpoint at {path} yet: starting at epoch 1")
+    fit(mlp(), loaders()[0], epochs=2, checkpoint_path=path, resume=True, device=CPU)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"resumed from {path} after epoch 1 of 2" and out[1].startswith("epoch 2/2")
