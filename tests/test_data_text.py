@@ -1,0 +1,160 @@
+"""Text corpora and photos: the real file formats read exactly, fixed splits, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers import settings
+from helpers.data import (
+    PHOTO_NAMES,
+    DataError,
+    TextSet,
+    load_photo,
+    load_sentiment,
+    load_shakespeare,
+)
+
+
+@pytest.fixture
+def text_dir(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    (data / "text").mkdir(parents=True)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(data))
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    monkeypatch.setenv("COURSE_FAST", "0")
+    settings.reload_settings()
+    yield data / "text"
+    monkeypatch.undo()
+    settings.reload_settings()
+
+
+def write_uci(text_dir, per_file: int = 10) -> dict[str, int]:
+    """Three files of `sentence<TAB>label`; some sentences hold a TAB or quotes themselves."""
+    folder = text_dir / "uci_sentiment_labelled_sentences"
+    folder.mkdir()
+    truth = {}
+    for name in ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"):
+        lines = []
+        for i in range(per_file):
+            sentence = f'{name[:4]} "review\t{i}'  # an inner TAB: split on the LAST one
+            truth[sentence] = i % 2
+            lines.append(f"{sentence}\t{i % 2}")
+        (folder / name).write_text("\n".join(lines) + "\n")
+    return truth
+
+
+def test_uci_splits_on_the_last_tab_with_a_fixed_stratified_split(text_dir):
+    truth = write_uci(text_dir)
+    train, test = load_sentiment("uci", "train"), load_sentiment("uci", "test")
+    assert isinstance(train, TextSet) and train.classes == ["negative", "positive"]
+    assert (len(train), len(test)) == (24, 6)
+    assert test.class_counts() == {"negative": 3, "positive": 3}
+    for part in (train, test):
+        assert [truth[s] for s in part.sentences] == part.labels.tolist()
+    assert not set(train.sentences) & set(test.sentences)
+    assert load_sentiment("uci", "test").sentences == test.sentences  # fixed
+
+
+def test_sst2_reads_header_and_both_files(text_dir):
+    folder = text_dir / "sst2"
+    folder.mkdir()
+    (folder / "train.tsv").write_text("sentence\tlabel\na fine film \t1\na dull one \t0\n")
+    (folder / "test.tsv").write_text("sentence\tlabel\nlovely \t1\n")
+    train = load_sentiment("sst2", "train")
+    assert train.sentences == ["a fine film", "a dull one"] and train.labels.tolist() == [1, 0]
+    assert load_sentiment("sst2", "test").sentences == ["lovely"]
+
+
+def test_rt_polarity_reads_both_files_and_old_encodings(text_dir):
+    folder = text_dir / "rt-polaritydata"
+    folder.mkdir()
+    (folder / "rt-polarity.pos").write_bytes("".join(f"good {i} .\n" for i in range(10)).encode())
+    (folder / "rt-polarity.neg").write_bytes(
+        "".join(f"bad {i} caf\xe9 .\n" for i in range(10)).encode("cp1252")
+    )
+    train, test = load_sentiment("rt", "train"), load_sentiment("rt", "test")
+    assert (len(train), len(test)) == (16, 4)
+    everything = train.sentences + test.sentences
+    assert "bad 0 caf\xe9 ." in everything
+    labels = dict(zip(everything, train.labels.tolist() + test.labels.tolist()))
+    assert all(labels[s] == s.startswith("good") for s in everything)
+
+
+def test_fast_mode_subset_is_fixed_and_balanced(text_dir, monkeypatch):
+    write_uci(text_dir, per_file=1000)
+    monkeypatch.setenv("COURSE_FAST", "1")
+    settings.reload_settings()
+    train = load_sentiment("uci", "train")
+    assert len(train) == 2_000 and train.class_counts() == {"negative": 1000, "positive": 1000}
+    assert load_sentiment("uci", "train").sentences == train.sentences
+    assert "2,000 of 2,400 sentences (fast mode, class-balanced)" in train.source
+
+
+def test_bad_sentiment_files_name_the_file(text_dir):
+    folder = text_dir / "uci_sentiment_labelled_sentences"
+    write_uci(text_dir)
+    (folder / "imdb_labelled.txt").write_text("fine\t1\nbroken line without label\n")
+    with pytest.raises(DataError, match=r"imdb_labelled\.txt, line 2"):
+        load_sentiment("uci")
+    (folder / "imdb_labelled.txt").write_text("fine\t7\n")
+    with pytest.raises(DataError, match=r"imdb_labelled\.txt, line 1: the label '7'"):
+        load_sentiment("uci")
+    (folder / "imdb_labelled.txt").write_text("fine\t1\n")
+    (folder / "yelp_labelled.txt").unlink()
+    with pytest.raises(DataError, match=r"yelp_labelled\.txt is missing"):
+        load_sentiment("uci")
+    (text_dir / "sst2").mkdir()
+    (text_dir / "sst2" / "train.tsv").write_text("text,label\n")
+    with pytest.raises(DataError, match=r"train\.tsv does not start with the header"):
+        load_sentiment("sst2")
+
+
+def test_unknown_corpus_and_split(text_dir):
+    with pytest.raises(DataError, match="uci, sst2, rt"):
+        load_sentiment("imdb")
+    with pytest.raises(DataError, match="split='dev'"):
+        load_sentiment("uci", "dev")
+
+
+def test_shakespeare_from_the_data_dir(text_dir, monkeypatch):
+    path = text_dir / "tinyshakespeare" / "input.txt"
+    path.parent.mkdir()
+    play = "First Citizen:\nBefore we proceed any further, hear me speak.\n\n" * 5000
+    path.write_text(play)
+    assert load_shakespeare() == play
+    monkeypatch.setenv("COURSE_FAST", "1")
+    settings.reload_settings()
+    assert load_shakespeare() == play[:200_000]
+
+
+def test_damaged_full_size_shakespeare_is_reported(text_dir):
+    path = text_dir / "tinyshakespeare" / "input.txt"
+    path.parent.mkdir()
+    path.write_bytes(b"x" * 1_115_394)
+    with pytest.raises(DataError, match=r"input\.txt: md5 differs"):
+        load_shakespeare()
+
+
+def test_photos_are_float_images_in_unit_range(capsys):
+    for name in ("astronaut", "camera", "coffee", "horse"):
+        photo = load_photo(name)
+        assert photo.dtype == torch.float32 and photo.ndim == 3 and photo.shape[0] in (1, 3)
+        assert 0.0 <= photo.min() and photo.max() <= 1.0 and photo.std() > 0.05
+    gray = load_photo("astronaut", gray=True)
+    colour = load_photo("astronaut")
+    assert gray.shape == (1, *colour.shape[1:])
+    weights = torch.tensor([0.2125, 0.7154, 0.0721]).view(3, 1, 1)
+    assert torch.allclose(gray[0], (colour * weights).sum(0), atol=1e-5)
+    assert "skimage.data.astronaut" in capsys.readouterr().out
+
+
+def test_every_listed_photo_loads_without_network():
+    for name in PHOTO_NAMES:
+        assert load_photo(name).shape[0] in (1, 3)
+
+
+def test_unknown_photo_lists_the_names():
+    with pytest.raises(DataError, match="camera"):
+        load_photo("mona_lisa")
