@@ -105,8 +105,15 @@ class DeviceLoader:
         inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
         self._validate(inputs, targets, batch_size, augment, crop_padding, mean, std, padding_mode)
         self.device = torch.device(device) if device is not None else best_device()
-        self.inputs = inputs.to(self.device)  # (N, ...) one tensor on the device, dtype kept
-        self.targets = targets.to(self.device)  # (N, ...)
+        try:
+            self.inputs = inputs.to(self.device)  # (N, ...) one tensor on the device, dtype kept
+            self.targets = targets.to(self.device)  # (N, ...)
+        except torch.cuda.OutOfMemoryError:  # the same class as torch.OutOfMemoryError
+            size = inputs.numel() * inputs.element_size() / 2**20
+            raise MemoryError(
+                f"the data set ({size:,.0f} MiB as {inputs.dtype}) does not fit on {self.device}: "
+                "keep images as uint8 (not float), take a subset, or use a torch DataLoader."
+            ) from None
         self.batch_size = int(batch_size)
         self.shuffle, self.augment, self.drop_last = shuffle, augment, drop_last
         self.crop_padding, self.padding_mode = int(crop_padding), padding_mode

@@ -76,8 +76,18 @@ def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
     return x[..., 0] if x.shape[-1] == 1 else x
 
 
-def _name(i: int, classes: Sequence[str] | None) -> str:
-    return str(classes[i]) if classes is not None and 0 <= i < len(classes) else str(i)
+def _name(label: int | str, classes: Sequence[str] | None) -> str:
+    """A class index -> its name (when `classes` is given); a string label stays as it is."""
+    if isinstance(label, int) and classes is not None and 0 <= label < len(classes):
+        return str(classes[label])
+    return str(label)
+
+
+def _labels(values: Sequence | Tensor | None) -> list | None:
+    if values is None:
+        return None
+    values = values.tolist() if isinstance(values, (Tensor, np.ndarray)) else list(values)
+    return [v if isinstance(v, str) else int(v) for v in values]
 
 
 def show_images(
@@ -98,8 +108,7 @@ def show_images(
     fig, axes = _subplots(
         rows, cols, (1.5 * cols, 1.5 * rows + (0.5 if preds is not None else 0.3))
     )
-    labels = None if labels is None else [int(v) for v in labels]
-    preds = None if preds is None else [int(v) for v in preds]
+    labels, preds = _labels(labels), _labels(preds)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i >= n:

@@ -73,6 +73,8 @@ def test_show_images_undoes_normalisation_and_accepts_grayscale():
     fig = plotting.show_images(normalised, mean=mean, std=std)
     shown = _image_axes(fig)[1].images[0].get_array()
     np.testing.assert_allclose(shown, raw[1].permute(1, 2, 0).numpy(), atol=1e-6)
+    fig = plotting.show_images(gray[:2], labels=["left", "right"])
+    assert [ax.get_title() for ax in _image_axes(fig)] == ["left", "right"]
     with pytest.raises(ValueError, match="C = 1 or 3"):
         plotting.show_images(torch.rand(2, 5, 4, 4))
 
