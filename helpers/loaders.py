@@ -149,6 +149,8 @@ class DeviceLoader:
             raise ValueError(
                 f"crop_padding must be between 0 and the image size, got {crop_padding}."
             )
+        if augment and padding_mode == "reflect" and int(crop_padding) >= min(inputs.shape[-2:]):
+            raise ValueError("reflect padding must be smaller than the image size.")
         if padding_mode not in ("zeros", "reflect"):
             raise ValueError(f"padding_mode must be 'zeros' or 'reflect', got {padding_mode!r}.")
         if (mean is None) != (std is None):

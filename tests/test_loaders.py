@@ -211,6 +211,13 @@ def test_state_dict_continues_the_random_stream():
             "positive",
         ),
         (torch.zeros(5, 7), torch.zeros(5), {"mean": [0.5], "std": [1.0]}, "not images"),
+        (
+            torch.zeros(5, 1, 4, 4),
+            torch.zeros(5),
+            {"augment": True, "crop_padding": 9},
+            "between 0",
+        ),
+        (torch.zeros(5, 1, 4, 4), torch.zeros(5), {"padding_mode": "wrap"}, "'zeros' or 'reflect'"),
     ],
 )
 def test_bad_inputs_raise_clear_value_errors(inputs, targets, kwargs, message):
