@@ -441,7 +441,11 @@ def _print(line: str, bar) -> None:
 def _save(
     ckpt: Path, model, optimizer, scheduler, scaler, history: History, train, is_best: bool
 ) -> None:
-    """The full state after an epoch, then (if this epoch is the best so far) its weights."""
+    """After an epoch: the best weights (if this epoch is the best so far), then the full state.
+
+    In this order an interruption between the two saves never leaves a "last" checkpoint whose
+    history names a best epoch that is not on disk.
+    """
     state = {
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -452,9 +456,9 @@ def _save(
         "rng": _rng_state(),
         "loader": train.state_dict() if hasattr(train, "state_dict") else None,
     }
-    save_checkpoint(ckpt, state)
     if is_best:
-        save_checkpoint(best_path(ckpt), {"model": model.state_dict(), "epoch": len(history)})
+        save_checkpoint(best_path(ckpt), {"model": state["model"], "epoch": len(history)})
+    save_checkpoint(ckpt, state)
 
 
 def _resume(ckpt: Path, model, optimizer, scheduler, scaler, train) -> History:
