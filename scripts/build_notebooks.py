@@ -70,6 +70,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("COURSE_FAST", "1")
     os.environ.setdefault("COURSE_STRICT_WARNINGS", "1")
+    os.environ.setdefault("COURSE_PROGRESS", "0")
     todo = sources(args.numbers)
     if not todo:
         print("no notebook sources matched", file=sys.stderr)
