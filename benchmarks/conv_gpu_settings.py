@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import platform
+import warnings
 from dataclasses import dataclass
 
 import torch
 import torchvision
 from torch import nn
 from torch.utils import benchmark
+
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS, if asked
+# Deterministic mode warns (once is enough) about ops without a deterministic CUDA kernel.
+warnings.filterwarnings("once", message=".*does not have a deterministic implementation.*")
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,7 @@ class Setting:
     dtype: torch.dtype | None = None  # autocast dtype; None = float32
     cudnn_benchmark: bool = False
     deterministic: bool = False
-    tf32: bool = True  # PyTorch's default for convolutions on Ampere and newer
+    tf32: bool = True  # cudnn.allow_tf32: PyTorch's default for convolutions (Ampere and newer)
     cuda_only: bool = False
 
 
@@ -63,13 +69,11 @@ def apply(setting: Setting) -> None:
     torch.backends.cudnn.benchmark = setting.cudnn_benchmark
     torch.backends.cudnn.deterministic = setting.deterministic
     torch.use_deterministic_algorithms(setting.deterministic, warn_only=True)
-    torch.backends.cudnn.allow_tf32 = setting.tf32
-    torch.backends.cuda.matmul.allow_tf32 = setting.tf32
+    torch.backends.cudnn.allow_tf32 = setting.tf32  # convolutions only; matmuls untouched
 
 
 def restore_defaults() -> None:
     apply(Setting("default"))
-    torch.backends.cuda.matmul.allow_tf32 = False  # PyTorch's default for matmuls
 
 
 class Runner:
@@ -168,7 +172,9 @@ def main() -> None:
         cudnn = torch.backends.cudnn.version()
     else:
         name, cudnn = f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)", "none"
-    print(f"device: {name} | torch {torch.__version__} | CUDA {torch.version.cuda} | cuDNN {cudnn}")
+    print(
+        f"device: {name} | torch {torch.__version__} | CUDA build {torch.version.cuda} | cuDNN {cudnn}"
+    )
     print(
         f"model: {args.model}, {args.mode}, batch {args.batch_size}, "
         f"{args.image_size}x{args.image_size}, median of repeated runs "
