@@ -359,7 +359,10 @@ for name, ref in [("A", "vgg11"), ("B", "vgg13"), ("D", "vgg16"), ("E", "vgg19")
         ref_count = count_params(getattr(torchvision.models, ref)(weights=None))
     helpers.check_equal(vgg_params[name], ref_count, f"VGG {name} vs torchvision {ref}")
 helpers.check_equal(vgg_params["D"], 138_357_544, "VGG-16 parameters")
-helpers.check_equal(2 * 9, 18, "two 3x3 layers: 18 C^2 weights")  # vs 25 C^2 for one 5x5
+two_3x3 = nn.Sequential(nn.Conv2d(64, 64, 3, bias=False), nn.Conv2d(64, 64, 3, bias=False))
+helpers.check_equal(count_params(two_3x3), 18 * 64**2, "two 3x3 layers: 18 C^2 weights")
+helpers.check_equal(count_params(nn.Conv2d(64, 64, 5, bias=False)), 25 * 64**2, "one 5x5: 25 C^2")
+helpers.check_equal(tuple(two_3x3(torch.zeros(1, 64, 5, 5)).shape), (1, 64, 1, 1), "5x5 window")
 
 # %% [markdown]
 # ## 5. Network in Network and global average pooling
@@ -1071,6 +1074,8 @@ helpers.check_true(
 #   on recent GPUs are often faster with it.
 # - Mixed precision: `torch.autocast` runs convolutions in float16 or bfloat16 (Tensor
 #   Cores, half the memory traffic) and keeps precision-sensitive operations in float32.
+#   Note that on Ampere and newer GPUs even "float32" convolutions use TF32 Tensor Cores by
+#   default (`torch.backends.cudnn.allow_tf32 = True`).
 #
 # The memory layout first. For a contiguous (N, C, H, W) tensor the strides are
 # $(CHW, HW, W, 1)$; in channels-last they are $(HWC, 1, WC, C)$.
@@ -1101,6 +1106,9 @@ helpers.check_close(y_low.float(), conv(x / x.numel()), "bf16 conv vs fp32", rto
 # float16 and the whole ResNet-50) is the script `benchmarks/conv_gpu_settings.py`.
 
 # %%
+import logging
+
+logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # quiet "no CUDA" note
 from torch.utils import benchmark
 
 device = helpers.best_device()
@@ -1108,7 +1116,8 @@ on_cuda = device.type == "cuda"
 batch = helpers.pick(8, 64)
 layer = nn.Sequential(conv_bn(64, 64, 3), nn.ReLU(), conv_bn(64, 64, 3)).to(device)
 images = torch.randn(batch, 64, 56, 56, device=device)  # (N, 64, 56, 56)
-low = torch.bfloat16 if not on_cuda or torch.cuda.is_bf16_supported() else torch.float16
+bf16_ok = device.type == "cpu" or (on_cuda and torch.cuda.is_bf16_supported())
+low = torch.bfloat16 if bf16_ok else torch.float16
 
 
 def time_forward(channels_last=False, autocast=False, cudnn_benchmark=False, deterministic=False):
@@ -1154,9 +1163,10 @@ helpers.check_true(
 
 # %% [markdown]
 # Read the numbers with care: on a CPU, bfloat16 is only fast where the processor has
-# native bf16 instructions (AMX, AVX512-BF16), and channels_last helps only some kernels. On
-# an H100, channels_last with bf16/fp16 autocast is typically several times faster than fp32
-# NCHW for a network like ResNet-50; run the benchmark script there to see it.
+# native bf16 instructions (AMX, AVX512-BF16), channels_last helps only some kernels, and a
+# busy machine adds noise. On recent NVIDIA GPUs the Tensor Core paths (channels_last with
+# fp16/bf16 autocast) are usually much faster than fp32 NCHW; `benchmarks/conv_gpu_settings.py`
+# measures all of these settings for a whole ResNet-50 training step.
 
 # %% [markdown]
 # ## Exercises
