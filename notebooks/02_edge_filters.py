@@ -447,26 +447,29 @@ train_set = helpers.load_cifar10("train")
 test_set = helpers.load_cifar10("test")
 stats = dict(mean=helpers.CIFAR10_MEAN, std=helpers.CIFAR10_STD)
 train_loader = helpers.DeviceLoader(
-    train_set.images, train_set.labels, batch_size=128, shuffle=True, **stats
+    train_set.images, train_set.labels, batch_size=64, shuffle=True, **stats
 )
 test_loader = helpers.DeviceLoader(
     test_set.images, test_set.labels, batch_size=500, shuffle=False, **stats
 )
 
 
+W = helpers.pick(8, 32)  # channels of block 1; blocks 2 and 3 have 2W and 4W
+
+
 def small_cnn() -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(3, 16, 5, padding=2),
-        nn.ReLU(),  # (N, 16, 32, 32)   "block1"
-        nn.MaxPool2d(2),  # (N, 16, 16, 16)
-        nn.Conv2d(16, 32, 3, padding=1),
-        nn.ReLU(),  # (N, 32, 16, 16)  "block2"
-        nn.MaxPool2d(2),  # (N, 32, 8, 8)
-        nn.Conv2d(32, 64, 3, padding=1),
-        nn.ReLU(),  # (N, 64, 8, 8)    "block3"
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),  # (N, 64)
-        nn.Linear(64, 10),  # (N, 10)
+        nn.Conv2d(3, W, 5, padding=2),  # (N, W, 32, 32)
+        nn.ReLU(),  # (N, W, 32, 32)          "block1"
+        nn.MaxPool2d(2),  # (N, W, 16, 16)
+        nn.Conv2d(W, 2 * W, 3, padding=1),  # (N, 2W, 16, 16)
+        nn.ReLU(),  # (N, 2W, 16, 16)         "block2"
+        nn.MaxPool2d(2),  # (N, 2W, 8, 8)
+        nn.Conv2d(2 * W, 4 * W, 3, padding=1),  # (N, 4W, 8, 8)
+        nn.ReLU(),  # (N, 4W, 8, 8)           "block3"
+        nn.MaxPool2d(2),  # (N, 4W, 4, 4)
+        nn.Flatten(),  # (N, 64W)
+        nn.Linear(4 * W * 4 * 4, 10),  # (N, 10)
     )
 
 
@@ -509,15 +512,15 @@ plt.title(f"input: {test_set.classes[test_set.labels[0]]}")
 plt.axis("off")
 plt.show()
 for name, m in maps.items():
-    helpers.show_feature_maps(m, title=f"{name}: {tuple(m.shape)} (first 16 channels)")
+    helpers.show_feature_maps(m, title=f"{name}: {tuple(m.shape)} (up to 16 channels)")
     plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
 for name, m in maps.items():
     print(name, tuple(m.shape))
-helpers.check_shape(maps["block1"], (16, 32, 32), "block1 maps")
-helpers.check_shape(maps["block3"], (64, 8, 8), "block3 maps")
+helpers.check_shape(maps["block1"], (W, 32, 32), "block1 maps")
+helpers.check_shape(maps["block3"], (4 * W, 8, 8), "block3 maps")
 
 
 # %% [markdown]

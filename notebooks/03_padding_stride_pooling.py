@@ -557,7 +557,9 @@ helpers.check_equal(
 # 4x7x7 code (196 numbers instead of 784), and a **decoder** of stride-2 transposed convolutions
 # with kernel 4 (a multiple of the stride: no checkerboard) brings it back to 28x28. It is trained
 # to reproduce its input: the targets are the inputs. Every layer has its output shape in a
-# comment; check each one with the formulas above.
+# comment; check each one with the formulas above. The last layer is linear on purpose: a
+# final sigmoid would squash the outputs into (0, 1) but can saturate early in training and get
+# stuck drawing a blank image (most MNIST pixels are 0).
 
 
 # %%
@@ -568,8 +570,7 @@ def autoencoder() -> nn.Sequential:
         nn.Conv2d(16, 4, 3, stride=2, padding=1),  # (N, 4, 7, 7): the code (no ReLU: none dies)
         nn.ConvTranspose2d(4, 16, 4, stride=2, padding=1),  # (N, 16, 14, 14): (7 - 1) * 2 - 2 + 4
         nn.ReLU(),  # (N, 16, 14, 14)
-        nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1),  # (N, 1, 28, 28)
-        nn.Sigmoid(),  # (N, 1, 28, 28), pixel values in (0, 1)
+        nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1),  # (N, 1, 28, 28): pixel values
     )
 
 
@@ -591,13 +592,13 @@ train_loader = helpers.DeviceLoader(train_x, train_x, batch_size=64, shuffle=Tru
 test_loader = helpers.DeviceLoader(test_x, test_x, batch_size=500, shuffle=False)
 epochs = helpers.pick(2, 10)
 history = helpers.fit(
-    model, train_loader, test_loader, epochs=epochs, lr=1e-2, loss_fn=F.mse_loss, seed=0
+    model, train_loader, test_loader, epochs=epochs, lr=5e-3, loss_fn=F.mse_loss, seed=0
 )
 model = model.cpu().eval()
 
 # %%
 with torch.no_grad():
-    recon = model(test_x[:8])  # (8, 1, 28, 28)
+    recon = model(test_x[:8]).clamp(0, 1)  # (8, 1, 28, 28)
 helpers.show_images(
     torch.cat([test_x[:8], recon]),
     ncols=8,
