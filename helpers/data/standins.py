@@ -132,7 +132,7 @@ def cifar_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tenso
         fg = 0.6 * _CIFAR_COLOURS[lab] + 0.4 * rng.uniform(0, 1, (m, 3)).astype(np.float32)
         bg = rng.uniform(0.05, 0.8, (m, 3)).astype(np.float32)
         img = bg[:, :, None, None] * (1 - mask) + fg[:, :, None, None] * mask
-        img = _blur(img) + rng.normal(0, 0.07, img.shape).astype(np.float32)
+        img = _blur(img) + 0.07 * rng.standard_normal(img.shape, dtype=np.float32)
         chunks.append(_to_uint8(img))
     return torch.cat(chunks), torch.from_numpy(labels.astype(np.int64))
 
@@ -152,7 +152,7 @@ def _glyph_images(
         x = rng.integers(0, 28 - w + 1)
         out[i, y : y + h, x : x + w] = g
     out *= rng.uniform(0.6, 1.0, (n, 1, 1)).astype(np.float32)
-    out = _blur(out) + rng.normal(0, 0.06, out.shape).astype(np.float32)
+    out = _blur(out) + 0.06 * rng.standard_normal(out.shape, dtype=np.float32)
     return _to_uint8(out)[:, None], torch.from_numpy(labels.astype(np.int64))
 
 
