@@ -56,7 +56,8 @@ import sys
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cnn-rnn-course[colab] @ git+https://github.com/cnn-rnn-course/cnn-rnn-course"], check=True)
+    COURSE = "cnn-rnn-course[colab] @ git+https://github.com/cnn-rnn-course/cnn-rnn-course"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE], check=True)
 
 import helpers
 
@@ -572,6 +573,22 @@ helpers.check_true(
     count_params(googlenet_paper) < 61_100_840 / 8,
     "GoogLeNet has roughly 12x fewer parameters than AlexNet (the slides: 5M vs 60M)",
 )
+
+# %% [markdown]
+# The slides call GoogLeNet 22 layers deep. Counting layers with weights along the longest
+# path: 3 stem convolutions, 2 per Inception module (a 1x1 reduction, then the 3x3 or 5x5
+# convolution) and the final dense layer: $3 + 9 \cdot 2 + 1 = 22$.
+
+
+# %%
+def n_convs(module: nn.Module) -> int:
+    return sum(isinstance(m, nn.Conv2d) for m in module.modules())
+
+
+modules = [m for m in googlenet_paper if isinstance(m, Inception)]
+deepest_branch = [max(n_convs(b) for b in m.children()) for m in modules]
+depth = n_convs(googlenet_paper[:5]) + sum(deepest_branch) + 1  # stem + modules + dense layer
+helpers.check_equal(depth, 22, "GoogLeNet's depth in layers with weights (the slides: 22)")
 del googlenet_paper, googlenet_tv, googlenet_ref
 
 # %% [markdown]
@@ -946,7 +963,60 @@ helpers.check_close(
 helpers.check_equal(count_params(se), 2 * 64 * 64 // 16 + 64 // 16 + 64, "SE parameters")
 
 # %% [markdown]
-# ## 12. The degradation problem: plain vs residual on CIFAR-10
+# ## 12. The family at a glance
+#
+# Parameters measure memory; multiply-adds measure compute. The two do not go together: VGG-16
+# has 2.3x the parameters of AlexNet but costs over 20x more per image, because its weights sit in
+# dense layers while its compute is in convolutions over large images. We rebuild every
+# ImageNet network of this notebook on the meta device and let the FLOP counter add up the
+# multiply-adds of one 224x224 image.
+
+# %%
+with META:
+    family = {
+        "AlexNet (2012)": alexnet(),
+        "VGG-16 (2014)": vgg(VGG_CONFIGS["D"]),
+        "GoogLeNet (2014)": googlenet(k5=3),
+        "ResNet-18 (2015)": resnet(BasicBlock, [2, 2, 2, 2]),
+        "ResNet-50 (2015)": resnet(Bottleneck, [3, 4, 6, 3]),
+        "DenseNet-121 (2017)": densenet(),
+        "MobileNetV2 (2018)": mobilenet_v2(),
+    }
+image = torch.zeros(1, 3, 224, 224, device=META)
+costs = {name: (count_params(m), count_macs(m.eval(), image)) for name, m in family.items()}
+del family
+print(f"{'network':20s} {'parameters':>12s} {'multiply-adds':>15s}")
+for name, (params, macs) in costs.items():
+    print(f"{name:20s} {params / 1e6:>11.1f}M {macs / 1e9:>14.2f}G")
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4.5))
+for name, (params, macs) in costs.items():
+    ax.scatter(macs / 1e9, params / 1e6)
+    ax.annotate(name, (macs / 1e9, params / 1e6), textcoords="offset points", xytext=(5, 4))
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xlabel("multiply-adds per 224x224 image (billions, log scale)")
+ax.set_ylabel("parameters (millions, log scale)")
+ax.set_title("Parameters vs compute of classic ImageNet CNNs")
+ax.grid(alpha=0.3, which="both")
+plt.show()
+
+# %%
+helpers.check_true(
+    costs["VGG-16 (2014)"][1] > 20 * costs["AlexNet (2012)"][1],
+    "VGG-16 costs more than 20x AlexNet's multiply-adds",
+)
+helpers.check_true(
+    min(costs, key=lambda n: costs[n][1]) == "MobileNetV2 (2018)",
+    "MobileNetV2 is the cheapest network per image",
+)
+helpers.check_true(
+    1.7e9 < costs["ResNet-18 (2015)"][1] < 1.9e9, "ResNet-18 costs about 1.8G multiply-adds"
+)
+
+# %% [markdown]
+# ## 13. The degradation problem: plain vs residual on CIFAR-10
 #
 # He et al. observed that a deeper *plain* network (a stack of conv-BN-ReLU layers) reaches a
 # **higher training error** than a shallower one. That is not overfitting, since the training
@@ -1057,7 +1127,7 @@ helpers.check_true(
 )
 
 # %% [markdown]
-# ## 13. Convolutions on GPUs: algorithms, determinism, memory format, precision
+# ## 14. Convolutions on GPUs: algorithms, determinism, memory format, precision
 #
 # On an NVIDIA GPU PyTorch hands convolutions to cuDNN, which has several algorithms for the
 # same convolution (implicit GEMM, FFT, Winograd, ...), each fastest for different shapes:
