@@ -121,3 +121,25 @@ def test_torchvision_model_offline_fails_fast_without_network(weights_dir, monke
             load_torchvision_model("resnet19")
     finally:
         torch.hub.set_dir(old_hub)
+
+
+def test_torchvision_model_loads_offline_from_the_weights_cache(weights_dir, tmp_path):
+    import torchvision
+
+    weights = torchvision.models.ResNet18_Weights.DEFAULT
+    old_hub = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    try:
+        cached = tmp_path / "hub" / "checkpoints" / weights.url.rsplit("/", 1)[-1]
+        cached.parent.mkdir(parents=True)
+        torch.manual_seed(0)
+        reference = torchvision.models.resnet18()
+        torch.save(reference.state_dict(), cached)
+        model, transforms = load_torchvision_model("resnet18")
+        assert not model.training
+        x = transforms(torch.randint(0, 256, (3, 300, 260), dtype=torch.uint8))  # (3, 224, 224)
+        assert x.shape == (3, 224, 224)
+        with torch.inference_mode():
+            assert torch.allclose(model(x[None]), reference.eval()(x[None]), atol=1e-5)
+    finally:
+        torch.hub.set_dir(old_hub)
