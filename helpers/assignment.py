@@ -185,12 +185,16 @@ def _env(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def execute(nb: Any, timeout: int, allow_errors: bool, cwd: Path = NOTEBOOKS) -> float:
-    """Run `nb` in place in fast mode with a fresh kernel; returns the seconds it took."""
+def execute(
+    nb: Any, timeout: int, allow_errors: bool, cwd: Path = NOTEBOOKS, strict: bool = False
+) -> float:
+    """Run `nb` in place in fast mode with a fresh kernel; returns the seconds it took.
+
+    strict: deprecated torch/torchvision calls become errors (as when the course is built)."""
     from nbclient import NotebookClient
 
     start = time.perf_counter()
-    with _env(COURSE_FAST="1"):
+    with _env(COURSE_FAST="1", COURSE_STRICT_WARNINGS="1" if strict else "0"):
         NotebookClient(
             nb,
             timeout=timeout,
@@ -207,7 +211,7 @@ def write_student(run: bool = True, timeout: int = 600, target: Path = STUDENT_N
     import nbformat
 
     nb = build_student()
-    seconds = execute(nb, timeout, allow_errors=False) if run else 0.0
+    seconds = execute(nb, timeout, allow_errors=False, strict=True) if run else 0.0
     nbformat.write(nb, target)
     return seconds
 
@@ -276,10 +280,22 @@ def read_submission(path: Path) -> Any:
     return nb
 
 
-def restore_locked_cells(nb: Any, released: Any) -> list[str]:
-    """Put back the released source of every locked cell (checks, checklist); return the ids
-    of cells that had been changed. Raise SubmissionError if any graded cell is missing."""
+def instructor_notebook(source: Path = SOLUTION_SOURCE) -> Any:
+    """The solution notebook with its hidden tests, as nbgrader's autograde would use it."""
+    import jupytext
+
+    nb = jupytext.read(source)
+    _clean(nb)
+    return nb
+
+
+def restore_locked_cells(nb: Any, released: Any, instructor: Any | None = None) -> list[str]:
+    """Give every locked cell (checks, training, checklist) the instructor's source, hidden
+    tests included, as nbgrader's autograde does; return the ids of cells the student had
+    changed. Raise SubmissionError if a graded cell is missing."""
+    instructor = instructor_notebook() if instructor is None else instructor
     by_id = {_grade_id(c): c for c in nb.cells if _grade_id(c)}
+    original = {_grade_id(c): c.source for c in instructor.cells if _grade_id(c)}
     wanted = [c for c in released.cells if _grade_id(c)]
     missing = [_grade_id(c) for c in wanted if _grade_id(c) not in by_id]
     if missing:
@@ -290,11 +306,12 @@ def restore_locked_cells(nb: Any, released: Any) -> list[str]:
         )
     restored = []
     for cell in wanted:
+        gid = _grade_id(cell)
         if _is_locked(cell):
-            mine = by_id[_grade_id(cell)]
-            if mine.source != cell.source:
-                restored.append(_grade_id(cell))
-                mine.source = cell.source
+            mine = by_id[gid]
+            if mine.source not in (cell.source, original[gid]):
+                restored.append(gid)
+            mine.source = original[gid]
     return restored
 
 
@@ -321,6 +338,9 @@ def _checklist_output(nb: Any) -> dict[str, Any] | None:
 
 def grade(path: Path, run: bool = True, timeout: int = 900) -> GradeReport:
     """Grade a submitted notebook: restore locked cells, run it in fast mode, read its checklist.
+
+    The score is the checklist's. Hidden tests put back into the check cells may fail in an
+    incomplete submission: they are listed in `errors` for the instructor, not counted twice.
 
     With `run=False` the outputs stored in the file are graded as they are (quick, but only
     sound for a notebook you executed yourself).

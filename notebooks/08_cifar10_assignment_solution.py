@@ -122,8 +122,8 @@ if not helpers.get_settings().fast:
                         "full-mode split sizes")
 
 # %%
-helpers.show_images(train_set.images[:16], train_set.labels[:16], classes,
-                    title="CIFAR-10 training images", ncols=8);
+fig = helpers.show_images(train_set.images[:16], train_set.labels[:16], classes,
+                          title="CIFAR-10 training images", ncols=8)
 
 # %% [markdown]
 # The loaders keep each set as one uint8 tensor on the device. Each batch becomes float,
@@ -238,7 +238,7 @@ assert lenet_params(6, 16, 120, 84) == 62006, "classic LeNet-5 on RGB input has 
 # is a nine-layer ResNet: a stem, then three stages that double the channels and halve the
 # resolution ($32 \to 16 \to 8 \to 4$), with a residual block after the first and the last
 # stage. Scale its channels with `width`: 64 is the usual size; fast mode uses 4 so that the
-notebook trains in seconds on a CPU.
+# notebook trains in seconds on a CPU.
 #
 # Give the final dense layer small initial weights: then every class starts with nearly the
 # same score, and the initial loss is what section 4 predicts.
@@ -358,7 +358,7 @@ assert None not in init_losses.values(), "both solution models start near ln 10"
 # not, the bug is in the model or the loop, not in the amount of data.
 
 # %% nbgrader={"grade": true, "grade_id": "check_overfit", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-def overfit_one_batch(model_cls, steps: int = pick(60, 150)) -> list[float]:
+def overfit_one_batch(model_cls, steps: int = pick(40, 150)) -> list[float]:
     """Train a fresh model on one batch of 32 validation images; return the loss per step."""
     helpers.seed_everything(SEED)
     model = model_cls().to(device).train()
@@ -415,7 +415,7 @@ if ready("the overfitting plot", models=done or None):
 # %% nbgrader={"grade": false, "grade_id": "optimisation", "locked": false, "schema_version": 3, "solution": true}
 CONFIG = {
     "epochs": pick(3, 30),
-    "lr": pick(0.05, 0.04),
+    "lr": pick(0.02, 0.04),
     "momentum": 0.9,
     "nesterov": True,
     "weight_decay": 5e-4,
@@ -527,14 +527,14 @@ runs: dict[str, Run] = {}
 for key, cls, ok in [("baseline", BaselineNet, baseline_ok), ("proposed", ProposedNet, proposed_ok)]:
     if ready(f"training the {key} model", model=cls if ok else None,
              make_optimizer=optimisation):
-        runs[key] = train_and_evaluate(cls, key if key == "baseline" else proposed_name())
+        runs[key] = train_and_evaluate(cls, "BaselineNet" if key == "baseline" else proposed_name())
 
 # %% [markdown]
 # Per-epoch training and validation loss and validation accuracy; `*` marks the epoch that
 # was kept.
 
 # %%
-for key, run in runs.items():
+for run in runs.values():
     print(f"--- {run.name} ---\n{run.history.table()}\n")
 
 # %%
@@ -603,8 +603,8 @@ if ready("the confusion matrix", trained_model=best):
 if ready("the misclassified images", trained_model=best):
     wrong = torch.nonzero(preds != truth).flatten()[:24]  # indices of the first mistakes
     helpers.check_true(bool((preds[wrong] != truth[wrong]).all()), "every image shown is a mistake")
-    helpers.show_images(test_set.images[wrong], truth[wrong], classes, preds=preds[wrong],
-                        title=f"{best.name}: misclassified test images", ncols=8);
+    fig = helpers.show_images(test_set.images[wrong], truth[wrong], classes, preds=preds[wrong],
+                              title=f"{best.name}: misclassified test images", ncols=8)
 
 # %% [markdown]
 # ## 9. Task 4: discussion

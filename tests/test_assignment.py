@@ -156,10 +156,10 @@ def test_grade_restores_edited_check_cells(tmp_path: Path):
     path = tmp_path / "submission.ipynb"
     nbformat.write(nb, path)
     assert A.grade(path, run=False).restored == ["check_baseline"]
-    released = {A._grade_id(c): c.source for c in A.build_student().cells if A._grade_id(c)}
     A.restore_locked_cells(nb, A.build_student())
     mine = next(c for c in nb.cells if A._grade_id(c) == "check_baseline")
-    assert mine.source == released["check_baseline"]
+    assert "BEGIN HIDDEN TESTS" in mine.source, "graded with the instructor's hidden tests"
+    assert "trust me" not in mine.source
 
 
 def test_grade_without_checklist_output_says_why(tmp_path: Path):
@@ -178,5 +178,6 @@ def test_grade_executes_the_student_notebook(tmp_path: Path):
     path = tmp_path / "submission.ipynb"
     path.write_bytes(A.STUDENT_NOTEBOOK.read_bytes())
     report = A.grade(path, run=True, timeout=300)
-    assert not report.errors, report.text()
-    assert report.score < report.total
+    assert report.score < report.total and not report.restored
+    assert any(e.startswith("check_baseline: AssertionError") for e in report.errors), report.text()
+    assert any(A.NOT_DONE in i.detail for i in report.items)
