@@ -4,6 +4,7 @@ a bounded torchvision download (unless offline) -> a generated stand-in, announc
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,7 +132,16 @@ def _from_files(
 
 def _standin(spec: ImageDatasetSpec, split: str, fast: bool, reason: str) -> ImageSet:
     n = spec.fast_sizes[split] if fast else spec.full_sizes[split]
-    images, labels = spec.standin(split, n, get_settings().seed)
+    seed = get_settings().seed
+
+    def generate() -> Arrays:
+        images, labels = spec.standin(split, n, seed)
+        return {"images": images, "labels": labels}
+
+    # keyed by the generator's own source file, so a change to it regenerates
+    generator_file = Path(sys.modules[spec.standin.__module__].__file__)
+    arrays, _ = cached(f"{spec.name}-standin-{split}", [generator_file], generate, f"{n}|{seed}")
+    images, labels = arrays["images"], arrays["labels"]
     line = (
         f"{spec.title} {split}: {n:,} generated stand-in images, NOT the real {spec.title} "
         f"({reason}). To use the real data, set COURSE_DATA_DIR to a folder holding "
