@@ -440,6 +440,8 @@ def test_failed_download_falls_through_to_the_stand_in(env, monkeypatch):
         port = s.getsockname()[1]
     monkeypatch.setattr(CIFAR10, "url", f"http://127.0.0.1:{port}/cifar-10-python.tar.gz")
     set_env(monkeypatch, COURSE_OFFLINE="0")
+    before = socket.getdefaulttimeout()
     ds = load_cifar10("test", fast=True)
     assert "download failed" in ds.source and "NOT the real CIFAR-10" in ds.source
     assert not list(env.iterdir())  # nothing half-written
+    assert socket.getdefaulttimeout() == before, "the download's socket timeout is restored"
