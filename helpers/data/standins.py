@@ -137,30 +137,40 @@ def cifar_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tenso
     return torch.cat(chunks), torch.from_numpy(labels.astype(np.int64))
 
 
+def _scaled(bitmap: np.ndarray, sy: int, sx: int) -> np.ndarray:
+    return np.kron(bitmap, np.ones((sy, sx), np.float32))
+
+
 def _glyph_images(
-    templates: list[str], scale: int, name: str, split: str, n: int, seed: int
+    templates: list[str], name: str, split: str, n: int, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """28x28 gray images: a scaled-up bitmap of the class at a random place, blurred, noisy."""
+    """28x28 gray images: the class's bitmap, stretched by a random factor (2 or 3 per axis),
+    near the centre, sometimes with thicker strokes, blurred and noisy."""
     rng = _rng(name, split, seed)
     labels = _balanced_labels(rng, n)
-    glyphs = [np.kron(_bitmap(t), np.ones((scale, scale), np.float32)) for t in templates]
+    bitmaps = [_bitmap(t) for t in templates]
+    glyphs = {(c, sy, sx): _scaled(b, sy, sx) for c, b in enumerate(bitmaps)
+              for sy in (2, 3) for sx in (2, 3)}  # fmt: skip
     out = np.zeros((n, 28, 28), dtype=np.float32)
+    scales = rng.integers(2, 4, (n, 2))
     for i, c in enumerate(labels):
-        g = glyphs[c]
+        g = glyphs[(c, scales[i, 0], scales[i, 1])]
         h, w = g.shape
-        y = rng.integers(0, 28 - h + 1)
-        x = rng.integers(0, 28 - w + 1)
+        y = np.clip((28 - h) // 2 + rng.integers(-2, 3), 0, 28 - h)  # roughly centred,
+        x = np.clip((28 - w) // 2 + rng.integers(-2, 3), 0, 28 - w)  # as in MNIST
         out[i, y : y + h, x : x + w] = g
+    thick = rng.random(n) < 0.5
+    out[thick, :, 1:] = np.maximum(out[thick, :, 1:], out[thick, :, :-1])  # bolder strokes
     out *= rng.uniform(0.6, 1.0, (n, 1, 1)).astype(np.float32)
-    out = _blur(out) + 0.06 * rng.standard_normal(out.shape, dtype=np.float32)
+    out = _blur(out) + 0.08 * rng.standard_normal(out.shape, dtype=np.float32)
     return _to_uint8(out)[:, None], torch.from_numpy(labels.astype(np.int64))
 
 
 def mnist_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Digit-shaped stand-in for MNIST: (n, 1, 28, 28) uint8, labels 0-9."""
-    return _glyph_images(_DIGITS, 3, "mnist", split, n, seed)
+    return _glyph_images(_DIGITS, "mnist", split, n, seed)
 
 
 def fashion_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Clothing-silhouette stand-in for Fashion-MNIST: (n, 1, 28, 28) uint8, labels 0-9."""
-    return _glyph_images(_CLOTHES, 3, "fashion_mnist", split, n, seed)
+    return _glyph_images(_CLOTHES, "fashion_mnist", split, n, seed)
