@@ -445,3 +445,17 @@ def test_failed_download_falls_through_to_the_stand_in(env, monkeypatch):
     assert "download failed" in ds.source and "NOT the real CIFAR-10" in ds.source
     assert not list(env.iterdir())  # nothing half-written
     assert socket.getdefaulttimeout() == before, "the download's socket timeout is restored"
+
+
+def test_where_from_reports_sources_without_reading(env, no_sockets):
+    from helpers.data import where_from
+
+    report = where_from()
+    assert "stand-in" in report["cifar10"] and "stand-in" in report["shakespeare"]
+    archive = write_bin_archive(env, cifar_batches())
+    (env / "MNIST" / "raw").mkdir(parents=True)
+    (env / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    report = where_from()
+    assert report["cifar10"] == str(archive)
+    assert report["mnist"].startswith("problem:") and "train-labels" in report["mnist"]
+    assert "decoded" not in str(list(env.iterdir()))

@@ -14,6 +14,7 @@ from .photos import PHOTO_NAMES, load_photo
 from .registry import DATASET_NAMES, load_dataset
 from .sets import ImageSet, TextSet
 from .text import SENTIMENT_CORPORA, load_sentiment, load_shakespeare
+from .where import where_from
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -34,4 +35,5 @@ __all__ = [
     "load_photo",
     "load_sentiment",
     "load_shakespeare",
+    "where_from",
 ]

@@ -54,7 +54,9 @@ def check_split(split: str) -> str:
     return split
 
 
-def _find(spec: ImageDatasetSpec, split: str) -> tuple[list[Path], Callable[[], Arrays]] | None:
+def find_files(
+    spec: ImageDatasetSpec, split: str
+) -> tuple[list[Path], Callable[[], Arrays]] | None:
     for root in search_roots():
         for finder in spec.finders:
             found = finder(root, split)
@@ -162,7 +164,7 @@ def load_image_dataset(spec: ImageDatasetSpec, split: str, fast: bool | None) ->
     """Resolve, read (through the decoded cache), subset in fast mode, and announce."""
     check_split(split)
     fast = resolve_fast(fast)
-    found = _find(spec, split)
+    found = find_files(spec, split)
     if found is None:
         if get_settings().offline:
             return _standin(spec, split, fast, "offline mode and no files in the data directory")
@@ -171,7 +173,7 @@ def load_image_dataset(spec: ImageDatasetSpec, split: str, fast: bool | None) ->
             return _standin(
                 spec, split, fast, f"not in the data directory; download failed: {failure}"
             )
-        found = _find(spec, split)
+        found = find_files(spec, split)
         if found is None:
             raise DataError(
                 f"{spec.title} was downloaded into {download_root()} but cannot be found there."
