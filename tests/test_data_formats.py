@@ -459,3 +459,27 @@ def test_where_from_reports_sources_without_reading(env, no_sockets):
     assert report["cifar10"] == str(archive)
     assert report["mnist"].startswith("problem:") and "train-labels" in report["mnist"]
     assert "decoded" not in str(list(env.iterdir()))
+
+
+def test_download_goes_to_the_cache_when_the_data_dir_is_read_only(
+    env, tmp_path, loopback_server, monkeypatch
+):
+    from torchvision.datasets import MNIST
+
+    from helpers.data import sources
+
+    served, url = loopback_server
+    files = write_files(served, mnist_files(seed=2))
+    monkeypatch.setattr(MNIST, "mirrors", [url])
+    resources = [(name, md5((files / name).read_bytes())) for name in sorted(mnist_files())]
+    monkeypatch.setattr(MNIST, "resources", resources)
+    real_access = sources.os.access
+    monkeypatch.setattr(
+        sources.os, "access", lambda p, mode: False if Path(p) == env else real_access(p, mode)
+    )
+    set_env(monkeypatch, COURSE_OFFLINE="0")
+    ds = load_mnist("test")
+    fallback = tmp_path / "cache" / "downloads" / "MNIST" / "raw"
+    assert str(fallback) in ds.source and not list(env.iterdir())
+    set_env(monkeypatch, COURSE_OFFLINE="1")  # found there next time, without the network
+    assert torch.equal(load_mnist("test").images, ds.images)
