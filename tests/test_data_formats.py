@@ -445,6 +445,8 @@ def test_failed_download_falls_through_to_the_stand_in(env, monkeypatch):
     assert "download failed" in ds.source and "NOT the real CIFAR-10" in ds.source
     assert not list(env.iterdir())  # nothing half-written
     assert socket.getdefaulttimeout() == before, "the download's socket timeout is restored"
+    again = load_cifar10("train", fast=True)  # a failed network is not retried every call
+    assert "not retried" in again.source and "NOT the real CIFAR-10" in again.source
 
 
 def test_where_from_reports_sources_without_reading(env, no_sockets):

@@ -3,11 +3,10 @@ or a stand-in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from . import cifar_files, standins
-from .images import Arrays, ImageDatasetSpec, load_image_dataset
+from .images import Found, ImageDatasetSpec, load_image_dataset
 from .sets import ImageSet
 
 CIFAR10_CLASSES = [
@@ -24,8 +23,6 @@ CIFAR10_CLASSES = [
 ]
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
-
-Found = tuple[list[Path], Callable[[], Arrays]] | None
 
 
 def _bin_folder(root: Path, split: str) -> Found:

@@ -21,14 +21,17 @@ from .sources import (
     bounded_network,
     describe_size,
     download_root,
+    earlier_failure,
     first_per_class,
+    remember_failure,
     resolve_fast,
     search_roots,
 )
 
 Arrays = dict[str, torch.Tensor]
 # A finder looks in one folder: None if the dataset is not there, else (files, reader).
-Finder = Callable[[Path, str], "tuple[list[Path], Callable[[], Arrays]] | None"]
+Found = tuple[list[Path], Callable[[], Arrays]] | None
+Finder = Callable[[Path, str], Found]
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,7 @@ def check_split(split: str) -> str:
     return split
 
 
-def find_files(
-    spec: ImageDatasetSpec, split: str
-) -> tuple[list[Path], Callable[[], Arrays]] | None:
+def find_files(spec: ImageDatasetSpec, split: str) -> Found:
     for root in search_roots():
         for finder in spec.finders:
             found = finder(root, split)
@@ -68,6 +69,9 @@ def find_files(
 def _download(spec: ImageDatasetSpec, split: str) -> str | None:
     """Fetch the dataset through torchvision into the download folder; None on success, else
     the reason it failed. Files appear in their final place only once complete."""
+    earlier = earlier_failure(spec.name)
+    if earlier is not None:
+        return f"{earlier} (earlier in this session; not retried)"
     root = download_root()
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".download-{spec.name}-"))
     try:
@@ -80,7 +84,7 @@ def _download(spec: ImageDatasetSpec, split: str) -> str | None:
         return None
     except Exception as e:  # any network or server failure falls through to the stand-in
         text = f"{type(e).__name__}: {e}".replace("\n", " ")
-        return text[:160]
+        return remember_failure(spec.name, text[:160])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

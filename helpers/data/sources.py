@@ -63,6 +63,21 @@ def search_roots() -> list[Path]:
     return roots
 
 
+_failed: dict[str, tuple[object, str]] = {}
+
+
+def earlier_failure(what: str) -> str | None:
+    """Why downloading `what` failed earlier in this process (with the same settings), so a
+    machine without network pays for the timeout once, not in every call."""
+    settings, reason = _failed.get(what, (None, ""))
+    return reason if settings is get_settings() else None
+
+
+def remember_failure(what: str, reason: str) -> str:
+    _failed[what] = (get_settings(), reason)
+    return reason
+
+
 @contextmanager
 def bounded_network(timeout: float = NETWORK_TIMEOUT_S) -> Iterator[None]:
     """Every socket opened inside gives up after `timeout` seconds; restored afterwards."""

@@ -19,6 +19,8 @@ from .sources import (
     bounded_network,
     describe_size,
     download_root,
+    earlier_failure,
+    remember_failure,
     resolve_fast,
     search_roots,
 )
@@ -87,10 +89,15 @@ def load_shakespeare(fast: bool | None = None) -> str:
     path = _find(SHAKESPEARE_PATH)
     reason = "offline mode and no file in the data directory"
     if path is None and not get_settings().offline:
-        try:
-            path = _download_shakespeare()
-        except Exception as e:  # any network failure falls through to the stand-in
-            reason = f"download failed: {type(e).__name__}: {e}"[:160]
+        earlier = earlier_failure("shakespeare")
+        if earlier is not None:
+            reason = f"{earlier} (earlier in this session; not retried)"
+        else:
+            try:
+                path = _download_shakespeare()
+            except Exception as e:  # any network failure falls through to the stand-in
+                text = f"download failed: {type(e).__name__}: {e}"[:160]
+                reason = remember_failure("shakespeare", text)
     if path is None:
         n = SHAKESPEARE_FAST_CHARS if fast else SHAKESPEARE_BYTES
         text = text_standins.play_text(n, get_settings().seed)
