@@ -502,6 +502,37 @@ helpers.check_close(
 print(f"s = {scale}, T = {T_long}: ||dL/dx_1|| = {x_pos.grad[0, 0].norm():.3e}")
 
 # %% [markdown]
+# One knob, both failure modes: the same ReLU RNN with $s = 0.9$, $1$ and $1.5$. Dots are
+# autograd, dashed lines the formula $s^{T-1}\|W_{ih}^\top \mathbf{1}\|$.
+
+
+# %%
+def relu_rnn_grad(scale: float, T: int) -> tuple[float, float]:
+    """(autograd, formula) for ||d sum(h_T) / d x_1|| of `relu_rnn(scale, T)`."""
+    torch.manual_seed(0)
+    layer, x = relu_rnn(scale, T)
+    x.requires_grad_(True)
+    layer(x)[0][:, -1].sum().backward()
+    return x.grad[0, 0].norm().item(), scale ** (T - 1) * layer.weight_ih_l0.sum(
+        dim=0
+    ).norm().item()
+
+
+fig, ax = plt.subplots(figsize=(6, 4))
+for s_value, colour in [(0.9, "tab:blue"), (1.0, "tab:gray"), (1.5, "tab:red")]:
+    measured, predicted = zip(*(relu_rnn_grad(s_value, T) for T in lengths))
+    helpers.check_close(
+        measured, predicted, f"autograd vs s^(T-1) ||W_ih^T 1|| for s = {s_value}", rtol=1e-4
+    )
+    ax.semilogy(lengths, measured, "o", color=colour, label=f"s = {s_value}")
+    ax.semilogy(lengths, predicted, "--", color=colour)
+ax.set_title("ReLU RNN with W_hh = s I: vanishing (s < 1) or exploding (s > 1)")
+ax.set_xlabel("sequence length T")
+ax.set_ylabel("||dL/dx_1|| (log scale)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
 # **Gradient clipping** (Pascanu et al., 2013) is the standard remedy the lecture mentions: if
 # the norm of all gradients together exceeds a threshold $c$, rescale them,
 #
