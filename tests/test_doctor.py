@@ -1,0 +1,87 @@
+"""`python -m helpers doctor`: a table, a fix-it line per problem, and a telling exit code."""
+
+import subprocess
+import sys
+
+import pytest
+
+import helpers
+from helpers import doctor
+
+
+@pytest.fixture
+def healthy(monkeypatch):
+    monkeypatch.setattr(doctor.shutil, "which", lambda name: f"/usr/bin/{name}")
+
+
+def test_every_row_of_the_table_is_there(healthy, capsys):
+    doctor.main()
+    out = capsys.readouterr().out
+    for item in (
+        "python",
+        "torch",
+        "torchvision",
+        "device",
+        "mixed precision",
+        "torchvision compiled ops",
+        "mode",
+        "offline",
+        "data directory",
+        "data: cifar10",
+        "data: mnist",
+        "data: fashion_mnist",
+        "graphviz",
+        "widget frontend extension",
+    ):
+        assert item in out, f"the doctor's table has no row for {item!r}"
+
+
+def test_missing_graphviz_exits_non_zero_with_a_fix(monkeypatch, capsys):
+    monkeypatch.setattr(doctor.shutil, "which", lambda name: None)
+    assert doctor.main() == 1
+    out = capsys.readouterr().out
+    assert "FIX  graphviz" in out
+    assert "install graphviz" in out.split("To fix:")[1]
+
+
+def test_a_bad_setting_is_reported_not_raised(monkeypatch, healthy, capsys):
+    monkeypatch.setenv("COURSE_FAST", "sometimes")
+    from helpers.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert doctor.main() == 1
+        out = capsys.readouterr().out
+        assert "COURSE_FAST='sometimes'" in out and "correct or unset" in out
+    finally:
+        monkeypatch.setenv("COURSE_FAST", "1")
+        get_settings.cache_clear()
+
+
+def test_a_crashing_check_becomes_a_finding(monkeypatch, healthy):
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(doctor, "CHECKS", [broken])
+    findings = doctor.diagnose()
+    assert len(findings) == 1 and not findings[0].ok and "boom" in findings[0].value
+
+
+def test_missing_data_directory_is_a_problem(monkeypatch, tmp_path, healthy):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nowhere"))
+    helpers.reload_settings()
+    try:
+        rows = {f.item: f for f in doctor._settings()}
+        assert not rows["data directory"].ok and "mkdir" in rows["data directory"].fix
+    finally:
+        monkeypatch.delenv("COURSE_DATA_DIR")
+        helpers.reload_settings()
+
+
+def test_command_line_runs():
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers", "doctor"], capture_output=True, text=True
+    )
+    assert done.returncode in (0, 1)
+    assert "torchvision compiled ops" in done.stdout
+    assert done.stderr == "" or "Traceback" not in done.stderr
