@@ -39,7 +39,8 @@ def clean(nb: nbformat.NotebookNode) -> None:
     """Drop metadata that changes on every run, so diffs show only real changes."""
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = KERNELSPEC
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i:03d}"  # stable ids: a rebuild changes only what really changed
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)
 
