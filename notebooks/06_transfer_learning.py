@@ -1,0 +1,642 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 Transfer learning: reuse a trained network on a new task
+#
+# Training a CNN from scratch needs many labelled images. Often we have only a few dozen per
+# class for the task we care about, but a network trained on a *large* related task already
+# exists. Its early layers detect edges, textures and simple shapes, which are useful for almost
+# any image task. Transfer learning keeps those layers, replaces the last layer (the "head")
+# with one for the new classes, and trains on the small new data set. In this notebook we take
+# a ResNet-20 trained on CIFAR-10 (natural colour photos) and move it to Fashion-MNIST
+# (grey pictures of clothes) with only a handful of labelled images per class. We compare four
+# regimes, as in the lecture's table: train only the new head, fine-tune the top stage,
+# fine-tune everything with a smaller learning rate for the pretrained part, and train from
+# scratch.
+
+# %% [markdown]
+# ## Learning goals
+#
+# - Replace the head of a pretrained network and count which parameters are trainable.
+# - Freeze a backbone properly: `requires_grad = False` *and* BatchNorm in eval mode.
+# - Compute frozen features once and train only the head on them.
+# - Fine-tune the top stage, or all layers with optimizer parameter groups (a lower learning
+#   rate for the backbone).
+# - Compare the regimes in one table with a from-scratch baseline.
+# - Look at frozen features as embeddings with PCA and t-SNE.
+# - Save and restore weights, and read the error of a state dict that does not fit.
+# - Use torchvision's weights API (`weights=ResNet18_Weights.DEFAULT`, `weights.transforms()`).
+
+# %% [markdown]
+# ## You should already know
+#
+# - A training loop and `helpers.fit` (notebooks 04 and 05).
+# - Residual networks and BatchNorm (notebooks 04 and 05).
+# - What a `state_dict` is: a dict from parameter/buffer names to tensors.
+
+# %%
+# Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    COURSE = "cnn-rnn-course[colab] @ git+https://github.com/cnn-rnn-course/cnn-rnn-course"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE], check=True)
+
+import helpers
+
+helpers.print_banner()
+
+# %%
+import copy
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+from torch import nn
+
+helpers.seed_everything()
+DEVICE = helpers.best_device()
+CACHE = helpers.get_settings().cache_dir
+
+
+def count_trainable(model: nn.Module) -> int:
+    """Number of parameter entries that the optimizer may change."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# %% [markdown]
+# ## 1. The source network: a ResNet-20 trained on CIFAR-10
+#
+# The course's data folder holds the real weights of a CIFAR-10 ResNet-20 (He et al. 2016;
+# 91.7 % test accuracy). It expects 3x32x32 inputs scaled to [0, 1] and normalised with
+# `input_mean`/`input_std`. If those weights are missing, we *make* a pretrained backbone
+# ourselves: train a ResNet-20 on CIFAR-10 (the larger source task), save it with
+# `helpers.save_checkpoint`, and load it back with `helpers.load_checkpoint`. Either way the
+# rest of the notebook starts from a checkpoint.
+
+
+# %%
+def pretrain_on_cifar10() -> nn.Module:
+    """Train a ResNet-20 on CIFAR-10 once, keep it as a checkpoint, and return it reloaded."""
+    path = CACHE / "06_resnet20_cifar10.pt"
+    if not path.exists():
+        cifar = helpers.load_cifar10("train")
+        cifar = cifar.subset(range(helpers.pick(1000, len(cifar))))
+        net = helpers.cifar_resnet(20)
+        loader = helpers.DeviceLoader(
+            cifar.images, cifar.labels, batch_size=128, augment=True,
+            mean=net.input_mean, std=net.input_std,
+        )  # fmt: skip
+        helpers.fit(net, loader, epochs=helpers.pick(2, 40), lr=2e-3)
+        helpers.save_checkpoint(path, model=net.state_dict())
+    net = helpers.cifar_resnet(20)
+    helpers.load_state_dict_checked(net, helpers.load_checkpoint(path)["model"])
+    return net.eval()
+
+
+try:
+    source_net = helpers.load_pretrained_cifar_resnet(depth=20)
+    print("Backbone: the real pretrained CIFAR-10 ResNet-20 from the data folder.")
+except helpers.DataError:
+    source_net = pretrain_on_cifar10()
+    print("Backbone: no pretrained weights found, so a ResNet-20 was trained here on CIFAR-10.")
+
+# %% [markdown]
+# The network is a stem (one 3x3 conv), three *stages* of three residual blocks each
+# (`layer1`: 16 channels at 32x32, `layer2`: 32 at 16x16, `layer3`: 64 at 8x8), global average
+# pooling, and a linear head `linear` from 64 features to the 10 CIFAR classes.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name, part in source_net.named_children():
+    print(f"{name:8s} {sum(p.numel() for p in part.parameters()):>8,} parameters")
+print(f"{'total':8s} {count_trainable(source_net):>8,} parameters")
+
+# %% [markdown]
+# ## 2. The target task: a few labelled Fashion-MNIST images
+#
+# Fashion-MNIST images are 1x28x28 grey. The backbone wants 3x32x32, so we pad 2 zero pixels
+# on every side, $28 + 2 \cdot 2 = 32$, and repeat the grey channel three times. The training
+# set is deliberately tiny: a few images per class (fast mode) or 100 (full mode).
+
+# %%
+PER_CLASS = helpers.pick(10, 100)
+fashion = helpers.load_fashion_mnist("train")
+fashion_test = helpers.load_fashion_mnist("test")
+rest, small_train = fashion.split(val_size=10 * PER_CLASS, seed=1)  # class-balanced pick
+_, val_set = rest.split(val_size=helpers.pick(100, 1000), seed=2)
+_, test_set = fashion_test.split(val_size=helpers.pick(300, len(fashion_test)), seed=3)
+CLASSES = fashion.classes
+
+
+def to_3x32(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 1, 28, 28) -> uint8 (N, 3, 32, 32): zero padding, grey repeated 3 times."""
+    padded = F.pad(images, (2, 2, 2, 2))  # (N, 1, 32, 32)
+    return padded.repeat(1, 3, 1, 1)  # (N, 3, 32, 32)
+
+
+x_train, y_train = to_3x32(small_train.images), small_train.labels
+x_val, y_val = to_3x32(val_set.images), val_set.labels
+x_test, y_test = to_3x32(test_set.images), test_set.labels
+print(f"train {tuple(x_train.shape)}, validation {tuple(x_val.shape)}, test {tuple(x_test.shape)}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+helpers.check_shape(x_train, (10 * PER_CLASS, 3, 32, 32), "padded training images")
+helpers.check_equal(
+    torch.bincount(y_train, minlength=10), torch.full((10,), PER_CLASS), "images per class"
+)
+helpers.check_equal(x_train[:, :, 2:30, 2:30], small_train.images.expand(-1, 3, -1, -1), "centre")
+helpers.check_true(bool((x_train[:, :, :2] == 0).all()), "the padded border is zero")
+print("target set: 10 classes,", PER_CLASS, "labelled training images per class")
+
+# %%
+helpers.show_images(x_train[::PER_CLASS], y_train[::PER_CLASS], CLASSES, ncols=10,
+                    title="One training image per class, padded to 3x32x32")  # fmt: skip
+
+# %% [markdown]
+# All four regimes read the same batches. `DeviceLoader` turns the uint8 images into floats
+# and normalises them with the *source* network's statistics, since those are the inputs its
+# first layer was trained on.
+
+# %%
+MEAN, STD = source_net.input_mean, source_net.input_std
+
+
+def image_loader(x: torch.Tensor, y: torch.Tensor, shuffle: bool) -> helpers.DeviceLoader:
+    return helpers.DeviceLoader(x, y, batch_size=25 if shuffle else 500, shuffle=shuffle,
+                                mean=MEAN, std=STD)  # fmt: skip
+
+
+train_images = image_loader(x_train, y_train, shuffle=True)
+val_images = image_loader(x_val, y_val, shuffle=False)
+test_images = image_loader(x_test, y_test, shuffle=False)
+
+# %% [markdown]
+# ## 3. Replace the head
+#
+# The old head maps 64 features to the 10 CIFAR classes (airplane, ..., truck); those classes
+# mean nothing for clothes. We chop it off and put a fresh linear layer for the 10
+# Fashion-MNIST classes in its place. A linear layer from $d$ features to $C$ classes has
+# $d \cdot C + C$ parameters (weights plus biases): here $64 \cdot 10 + 10 = 650$.
+
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def with_new_head(backbone: nn.Module, num_classes: int = 10) -> nn.Module:
+    """A deep copy of `backbone` with a freshly initialised head for `num_classes` classes."""
+    net = copy.deepcopy(backbone)
+    net.linear = nn.Linear(net.linear.in_features, num_classes)
+    return net
+
+
+helpers.seed_everything()
+net = with_new_head(source_net)
+d, C = 64, 10
+helpers.check_equal(sum(p.numel() for p in net.linear.parameters()), d * C + C, "head size")
+helpers.check_equal(net.layer1[0].conv1.weight, source_net.layer1[0].conv1.weight, "kept conv")
+print("new head:", net.linear, "->", d * C + C, "parameters")
+
+# %% [markdown]
+# ## 4. Regime 1: frozen feature extractor
+#
+# *Freezing* means the optimizer must not change the backbone. Setting `requires_grad = False`
+# stops the gradients, but it is not enough: a BatchNorm layer in training mode still updates
+# its running mean and variance from every batch, so the "frozen" backbone drifts towards
+# Fashion-MNIST statistics. The next cell shows it.
+
+
+# %%
+def freeze(net: nn.Module) -> nn.Module:
+    """Make every parameter of `net` untrainable (returns `net`)."""
+    for p in net.parameters():
+        p.requires_grad = False
+    return net
+
+
+demo = freeze(with_new_head(source_net)).to(DEVICE)
+before = demo.bn1.running_mean.clone()
+demo.train()  # what a training loop does at the start of every epoch
+with torch.no_grad():
+    demo(next(iter(train_images))[0])
+moved = (demo.bn1.running_mean - before).abs().max().item()
+print(f"BatchNorm running mean moved by up to {moved:.3f} although no parameter is trainable")
+helpers.check_true(moved > 0, "train mode changes BatchNorm statistics of a frozen backbone")
+helpers.check_equal(count_trainable(demo), 0, "trainable parameters of the frozen copy")
+
+# %% [markdown]
+# So a frozen backbone must also stay in `eval()` mode. And since it never changes, its output
+# for an image never changes either: we can run every image through it **once**, store the 64
+# features, and train the head on those features. That is much cheaper than pushing images
+# through the backbone every epoch, and gives exactly the same result. We split the network
+# into a `bottom` (stem, `layer1`, `layer2`) and a `top` (`layer3`, pooling); section 6
+# reuses the split.
+
+
+# %%
+def bottom_of(net: nn.Module) -> nn.Sequential:
+    """Stem, layer1 and layer2: (N, 3, 32, 32) -> (N, 32, 16, 16)."""
+    return nn.Sequential(net.conv1, net.bn1, nn.ReLU(), net.layer1, net.layer2)
+
+
+def top_of(net: nn.Module) -> nn.Sequential:
+    """layer3 and global average pooling: (N, 32, 16, 16) -> (N, 64)."""
+    return nn.Sequential(net.layer3, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+@torch.no_grad()
+def encode(module: nn.Module, batches) -> torch.Tensor:
+    """Run every input batch through `module` in eval mode; the outputs joined, on the CPU."""
+    module.to(DEVICE).eval()
+    return torch.cat([module(x.to(DEVICE)).cpu() for x in batches])
+
+
+bottom, top = bottom_of(source_net), top_of(source_net)
+plain = image_loader(x_train, y_train, shuffle=False)  # same images, fixed order
+mid_train = encode(bottom, (x for x, _ in plain))  # (N, 32, 16, 16)
+mid_val = encode(bottom, (x for x, _ in val_images))
+mid_test = encode(bottom, (x for x, _ in test_images))
+feat_train, feat_val, feat_test = (
+    encode(top, m.split(500)) for m in (mid_train, mid_val, mid_test)
+)
+print("cached:", tuple(mid_train.shape), "after layer2,", tuple(feat_train.shape), "features")
+
+# %%
+# Self-check: head(top(bottom(x))) is exactly what the whole network computes.
+x0 = next(iter(val_images))[0][:8]
+with torch.no_grad():
+    split_logits = source_net.linear(top(bottom(x0)))
+    whole_logits = source_net.eval()(x0)
+helpers.check_close(split_logits, whole_logits, "bottom -> top -> head vs the whole network")
+helpers.check_shape(feat_train, (len(x_train), 64), "frozen features")
+
+# %% [markdown]
+# Training the head on the cached features is a tiny logistic-regression problem, so it can
+# afford many epochs. `fit` keeps the epoch with the best validation accuracy
+# (`restore_best=True`).
+
+# %%
+helpers.seed_everything()
+head = nn.Linear(64, 10)
+feature_loader = helpers.DeviceLoader(feat_train, y_train, batch_size=25)
+feature_val = helpers.DeviceLoader(feat_val, y_val, batch_size=500, shuffle=False)
+hist_frozen = helpers.fit(head, feature_loader, feature_val, epochs=helpers.pick(40, 100),
+                          lr=1e-2, restore_best=True, verbose=False)  # fmt: skip
+frozen = freeze(with_new_head(source_net))
+frozen.linear = head  # the trained head on the frozen backbone: only the head is trainable
+helpers.check_equal(count_trainable(frozen), 650, "trainable parameters (head only)")
+print(
+    f"best validation accuracy {hist_frozen.best['val_acc']:.1%} in epoch {hist_frozen.best_epoch}"
+)
+
+# %%
+# Self-check: the whole frozen network on test images = the head on the cached test features.
+x_some = next(iter(test_images))[0][:100]  # (100, 3, 32, 32), normalised
+on_images = encode(frozen, [x_some])  # (100, 10)
+on_features = encode(head, [feat_test[:100]])  # (100, 10)
+helpers.check_close(on_images, on_features, "frozen network vs head on cached features", atol=1e-4)
+
+# %% [markdown]
+# ## 5. Frozen features as embeddings
+#
+# Each image is now a point in a 64-dimensional space. If the features are useful for the new
+# task, images of one class should lie close together. We look at two 2-D pictures of the
+# test set. **PCA** projects onto the directions of largest variance: centre the data matrix,
+# $X_c = X - \bar{x}$, take its singular value decomposition $X_c = U S V^\top$, and the
+# coordinates are $X_c V_{:, :2}$. **t-SNE** (van der Maaten & Hinton 2008) instead places the
+# points so that near neighbours stay near; distances between far-apart clusters mean little.
+# We compare with the same pictures of the raw pixels (1024 numbers per image).
+
+# %%
+N_EMBED = helpers.pick(300, 2000)
+points = {"raw pixels": x_test[:N_EMBED, 0].flatten(1).float() / 255,  # (N, 1024)
+          "frozen ResNet features": feat_test[:N_EMBED]}  # (N, 64)  # fmt: skip
+labels = y_test[:N_EMBED].numpy()
+
+# Self-check of the PCA formula against scikit-learn (the sign of each axis is arbitrary).
+X = points["frozen ResNet features"].double()
+Xc = X - X.mean(0)
+_, _, Vh = torch.linalg.svd(Xc, full_matrices=False)
+ours = (Xc @ Vh[:2].T).numpy()
+theirs = PCA(n_components=2).fit_transform(X.numpy())
+helpers.check_close(torch.tensor(np.abs(ours)), torch.tensor(np.abs(theirs)), "PCA by SVD")
+
+# %%
+fig, axes = plt.subplots(2, 2, figsize=(10, 9))
+for col, (name, data) in enumerate(points.items()):
+    pca = PCA(n_components=2).fit_transform(data.numpy())
+    tsne = TSNE(n_components=2, perplexity=30, init="pca", max_iter=helpers.pick(500, 1000),
+                random_state=0).fit_transform(data.numpy())  # fmt: skip
+    for row, (method, xy) in enumerate((("PCA", pca), ("t-SNE", tsne))):
+        ax = axes[row, col]
+        sc = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=8, vmin=-0.5, vmax=9.5)
+        ax.set_title(f"{method} of {name}")
+        ax.set_xlabel(f"{method} 1")
+        ax.set_ylabel(f"{method} 2")
+cbar = fig.colorbar(sc, ax=axes, ticks=range(10))
+cbar.ax.set_yticklabels(CLASSES)
+fig.suptitle("Fashion-MNIST test images in 2-D, coloured by class")
+plt.show()
+
+# %% [markdown]
+# A CIFAR-10 network has never seen a shoe or a shirt, yet its features already group
+# trousers, bags and footwear. The classes it confuses (shirt, T-shirt, pullover, coat) are the
+# ones that also overlap in pixel space.
+#
+# ## 6. Regime 2: fine-tune the top stage
+#
+# Early layers compute generic features (edges, blobs); later layers are more specific to the
+# source classes (Yosinski et al. 2014). So we can let the last stage, `layer3`, adapt to the
+# new task together with the head, while the bottom stays frozen. The bottom's outputs for our
+# images were cached in section 4 (`mid_train`, shape (N, 32, 16, 16)), so training runs
+# only `layer3` and the head.
+#
+# Both fine-tuning regimes start from the head trained in regime 1 rather than a random one: a
+# random head sends large, meaningless gradients into the pretrained layers during the first
+# steps and can damage them. "First train the head, then fine-tune" is the usual recipe.
+
+# %%
+helpers.seed_everything()
+top_net = freeze(with_new_head(source_net))
+top_net.linear.load_state_dict(head.state_dict())  # start from regime 1's head
+trainable_top = nn.Sequential(top_of(top_net), top_net.linear)  # (N, 32, 16, 16) -> (N, 10)
+for p in trainable_top.parameters():
+    p.requires_grad = True
+layer3_params = sum(p.numel() for p in top_net.layer3.parameters())
+helpers.check_equal(count_trainable(top_net), layer3_params + 650, "trainable: layer3 + head")
+
+mid_loader = helpers.DeviceLoader(mid_train, y_train, batch_size=25)  # (25, 32, 16, 16) batches
+mid_val_loader = helpers.DeviceLoader(mid_val, y_val, batch_size=500, shuffle=False)
+hist_top = helpers.fit(trainable_top, mid_loader, mid_val_loader, epochs=helpers.pick(6, 30),
+                       lr=1e-3, restore_best=True, verbose=False)  # fmt: skip
+print(f"best validation accuracy {hist_top.best['val_acc']:.1%} in epoch {hist_top.best_epoch}")
+
+# %% [markdown]
+# ## 7. Regime 3: fine-tune all layers, the backbone more gently
+#
+# Now every weight may change. The pretrained weights are already good, so large steps would
+# destroy what they learned; the new head starts at random and needs large steps. An optimizer
+# takes *parameter groups*, each with its own learning rate: here the backbone gets a tenth of
+# the head's rate, $\eta_{\text{backbone}} = \eta_{\text{head}} / 10$.
+
+# %%
+helpers.seed_everything()
+all_net = with_new_head(source_net)
+all_net.linear.load_state_dict(head.state_dict())  # start from regime 1's head
+head_params = list(all_net.linear.parameters())
+backbone_params = [p for name, p in all_net.named_parameters() if not name.startswith("linear.")]
+LR_HEAD = 1e-3
+optimizer = torch.optim.Adam([
+    {"params": backbone_params, "lr": LR_HEAD / 10},
+    {"params": head_params, "lr": LR_HEAD},
+])  # fmt: skip
+lrs = [group["lr"] for group in optimizer.param_groups]
+helpers.check_close(torch.tensor(lrs[0]), torch.tensor(lrs[1] / 10), "backbone lr = head lr / 10")
+n_groups = sum(p.numel() for g in optimizer.param_groups for p in g["params"])
+helpers.check_equal(n_groups, count_trainable(all_net), "the groups hold every parameter once")
+
+hist_all = helpers.fit(all_net, train_images, val_images, epochs=helpers.pick(3, 30),
+                       optimizer=optimizer, restore_best=True, verbose=False)  # fmt: skip
+print(f"best validation accuracy {hist_all.best['val_acc']:.1%} in epoch {hist_all.best_epoch}")
+
+# %% [markdown]
+# ## 8. Regime 4: train from scratch
+#
+# The baseline: the same architecture with random weights, every parameter trained at the
+# head's learning rate on the same few images.
+
+# %%
+helpers.seed_everything()
+scratch_net = helpers.cifar_resnet(20, num_classes=10)
+hist_scratch = helpers.fit(scratch_net, train_images, val_images, epochs=helpers.pick(3, 30),
+                           lr=LR_HEAD, restore_best=True, verbose=False)  # fmt: skip
+print(
+    f"best validation accuracy {hist_scratch.best['val_acc']:.1%} in epoch {hist_scratch.best_epoch}"
+)
+
+# %% [markdown]
+# ## 9. Results
+#
+# One table, as on the lecture slide (Karpathy et al. 2014: from scratch 41.3 %, fine-tune top
+# layer 64.1 %, top 3 layers 65.4 %, all layers 62.2 %). Test accuracy is measured once, with
+# the weights of the best validation epoch. The two partly frozen regimes are evaluated on their
+# cached test inputs, which section 4 showed to give the same outputs as the whole network.
+
+# %%
+regimes = {  # name: (whole network, the part that was trained, its test loader, history)
+    "frozen backbone, new head": (frozen, head, feat_test, hist_frozen),
+    "fine-tune layer3 + head": (top_net, trainable_top, mid_test, hist_top),
+    "fine-tune all (backbone lr / 10)": (all_net, all_net, None, hist_all),
+    "from scratch": (scratch_net, scratch_net, None, hist_scratch),
+}
+results = {}
+print(f"{'regime':34s} {'trainable':>10s} {'best val acc':>13s} {'test acc':>9s}")
+for name, (net, trained, cached, hist) in regimes.items():
+    loader = test_images if cached is None else helpers.DeviceLoader(cached, y_test, 500, False)
+    results[name] = helpers.evaluate(trained, loader)["acc"]
+    print(
+        f"{name:34s} {count_trainable(net):>10,} {hist.best['val_acc']:>13.1%} {results[name]:>9.1%}"
+    )
+
+# %%
+helpers.plot_histories({name: run[-1] for name, run in regimes.items()}, metric="val_acc",
+                       title=f"Transfer to Fashion-MNIST with {PER_CLASS} images per class")  # fmt: skip
+
+# %%
+# Self-check: the pretrained start beats random weights clearly on this tiny target set.
+pretrained = {name: acc for name, acc in results.items() if name != "from scratch"}
+helpers.check_true(
+    max(pretrained.values()) > results["from scratch"] + 0.05,
+    "the best pretrained regime beats training from scratch by more than 5 points",
+    found=f"{max(pretrained.values()):.1%} vs {results['from scratch']:.1%}",
+)
+if PER_CLASS <= 20:  # with only a few images per class, even the frozen features win
+    helpers.check_true(
+        results["frozen backbone, new head"] > results["from scratch"],
+        "a frozen pretrained backbone beats training from scratch",
+        found=f"{results['frozen backbone, new head']:.1%} vs {results['from scratch']:.1%}",
+    )
+
+# %% [markdown]
+# What to take from the table: with very few labels, the pretrained features win by a wide
+# margin, and the cheapest regime (train 650 parameters) is already strong. In fast mode the
+# from-scratch network has taken only a dozen optimizer steps and is close to chance; even its
+# BatchNorm running statistics, used at test time, have not settled yet. Fine-tuning more
+# layers helps once there are more labelled images and more epochs (try full mode), but with
+# few images it can also overfit. Which layers to train depends on how much target data there
+# is and how different the tasks are.
+#
+# ## 10. Saving and restoring weights
+#
+# A trained network is saved as its `state_dict`, a dict from names such as
+# `layer1.0.conv1.weight` to tensors. `helpers.save_checkpoint` writes it atomically (a crash
+# never leaves half a file); `helpers.load_checkpoint` reads it back with
+# `torch.load(..., weights_only=True)`, which refuses files that contain code.
+
+# %%
+path = CACHE / "06_fashion_resnet20.pt"
+helpers.save_checkpoint(path, model=all_net.state_dict(), classes=CLASSES)
+restored = helpers.cifar_resnet(20, num_classes=10)
+helpers.load_state_dict_checked(restored, helpers.load_checkpoint(path)["model"])
+
+saved = all_net.state_dict()
+for key, value in restored.state_dict().items():
+    helpers.check_equal(value.cpu(), saved[key].cpu(), key)
+helpers.check_equal(
+    encode(restored, [x_some]), encode(all_net, [x_some]), "outputs after the round trip"
+)
+print(f"round trip OK: {len(saved)} tensors equal, checkpoint {path.stat().st_size / 1e6:.1f} MB")
+
+# %% [markdown]
+# A state dict only fits a model with the same names and shapes. Loading the ResNet-20
+# weights into a ResNet-32 (5 blocks per stage instead of 3) fails; the checked loader says
+# which keys are missing and which are unexpected instead of PyTorch's long message.
+
+# %%
+try:
+    helpers.load_state_dict_checked(helpers.cifar_resnet(32), saved)
+except helpers.CheckpointError as e:
+    message = str(e)
+    print(message)
+helpers.check_true("missing keys" in message and "layer1.3.conv1.weight" in message,
+                   "the error lists the keys the checkpoint lacks")  # fmt: skip
+
+# %%
+# A common case: weights saved from nn.DataParallel carry a "module." prefix on every key.
+prefixed = {f"module.{k}": v for k, v in saved.items()}
+try:
+    helpers.load_state_dict_checked(helpers.cifar_resnet(20), prefixed)
+except helpers.CheckpointError as e:
+    message = str(e)
+    print(message)
+helpers.check_true("unexpected keys" in message and "strip_prefix='module.'" in message,
+                   "the error lists the unexpected keys and the fix")  # fmt: skip
+helpers.load_state_dict_checked(helpers.cifar_resnet(20), prefixed, strip_prefix="module.")
+
+# %% [markdown]
+# ## 11. Online: torchvision's pretrained ImageNet models
+#
+# With a network connection, torchvision offers models trained on ImageNet (1.28 million
+# images, 1000 classes). Each set of weights is an enum value that knows its download address,
+# its accuracy and the preprocessing it was trained with: `weights.transforms()` resizes,
+# crops and normalises an image exactly as during training. The recipe is the same as above:
+# load, replace the head (`model.fc` for a torchvision ResNet), freeze or fine-tune.
+
+# %%
+from torchvision.models import ResNet18_Weights
+
+weights = ResNet18_Weights.DEFAULT  # the best weights torchvision has for ResNet-18
+print(weights, "| ImageNet top-1:", weights.meta["_metrics"]["ImageNet-1K"]["acc@1"], "%")
+print(weights.transforms())  # known without downloading anything
+
+try:
+    resnet18, preprocess = helpers.load_torchvision_model("resnet18")  # weights=...DEFAULT
+    resnet18.fc = nn.Linear(resnet18.fc.in_features, 10)  # a new head for 10 classes
+    photo = (helpers.load_photo("cat") * 255).to(torch.uint8)  # (3, H, W)
+    batch = preprocess(photo).unsqueeze(0)  # (1, 3, 224, 224)
+    print(
+        "online path: ResNet-18 loaded, input",
+        tuple(batch.shape),
+        "->",
+        tuple(resnet18(batch).shape),
+    )
+    helpers.check_shape(resnet18(batch), (1, 10), "ResNet-18 with the new head")
+except helpers.DataError as e:
+    print("online path skipped (no network or no cached weights):", str(e).splitlines()[0])
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** The slide's best row fine-tunes the "top 3 layers". Build a network from
+# `with_new_head(source_net)` in which `layer2`, `layer3` and the head are trainable and the
+# rest is frozen, and an Adam optimizer with *three* parameter groups: `layer2` at
+# `LR_HEAD / 100`, `layer3` at `LR_HEAD / 10`, the head at `LR_HEAD` ("discriminative" learning
+# rates). Check the number of trainable parameters against a sum over the three parts.
+
+# %%
+# Your code here.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+ex_net = with_new_head(source_net)
+for p in ex_net.parameters():
+    p.requires_grad = False
+parts = [(ex_net.layer2, LR_HEAD / 100), (ex_net.layer3, LR_HEAD / 10), (ex_net.linear, LR_HEAD)]
+for part, _ in parts:
+    for p in part.parameters():
+        p.requires_grad = True
+ex_opt = torch.optim.Adam([{"params": list(part.parameters()), "lr": lr} for part, lr in parts])
+expected = sum(p.numel() for part, _ in parts for p in part.parameters())
+helpers.check_equal(count_trainable(ex_net), expected, "trainable parameters")
+helpers.check_equal([g["lr"] for g in ex_opt.param_groups], [LR_HEAD / 100, LR_HEAD / 10, LR_HEAD],
+                    "learning rates")  # fmt: skip
+print(f"{expected:,} trainable parameters in three groups")
+
+# %% [markdown]
+# **Exercise 2.** Frozen features also suit classifiers that are not neural networks. Fit a
+# k-nearest-neighbour classifier (`sklearn.neighbors.KNeighborsClassifier`, k = 3) once on
+# `feat_train` and once on the raw training pixels, and compare their test accuracies with the
+# trained head. Assert that both beat chance.
+
+# %%
+# Your code here.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+from sklearn.neighbors import KNeighborsClassifier
+
+
+def knn_accuracy(train: torch.Tensor, test: torch.Tensor) -> float:
+    knn = KNeighborsClassifier(n_neighbors=3).fit(train.numpy(), y_train.numpy())
+    return float(knn.score(test.numpy(), y_test.numpy()))
+
+
+acc_features = knn_accuracy(feat_train, feat_test)
+acc_pixels = knn_accuracy(x_train[:, 0].flatten(1).float(), x_test[:, 0].flatten(1).float())
+print(f"3-NN on frozen features {acc_features:.1%}, on pixels {acc_pixels:.1%}")
+helpers.check_true(min(acc_features, acc_pixels) > 0.2, "both 3-NN classifiers beat chance")
+
+# %% [markdown]
+# ## Summary
+#
+# - Transfer learning = keep a network trained on a large source task, replace its head, and
+#   train on the small target task.
+# - Freezing needs `requires_grad = False` **and** `eval()` (BatchNorm statistics); the frozen
+#   part's outputs can then be computed once and cached.
+# - Regimes from cheapest to most flexible: train the head only, fine-tune the top stage(s),
+#   fine-tune all with a smaller backbone learning rate (parameter groups). With few labels
+#   all of them beat training from scratch.
+# - Frozen features are embeddings: PCA and t-SNE show how well they separate the new classes.
+# - Save `state_dict`s; a mismatch in names or shapes means a different architecture, and the
+#   error message lists the missing and unexpected keys.
+# - Online, torchvision's `weights=...DEFAULT` gives ImageNet weights and `weights.transforms()`
+#   the matching preprocessing.
+
+# %% [markdown]
+# ## Further reading
+#
+# - J. Yosinski, J. Clune, Y. Bengio, H. Lipson, *How transferable are features in deep neural
+#   networks?*, NeurIPS 2014.
+# - A. Karpathy et al., *Large-scale video classification with convolutional neural networks*,
+#   CVPR 2014 (the slide's table of transfer regimes).
+# - A. S. Razavian et al., *CNN features off-the-shelf: an astounding baseline for
+#   recognition*, CVPR Workshops 2014.
+# - K. He, X. Zhang, S. Ren, J. Sun, *Deep residual learning for image recognition*, CVPR 2016
+#   (the CIFAR ResNets).
+# - S. Kornblith, J. Shlens, Q. V. Le, *Do better ImageNet models transfer better?*, CVPR 2019.
+# - L. van der Maaten, G. Hinton, *Visualizing data using t-SNE*, JMLR 2008.
+# - PyTorch: [Saving and loading models](https://pytorch.org/tutorials/beginner/saving_loading_models.html);
+#   torchvision: [Models and pre-trained weights](https://pytorch.org/vision/stable/models.html).
