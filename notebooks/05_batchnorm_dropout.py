@@ -875,17 +875,19 @@ helpers.check_true(
 )
 x_batch = next(iter(test_loader))[0][:16]  # (16, 3, 32, 32)
 trained.eval()
-helpers.check_close(
-    trained(x_batch[:1]),
-    trained(x_batch)[:1],
-    "eval mode: one image alone == inside a batch",
-    atol=1e-4,
-)
-trained.train()
-alone, in_batch = trained(x_batch[:1]), trained(x_batch)[:1]
-trained.eval()
+with torch.no_grad():
+    # (loose tolerance: on a GPU, batch sizes 1 and 16 may use different TF32 conv algorithms)
+    helpers.check_close(
+        trained(x_batch[:1]),
+        trained(x_batch)[:1],
+        "eval mode: one image alone == inside a batch",
+        rtol=1e-3,
+        atol=2e-3,
+    )
+    forgetful = copy.deepcopy(trained).train()
+    alone, in_batch = forgetful(x_batch[:1]), forgetful(x_batch)[:1]
 helpers.check_true(
-    not torch.allclose(alone, in_batch, atol=1e-3), "train mode: the output depends on the batch"
+    not torch.allclose(alone, in_batch, atol=1e-2), "train mode: the output depends on the batch"
 )
 
 # %% [markdown]
