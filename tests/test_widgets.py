@@ -122,3 +122,15 @@ def test_explorer_says_when_the_window_does_not_fit() -> None:
     fig = explorer.static_figure()
     assert "does not fit" in fig.axes[0].get_title()
     assert _png_of(explorer._repr_mimebundle_()).startswith(PNG_MAGIC)
+
+
+def test_static_html_export_shows_the_png_not_the_widget(editor) -> None:
+    """nbconvert skips a widget view whose state was not saved and falls back to the PNG."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    bundle = editor._repr_mimebundle_()
+    output = nbformat.v4.new_output("display_data", data=bundle)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("editor", outputs=[output])])
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    assert f'src="data:image/png;base64,{bundle["image/png"][:40]}' in html
