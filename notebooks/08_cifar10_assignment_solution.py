@@ -99,7 +99,7 @@ print(f"seed {SEED}, device {device.type}")
 full_train = helpers.load_cifar10("train")  # uint8 (N, 3, 32, 32)
 test_set = helpers.load_cifar10("test")
 train_set, val_set = full_train.split(pick(500, 5000), seed=SEED)
-n_train = pick(2000, len(train_set))  # fast mode: fewer images, so the notebook runs on a CPU
+n_train = pick(1500, len(train_set))  # fast mode: fewer images, so the notebook runs on a CPU
 keep = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(SEED))[:n_train]
 train_set = train_set.subset(keep.sort().values)
 REAL_DATA = "stand-in" not in full_train.source
@@ -132,7 +132,7 @@ fig = helpers.show_images(train_set.images[:16], train_set.labels[:16], classes,
 # a random horizontal flip. Validation and test batches are never augmented.
 
 # %%
-BATCH_SIZE = pick(64, 256)
+BATCH_SIZE = pick(32, 256)
 MEAN, STD = full_train.mean, full_train.std
 
 
