@@ -115,7 +115,7 @@ helpers.check_equal(
 )
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+fig, axes = plt.subplots(1, 3, figsize=(11, 3), layout="constrained")
 for ax, img, title in zip(
     axes,
     [step, edges_v, edges_h],
@@ -294,7 +294,7 @@ magnitude = torch.hypot(gx, gy)  # (H, W)
 orientation = torch.atan2(gy, gx)  # (H, W), radians in (-pi, pi]
 strong = magnitude > magnitude.quantile(0.8)  # keep the strongest 20 % of edges
 
-fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.4), layout="constrained")
 axes[0].imshow(photo, cmap="gray")
 axes[0].set_title("camera (input)")
 axes[1].imshow(magnitude, cmap="gray")
@@ -394,7 +394,7 @@ conv_noise, losses_noise = learn_kernel(noise, sobel, steps)
 conv_photo, losses_photo = learn_kernel(crops_of(photos["camera"], 16, 32), sobel, steps)
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
+fig, axes = plt.subplots(1, 4, figsize=(16, 4), layout="constrained")
 axes[0].semilogy(losses_noise, label="noise inputs")
 axes[0].semilogy(losses_photo, label="photo crops")
 axes[0].set_title("training loss")
@@ -410,6 +410,8 @@ for ax, k, title in zip(
     for (r, c), v in zip([(r, c) for r in range(3) for c in range(3)], k.flatten().tolist()):
         ax.text(c, r, f"{v:.2f}", ha="center", va="center")
     ax.set_title(title)
+    ax.set_xticks(range(3))
+    ax.set_yticks(range(3))
     ax.set_xlabel("kernel column")
     ax.set_ylabel("kernel row")
 fig.suptitle(f"A 3x3 conv layer trained to imitate Sobel x ({steps} gradient-descent steps)")
@@ -581,7 +583,7 @@ ascent_steps = helpers.pick(50, 200)
 found = {(b, c): maximise_unit(b, c, ascent_steps) for b, cs in chosen.items() for c in cs}
 
 # %%
-fig, axes = plt.subplots(2, 4, figsize=(9.6, 5.2))
+fig, axes = plt.subplots(2, 4, figsize=(9.6, 5.2), layout="constrained")
 for row, block in enumerate(["block1", "block3"]):
     for col, c in enumerate(chosen[block]):
         x, act = found[(block, c)]

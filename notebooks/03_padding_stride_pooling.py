@@ -419,7 +419,7 @@ helpers.check_equal((n_two, n_one), (18 * C**2, 25 * C**2), "weight counts 18 C^
 # field for the same 9 weights and no loss of resolution. The gradient footprint shows the holes.
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.4), layout="constrained")
 for ax, d in zip(axes, [1, 2, 3]):
     conv = nn.Conv2d(1, 1, 3, dilation=d, bias=False)
     nn.init.ones_(conv.weight)
@@ -505,7 +505,7 @@ helpers.check_equal(
 
 # %%
 flat = torch.ones(1, 1, 8, 8)
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
 spread = {}
 for ax, k in zip(axes, [3, 4]):
     up = F.conv_transpose2d(flat, torch.ones(1, 1, k, k), stride=2)[0, 0]
