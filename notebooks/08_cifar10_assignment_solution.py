@@ -676,7 +676,8 @@ def losses_and_accuracies_reported():
     ok = len(runs) == 2 and all(
         len(r.history) >= 1 and all(None not in r.history[c] for c in cols) and 0 <= r.test_acc <= 1
         for r in runs.values())
-    return ok, "; ".join(f"{r.name}: val {r.val_acc:.1%}, test {r.test_acc:.1%}" for r in runs.values())
+    found = "; ".join(f"{r.name}: val {r.val_acc:.1%}, test {r.test_acc:.1%}" for r in runs.values())
+    return ok, found or "no trained model yet"
 
 
 def same_configuration():
