@@ -645,7 +645,7 @@ diagonal_45 = (KERNELS["Sobel x"] + KERNELS["Sobel y"]) / math.sqrt(2)
 cam = photos["camera"]
 gx, gy = filter2d(cam, KERNELS["Sobel x"]), filter2d(cam, KERNELS["Sobel y"])
 helpers.check_close(filter2d(cam, diagonal_45), (gx + gy) / math.sqrt(2), "45-degree", atol=1e-5)
-print(diagonal_45 * math.sqrt(2))  # Sobel rotated by 45 degrees
+print(diagonal_45 * math.sqrt(2))  # Sobel x + Sobel y: weights rise from the top-left corner
 
 # %%
 # Exercise 2: build the blur from [1, 2, 1] / 4 and filter in two passes.
