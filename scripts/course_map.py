@@ -72,6 +72,8 @@ def title_and_goals(nb: nbformat.NotebookNode) -> tuple[str, list[str]]:
                 in_goals = line.lstrip("#").strip().lower() == "learning goals"
             elif in_goals and re.match(r"\s*[-*]\s+", line):
                 goals.append(re.sub(r"\s*[-*]\s+", "", line, count=1).strip())
+            elif in_goals and goals and line.strip():  # a bullet wrapped onto the next line
+                goals[-1] += " " + line.strip()
     return title, goals
 
 
@@ -92,7 +94,8 @@ def course_map() -> str:
             f"(https://colab.research.google.com/github/{url}/blob/main/notebooks/{path.name})"
         )
         link = f"[{title or path.stem}](notebooks/{path.name})"
-        rows.append(f"| {link} | {'; '.join(goals)} | {time} | {badge} |")
+        goal_list = "<br>".join(f"• {g}" for g in goals)
+        rows.append(f"| {link} | {goal_list} | {time} | {badge} |")
     return "\n".join(rows)
 
 
