@@ -93,7 +93,7 @@ def count_trainable(model: nn.Module) -> int:
 # %%
 def pretrain_on_cifar10() -> nn.Module:
     """Train a ResNet-20 on CIFAR-10 once, keep it as a checkpoint, and return it reloaded."""
-    path = CACHE / "06_resnet20_cifar10.pt"
+    path = CACHE / f"06_resnet20_cifar10_{helpers.pick('fast', 'full')}.pt"
     if not path.exists():
         cifar = helpers.load_cifar10("train")
         cifar = cifar.subset(range(helpers.pick(1000, len(cifar))))
@@ -114,7 +114,9 @@ try:
     print("Backbone: the real pretrained CIFAR-10 ResNet-20 from the data folder.")
 except helpers.DataError:
     source_net = pretrain_on_cifar10()
-    print("Backbone: no pretrained weights found, so a ResNet-20 was trained here on CIFAR-10.")
+    print(
+        "Backbone: no pretrained weights found; a ResNet-20 trained in this notebook on CIFAR-10."
+    )
 
 # %% [markdown]
 # The network is a stem (one 3x3 conv), three *stages* of three residual blocks each
