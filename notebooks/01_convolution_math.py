@@ -54,7 +54,8 @@ import sys
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cnn-rnn-course[colab] @ git+https://github.com/cnn-rnn-course/cnn-rnn-course"], check=True)
+    COURSE = "cnn-rnn-course[colab] @ git+https://github.com/cnn-rnn-course/cnn-rnn-course"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", COURSE], check=True)
 
 import helpers
 
