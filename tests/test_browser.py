@@ -29,6 +29,7 @@ pytestmark = [
 ]
 
 SERVER_START_S = 60
+ACTIVE = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook tab in front
 NOTEBOOK_RUN_S = 120
 
 
@@ -183,7 +184,7 @@ def open_and_run_all(driver, lab, name: str) -> None:
 def input_prompts(driver) -> list[str]:
     # One script call reads them all at once (elements re-render while cells run).
     script = (
-        "return Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
+        f"return Array.from(document.querySelectorAll('{ACTIVE} .jp-CodeCell .jp-InputPrompt'))"
         ".map(p => p.textContent.trim());"
     )
     return driver.execute_script(script)
@@ -210,7 +211,7 @@ def menu_command(driver, menu: str, command: str) -> None:
 def errors_shown(driver) -> list[str]:
     from selenium.webdriver.common.by import By
 
-    outputs = driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output")
+    outputs = driver.find_elements(By.CSS_SELECTOR, f"{ACTIVE} .jp-OutputArea-output")
     return [
         o.text[:300]
         for o in outputs
@@ -228,8 +229,46 @@ def test_notebook_01_runs_in_jupyterlab_and_shows_figures(lab, browser, shots):
     open_and_run_all(browser, lab, name)
     browser.save_screenshot(str(shots / "01_after_run_all.png"))
     assert errors_shown(browser) == []
-    images = browser.find_elements(By.CSS_SELECTOR, ".jp-RenderedImage img")
+    images = browser.find_elements(By.CSS_SELECTOR, f"{ACTIVE} .jp-RenderedImage img")
     assert images, "no figure was rendered"
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", images[0])
     browser.save_screenshot(str(shots / "01_first_figure.png"))
     assert all(img.get_attribute("naturalWidth") not in (None, "0") for img in images[:3])
+
+
+FILTERED_IMAGE_JS = (
+    f"const grid = document.querySelector('{ACTIVE} .widget-gridbox');"
+    "if (!grid) { return null; }"
+    "const editor = grid.closest('.widget-hbox');"
+    "const images = editor ? editor.querySelectorAll('img') : [];"
+    "return images.length ? images[images.length - 1].getAttribute('src') : null;"
+)
+
+
+def test_kernel_editor_in_notebook_02_updates_the_image_live(lab, browser, shots):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    name = "02_edge_filters.ipynb"
+    if not (ROOT / "notebooks" / name).exists():
+        pytest.skip(f"{name} is not in this checkout")
+    open_and_run_all(browser, lab, name)
+    assert errors_shown(browser) == []
+    wait_for(browser, lambda d: d.execute_script(FILTERED_IMAGE_JS), 30, "the kernel editor")
+    grid = browser.find_element(By.CSS_SELECTOR, f"{ACTIVE} .widget-gridbox")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", grid)
+    browser.save_screenshot(str(shots / "02_kernel_editor_before.png"))
+    before = browser.execute_script(FILTERED_IMAGE_JS)
+
+    box = grid.find_elements(By.CSS_SELECTOR, "input")[0]  # top-left kernel entry
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("7", Keys.ENTER)
+    wait_for(
+        browser,
+        lambda d: d.execute_script(FILTERED_IMAGE_JS) not in (None, before),
+        30,
+        "the filtered image to change after editing the kernel",
+    )
+    browser.save_screenshot(str(shots / "02_kernel_editor_after.png"))
+    assert errors_shown(browser) == []
