@@ -114,17 +114,26 @@ print(tuple(train_set.images.shape[1:]), train_set.images.dtype)
 
 # %%
 helpers.check_equal(len(classes), 10, "number of classes")
-helpers.check_equal(len(val_set) + len(full_train.split(len(val_set), seed=SEED)[0]),
-                    len(full_train), "train part + validation part")
-helpers.check_equal(val_set.class_counts()[classes[0]] * 10, len(val_set),
-                    "validation images per class x 10", hint="the split is class-balanced")
+helpers.check_equal(
+    len(val_set) + len(full_train.split(len(val_set), seed=SEED)[0]),
+    len(full_train),
+    "train part + validation part",
+)
+helpers.check_equal(
+    val_set.class_counts()[classes[0]] * 10,
+    len(val_set),
+    "validation images per class x 10",
+    hint="the split is class-balanced",
+)
 if not helpers.get_settings().fast:
-    helpers.check_equal((len(train_set), len(val_set), len(test_set)), (45000, 5000, 10000),
-                        "full-mode split sizes")
+    helpers.check_equal(
+        (len(train_set), len(val_set), len(test_set)), (45000, 5000, 10000), "full-mode split sizes"
+    )
 
 # %%
-fig = helpers.show_images(train_set.images[:16], train_set.labels[:16], classes,
-                          title="CIFAR-10 training images", ncols=8)
+fig = helpers.show_images(
+    train_set.images[:16], train_set.labels[:16], classes, title="CIFAR-10 training images", ncols=8
+)
 
 # %% [markdown]
 # The loaders keep each set as one uint8 tensor on the device. Each batch becomes float,
@@ -139,15 +148,27 @@ MEAN, STD = full_train.mean, full_train.std
 
 def make_loader(data, train: bool) -> helpers.DeviceLoader:
     """A device-resident loader; training loaders shuffle and augment."""
-    return helpers.DeviceLoader(data.images, data.labels, batch_size=BATCH_SIZE, shuffle=train,
-                                augment=train, mean=MEAN, std=STD, device=device, seed=SEED)
+    return helpers.DeviceLoader(
+        data.images,
+        data.labels,
+        batch_size=BATCH_SIZE,
+        shuffle=train,
+        augment=train,
+        mean=MEAN,
+        std=STD,
+        device=device,
+        seed=SEED,
+    )
 
 
 val_loader, test_loader = make_loader(val_set, False), make_loader(test_set, False)
 x, y = next(iter(make_loader(train_set, True)))  # x: (B, 3, 32, 32) float, y: (B,)
 helpers.check_shape(x, (BATCH_SIZE, 3, 32, 32), "a training batch")
-helpers.check_true(abs(x.mean().item()) < 0.5 and 0.5 < x.std().item() < 1.5,
-                   "training batches are roughly standardised", f"mean {x.mean():.2f}, std {x.std():.2f}")
+helpers.check_true(
+    abs(x.mean().item()) < 0.5 and 0.5 < x.std().item() < 1.5,
+    "training batches are roughly standardised",
+    f"mean {x.mean():.2f}, std {x.std():.2f}",
+)
 
 # %% [markdown]
 # ## 2. Task 1: the baseline, a LeNet-5 style CNN
@@ -173,13 +194,19 @@ class BaselineNet(nn.Module):
         c1, c2, h1, h2 = sizes
         ### BEGIN SOLUTION
         self.features = nn.Sequential(
-            nn.Conv2d(3, c1, 5), nn.ReLU(), nn.MaxPool2d(2),  # (N, c1, 14, 14)
-            nn.Conv2d(c1, c2, 5), nn.ReLU(), nn.MaxPool2d(2),  # (N, c2, 5, 5)
+            nn.Conv2d(3, c1, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (N, c1, 14, 14)
+            nn.Conv2d(c1, c2, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (N, c2, 5, 5)
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),  # (N, c2 * 25)
-            nn.Linear(c2 * 5 * 5, h1), nn.ReLU(),
-            nn.Linear(h1, h2), nn.ReLU(),
+            nn.Linear(c2 * 5 * 5, h1),
+            nn.ReLU(),
+            nn.Linear(h1, h2),
+            nn.ReLU(),
             nn.Linear(h2, num_classes),  # (N, 10) logits
         )
         ### END SOLUTION
@@ -193,6 +220,7 @@ class BaselineNet(nn.Module):
 # %% [markdown]
 # The check below builds your model, runs a batch of two images through it and compares its
 # parameter count with the formula above.
+
 
 # %% nbgrader={"grade": true, "grade_id": "check_baseline", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 def n_params(model: nn.Module) -> int:
@@ -217,8 +245,12 @@ def lenet_params(c1: int, c2: int, h1: int, h2: int, k: int = 5, classes: int = 
 
 def check_baseline() -> nn.Module:
     model = check_cnn(BaselineNet, "BaselineNet")
-    helpers.check_equal(n_params(model), lenet_params(*BASELINE_SIZES), "BaselineNet parameters",
-                        hint="two 5x5 convs without padding, then three dense layers")
+    helpers.check_equal(
+        n_params(model),
+        lenet_params(*BASELINE_SIZES),
+        "BaselineNet parameters",
+        hint="two 5x5 convs without padding, then three dense layers",
+    )
     print(f"BaselineNet: {n_params(model):,} parameters, check passed")
     return model
 
@@ -259,8 +291,11 @@ class ProposedNet(nn.Module):
         w = width
 
         def conv_bn(c_in: int, c_out: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-                                 nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+            return nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+            )
 
         self.stem = conv_bn(3, w)  # (N, w, 32, 32)
         self.stage1 = nn.Sequential(conv_bn(w, 2 * w), nn.MaxPool2d(2))  # (N, 2w, 16, 16)
@@ -295,9 +330,12 @@ def proposed_name() -> str:
 def check_proposed() -> nn.Module:
     model = check_cnn(ProposedNet, "ProposedNet")
     name = proposed_name()
-    helpers.check_true(isinstance(name, str) and name.strip() not in ("", PLACEHOLDER_NAME),
-                       "the proposed model has a name of its own", repr(name),
-                       hint="return a string such as 'AdaNet' from proposed_name()")
+    helpers.check_true(
+        isinstance(name, str) and name.strip() not in ("", PLACEHOLDER_NAME),
+        "the proposed model has a name of its own",
+        repr(name),
+        hint="return a string such as 'AdaNet' from proposed_name()",
+    )
     print(f"{name} (ProposedNet): {n_params(model):,} parameters, check passed")
     return model
 
@@ -339,14 +377,22 @@ def initial_loss(model_cls) -> float:
 
 def check_initial_loss(model_cls, name: str) -> float:
     loss = initial_loss(model_cls)
-    helpers.check_close(loss, math.log(10), f"{name} loss at initialisation", atol=0.25, rtol=0,
-                        hint="scale down the last layer's initial weights")
+    helpers.check_close(
+        loss,
+        math.log(10),
+        f"{name} loss at initialisation",
+        atol=0.25,
+        rtol=0,
+        hint="scale down the last layer's initial weights",
+    )
     print(f"{name}: initial loss {loss:.3f} (ln 10 = {math.log(10):.3f})")
     return loss
 
 
-init_losses = {name: attempt(f"initial loss of {name}", check_initial_loss, cls, name)
-               for name, cls in [("BaselineNet", BaselineNet), ("ProposedNet", ProposedNet)]}
+init_losses = {
+    name: attempt(f"initial loss of {name}", check_initial_loss, cls, name)
+    for name, cls in [("BaselineNet", BaselineNet), ("ProposedNet", ProposedNet)]
+}
 ### BEGIN HIDDEN TESTS
 assert None not in init_losses.values(), "both solution models start near ln 10"
 ### END HIDDEN TESTS
@@ -357,6 +403,7 @@ assert None not in init_losses.values(), "both solution models start near ln 10"
 # A model that can learn at all must be able to memorise 32 images: train on that one batch
 # only (no augmentation, no weight decay) and the loss should fall to nearly zero. If it does
 # not, the bug is in the model or the loop, not in the amount of data.
+
 
 # %% nbgrader={"grade": true, "grade_id": "check_overfit", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 def overfit_one_batch(model_cls, steps: int = pick(40, 150)) -> list[float]:
@@ -377,14 +424,17 @@ def overfit_one_batch(model_cls, steps: int = pick(40, 150)) -> list[float]:
 
 def check_overfit(model_cls, name: str) -> list[float]:
     losses = overfit_one_batch(model_cls)
-    helpers.check_true(losses[-1] < 0.1, f"{name} memorises one batch (loss < 0.1)",
-                       f"final loss {losses[-1]:.3f}")
+    helpers.check_true(
+        losses[-1] < 0.1, f"{name} memorises one batch (loss < 0.1)", f"final loss {losses[-1]:.3f}"
+    )
     print(f"{name}: loss {losses[0]:.3f} -> {losses[-1]:.4f} on one batch")
     return losses
 
 
-overfit = {name: attempt(f"overfitting one batch with {name}", check_overfit, cls, name)
-           for name, cls in [("BaselineNet", BaselineNet), ("ProposedNet", ProposedNet)]}
+overfit = {
+    name: attempt(f"overfitting one batch with {name}", check_overfit, cls, name)
+    for name, cls in [("BaselineNet", BaselineNet), ("ProposedNet", ProposedNet)]
+}
 ### BEGIN HIDDEN TESTS
 assert None not in overfit.values(), "both solution models memorise one batch"
 ### END HIDDEN TESTS
@@ -429,8 +479,13 @@ def make_optimizer(model: nn.Module) -> tuple[torch.optim.Optimizer, object]:
     ### BEGIN SOLUTION
     epochs = CONFIG["epochs"]
     warmup = max(1, round(CONFIG["warmup_fraction"] * epochs))
-    optimizer = torch.optim.SGD(model.parameters(), lr=CONFIG["lr"], momentum=CONFIG["momentum"],
-                                nesterov=CONFIG["nesterov"], weight_decay=CONFIG["weight_decay"])
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=CONFIG["lr"],
+        momentum=CONFIG["momentum"],
+        nesterov=CONFIG["nesterov"],
+        weight_decay=CONFIG["weight_decay"],
+    )
 
     def factor(e: int) -> float:
         return min((e + 1) / warmup, (epochs - e) / (epochs - warmup + 1))
@@ -452,17 +507,29 @@ def describe(optimizer: torch.optim.Optimizer, scheduler: object) -> dict:
         probe_opt.step()
         if probe_sched is not None:
             probe_sched.step()
-    return {"optimizer": type(optimizer).__name__, **hyper, "scheduler": type(scheduler).__name__,
-            "lr per epoch": lrs, "groups": len(groups), "batch size": BATCH_SIZE,
-            "epochs": CONFIG["epochs"], "augment": True, "seed": SEED}
+    return {
+        "optimizer": type(optimizer).__name__,
+        **hyper,
+        "scheduler": type(scheduler).__name__,
+        "lr per epoch": lrs,
+        "groups": len(groups),
+        "batch size": BATCH_SIZE,
+        "epochs": CONFIG["epochs"],
+        "augment": True,
+        "seed": SEED,
+    }
 
 
 def check_optimisation() -> dict:
     a = describe(*make_optimizer(nn.Linear(2, 2)))
     b = describe(*make_optimizer(nn.Linear(3, 3)))
     helpers.check_equal(a, b, "the configuration built for two different models")
-    helpers.check_true(all(v > 0 for v in a["lr per epoch"]), "the learning rate is positive in every epoch",
-                       str(a["lr per epoch"]), hint="fit records the rate at the start of each epoch")
+    helpers.check_true(
+        all(v > 0 for v in a["lr per epoch"]),
+        "the learning rate is positive in every epoch",
+        str(a["lr per epoch"]),
+        hint="fit records the rate at the start of each epoch",
+    )
     print("optimisation:", {k: v for k, v in a.items() if k != "lr per epoch"})
     print("learning rate per epoch:", a["lr per epoch"])
     return a
@@ -493,6 +560,7 @@ helpers.check_equal(max(f), 1, "the peak factor")
 # slides). Only then is it evaluated on the test set. This cell is slow in full mode (a few
 # minutes on a GPU); in fast mode it takes a few seconds per model.
 
+
 # %% nbgrader={"grade": false, "grade_id": "train_models", "locked": true, "schema_version": 3, "solution": false}
 @dataclass
 class Run:
@@ -513,21 +581,33 @@ def train_and_evaluate(model_cls, name: str) -> Run:
     optimizer, scheduler = make_optimizer(model)
     config = describe(optimizer, scheduler)
     start = time.perf_counter()
-    history = helpers.fit(model, make_loader(train_set, True), val_loader, epochs=CONFIG["epochs"],
-                          optimizer=optimizer, scheduler=scheduler, device=device,
-                          restore_best=True, verbose=False)
+    history = helpers.fit(
+        model,
+        make_loader(train_set, True),
+        val_loader,
+        epochs=CONFIG["epochs"],
+        optimizer=optimizer,
+        scheduler=scheduler,
+        device=device,
+        restore_best=True,
+        verbose=False,
+    )
     seconds = time.perf_counter() - start
     val_acc = helpers.evaluate(model, val_loader, device=device)["acc"]
     test_acc = helpers.evaluate(model, test_loader, device=device)["acc"]
-    print(f"{name}: best epoch {history.best_epoch}, validation {val_acc:.1%}, "
-          f"test {test_acc:.1%}, {seconds:.1f} s")
+    print(
+        f"{name}: best epoch {history.best_epoch}, validation {val_acc:.1%}, "
+        f"test {test_acc:.1%}, {seconds:.1f} s"
+    )
     return Run(name, model, history, val_acc, test_acc, config, seconds)
 
 
 runs: dict[str, Run] = {}
-for key, cls, ok in [("baseline", BaselineNet, baseline_ok), ("proposed", ProposedNet, proposed_ok)]:
-    if ready(f"training the {key} model", model=cls if ok else None,
-             make_optimizer=optimisation):
+for key, cls, ok in [
+    ("baseline", BaselineNet, baseline_ok),
+    ("proposed", ProposedNet, proposed_ok),
+]:
+    if ready(f"training the {key} model", model=cls if ok else None, make_optimizer=optimisation):
         runs[key] = train_and_evaluate(cls, "BaselineNet" if key == "baseline" else proposed_name())
 
 # %% [markdown]
@@ -558,21 +638,33 @@ if ready("the learning curves", baseline=runs.get("baseline"), proposed=runs.get
 # its history (that is what `restore_best` promises), and both runs must have used the same
 # optimisation configuration: both are checked by code.
 
+
 # %% nbgrader={"grade": true, "grade_id": "check_results", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 def check_results() -> bool:
-    helpers.check_equal(runs["baseline"].config, runs["proposed"].config,
-                        "optimisation configuration, baseline vs proposed")
+    helpers.check_equal(
+        runs["baseline"].config,
+        runs["proposed"].config,
+        "optimisation configuration, baseline vs proposed",
+    )
     print(f"{'model':<14} {'parameters':>10} {'best epoch':>10} {'val acc':>8} {'test acc':>8}")
     for run in runs.values():
-        helpers.check_close(run.val_acc, max(run.history["val_acc"]), f"{run.name} kept epoch",
-                            atol=1e-6, hint="train with restore_best=True")
-        print(f"{run.name:<14} {n_params(run.model):>10,} {run.history.best_epoch:>10} "
-              f"{run.val_acc:>8.1%} {run.test_acc:>8.1%}")
+        helpers.check_close(
+            run.val_acc,
+            max(run.history["val_acc"]),
+            f"{run.name} kept epoch",
+            atol=1e-6,
+            hint="train with restore_best=True",
+        )
+        print(
+            f"{run.name:<14} {n_params(run.model):>10,} {run.history.best_epoch:>10} "
+            f"{run.val_acc:>8.1%} {run.test_acc:>8.1%}"
+        )
     return True
 
 
-results_ok = ready("the results table", baseline=runs.get("baseline"),
-                   proposed=runs.get("proposed")) and bool(attempt("the results", check_results))
+results_ok = ready(
+    "the results table", baseline=runs.get("baseline"), proposed=runs.get("proposed")
+) and bool(attempt("the results", check_results))
 ### BEGIN HIDDEN TESTS
 assert results_ok, "the solution trains and evaluates both models"
 if REAL_DATA:
@@ -593,8 +685,9 @@ if REAL_DATA and not helpers.get_settings().fast:
 best = max(runs.values(), key=lambda r: r.val_acc) if runs else None
 if ready("the confusion matrix", trained_model=best):
     preds, truth = helpers.predict(best.model, test_loader, device=device)  # (N,), (N,)
-    fig = helpers.plot_confusion_matrix(preds, truth, classes, normalize=False,
-                                        title=f"{best.name}: test confusion matrix")
+    fig = helpers.plot_confusion_matrix(
+        preds, truth, classes, normalize=False, title=f"{best.name}: test confusion matrix"
+    )
     plt.show()
     cm = torch.as_tensor(fig.confusion_matrix)  # (10, 10) counts
     helpers.check_close(cm.trace() / cm.sum(), best.test_acc, "trace(C) / sum(C) vs test accuracy")
@@ -604,8 +697,14 @@ if ready("the confusion matrix", trained_model=best):
 if ready("the misclassified images", trained_model=best):
     wrong = torch.nonzero(preds != truth).flatten()[:24]  # indices of the first mistakes
     helpers.check_true(bool((preds[wrong] != truth[wrong]).all()), "every image shown is a mistake")
-    fig = helpers.show_images(test_set.images[wrong], truth[wrong], classes, preds=preds[wrong],
-                              title=f"{best.name}: misclassified test images", ncols=8)
+    fig = helpers.show_images(
+        test_set.images[wrong],
+        truth[wrong],
+        classes,
+        preds=preds[wrong],
+        title=f"{best.name}: misclassified test images",
+        ncols=8,
+    )
 
 # %% [markdown]
 # ## 9. Task 4: discussion
@@ -614,6 +713,7 @@ if ready("the misclassified images", trained_model=best):
 # depth with 3x3 convolutions, residual connections, global pooling instead of big dense
 # layers, parameter count) and say which of them you think matters most. Return your answer
 # as Markdown text from `discussion()`; you may use the numbers in `runs`.
+
 
 # %% nbgrader={"grade": false, "grade_id": "discussion", "locked": false, "schema_version": 3, "solution": true}
 def discussion() -> str:
@@ -656,6 +756,7 @@ if text is not None:
 # command line with `python -m helpers.assignment grade submission.ipynb`, which prints this
 # table and the score.
 
+
 # %% nbgrader={"grade": true, "grade_id": "checklist", "locked": true, "points": 6, "schema_version": 3, "solution": false}
 def two_cnn_classes():
     models = [check_cnn(cls, cls.__name__) for cls in (BaselineNet, ProposedNet)]
@@ -676,8 +777,11 @@ def losses_and_accuracies_reported():
     cols = ("train_loss", "val_loss", "val_acc")
     ok = len(runs) == 2 and all(
         len(r.history) >= 1 and all(None not in r.history[c] for c in cols) and 0 <= r.test_acc <= 1
-        for r in runs.values())
-    found = "; ".join(f"{r.name}: val {r.val_acc:.1%}, test {r.test_acc:.1%}" for r in runs.values())
+        for r in runs.values()
+    )
+    found = "; ".join(
+        f"{r.name}: val {r.val_acc:.1%}, test {r.test_acc:.1%}" for r in runs.values()
+    )
     return ok, found or "no trained model yet"
 
 
@@ -690,7 +794,10 @@ def discussion_present():
     words = discussion().split()
     text = " ".join(words)
     ok = len(words) >= 60 and proposed_name() in text and "baseline" in text.lower()
-    return ok, f"{len(words)} words, names both models: {proposed_name() in text and 'baseline' in text.lower()}"
+    return (
+        ok,
+        f"{len(words)} words, names both models: {proposed_name() in text and 'baseline' in text.lower()}",
+    )
 
 
 checklist = Checklist()
@@ -721,6 +828,7 @@ assert checklist.all_passed, "the solution passes the whole checklist"
 # %%
 # Exercise 1: your code here
 
+
 # %% tags=["solution"] jupyter={"source_hidden": true}
 def without_batchnorm(module: nn.Module) -> nn.Module:
     """Replace every BatchNorm2d in `module` (in place) by an identity; return it."""
@@ -747,12 +855,14 @@ if proposed_ok:
 c1, c2, h1, h2 = BASELINE_SIZES
 first_dense = c2 * 25 * h1 + h1
 share = first_dense / lenet_params(*BASELINE_SIZES)
-helpers.check_true(share > 0.5, "most of the baseline's parameters are in its first dense layer",
-                   f"{share:.1%}")
+helpers.check_true(
+    share > 0.5, "most of the baseline's parameters are in its first dense layer", f"{share:.1%}"
+)
 print(f"first dense layer: {first_dense:,} parameters = {share:.1%} of BaselineNet")
 
 # %%
 # Exercise 3: your code here
+
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 def measured_field(n: int) -> int:
