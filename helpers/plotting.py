@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
 
@@ -149,6 +150,7 @@ def _plot_column(ax, history, column: str, label: str) -> bool:
         return False
     pts = [(e, v) for e, v in zip(history["epoch"], values) if v is not None]
     ax.plot(*zip(*pts), marker="o", markersize=3, label=label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     return True
 
 
