@@ -103,7 +103,7 @@ train_set, val_set = full_train.split(pick(500, 5000), seed=SEED)
 n_train = pick(1500, len(train_set))  # fast mode: fewer images, so the notebook runs on a CPU
 keep = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(SEED))[:n_train]
 train_set = train_set.subset(keep.sort().values)
-REAL_DATA = "stand-in" not in full_train.source
+REAL_DATA = full_train.real  # False for the generated stand-in
 classes = full_train.classes
 print(f"train {len(train_set):,} | validation {len(val_set):,} | test {len(test_set):,}")
 

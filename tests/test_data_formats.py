@@ -163,7 +163,7 @@ def test_cifar_layouts_read_back_exactly(env, layout, split):
     assert ds.images.dtype == torch.uint8 and ds.labels.dtype == torch.int64
     assert torch.equal(ds.images, images) and torch.equal(ds.labels, labels)
     assert ds.classes[0] == "airplane" and ds.classes[9] == "truck"
-    assert str(where) in ds.source and "stand-in" not in ds.source
+    assert str(where) in ds.source and "stand-in" not in ds.source and ds.real
 
 
 def test_cifar_archive_is_not_extracted_into_the_data_dir(env):

@@ -52,6 +52,7 @@ def test_image_standins_look_like_the_real_sets(offline_empty, name):
     assert torch.bincount(train.labels).tolist() == [500] * 10
     assert train.images.float().std() > 10, "images should not be flat"
     assert "NOT the real" in train.source and "COURSE_DATA_DIR" in train.source
+    assert not train.real and not train.subset([0, 1]).real and not train.split(100)[1].real
     if name == "cifar10":
         assert train.classes == CIFAR10_CLASSES
 
@@ -123,7 +124,7 @@ def test_sentiment_standin_needs_word_order(offline_empty):
     )
     assert (len(train), len(test)) == (2_000, 500)
     assert train.class_counts() == {"negative": 1_000, "positive": 1_000}
-    assert "NOT the real" in train.source
+    assert "NOT the real" in train.source and not train.real and not train.subset([0]).real
     negated = [(s, y) for s, y in zip(train.sentences, train.labels.tolist()) if " not " in s]
     assert {y for _, y in negated} == {0, 1}, "negations occur in both classes"
     assert all(y == 0 for s, y in negated if "not good" in s or "not great" in s)

@@ -161,6 +161,7 @@ def _standin(spec: ImageDatasetSpec, split: str, fast: bool, reason: str) -> Ima
         announce(line),
         spec.mean,
         spec.std,
+        real=False,
     )
 
 

@@ -46,7 +46,8 @@ class ImageSet:
     """Images with labels: `images` uint8 (N, C, H, W), `labels` int64 (N,).
 
     `source` is the one line announcing where the images came from; `mean`/`std` are the
-    per-channel statistics (in [0, 1] units) usually used to normalise this dataset.
+    per-channel statistics (in [0, 1] units) usually used to normalise this dataset; `real` is
+    False for a generated stand-in (a notebook asserts facts of real images only when True).
     """
 
     name: str
@@ -56,6 +57,7 @@ class ImageSet:
     source: str
     mean: tuple[float, ...] | None = field(default=None, repr=False)
     std: tuple[float, ...] | None = field(default=None, repr=False)
+    real: bool = True
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
@@ -116,13 +118,15 @@ class ImageSet:
 
 @dataclass
 class TextSet:
-    """Labelled sentences: `sentences` list[str], `labels` int64 (N,)."""
+    """Labelled sentences: `sentences` list[str], `labels` int64 (N,); `real` is False for a
+    generated stand-in."""
 
     sentences: list[str]
     labels: torch.Tensor
     classes: list[str] = field(default_factory=lambda: ["negative", "positive"])
     source: str = ""
     name: str = "sentences"
+    real: bool = True
 
     def __post_init__(self) -> None:
         if self.labels.dtype != torch.int64 or self.labels.shape != (len(self.sentences),):

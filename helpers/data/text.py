@@ -238,6 +238,7 @@ def load_sentiment(corpus: str = "uci", split: str = "train", fast: bool | None 
             list(SENTIMENT_CLASSES),
             announce(line),
             f"sentiment stand-in {split}",
+            real=False,
         )
     sentences, labels, where = found
     total = len(sentences)
