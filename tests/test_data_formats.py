@@ -276,6 +276,14 @@ def test_missing_cifar_batch(env):
         load_cifar10("train")
 
 
+def test_missing_cifar_python_batch(env):
+    members = {k.split("/")[1]: v for k, v in py_members(cifar_batches()).items()}
+    folder = write_files(env / "cifar-10-batches-py", members)
+    (folder / "data_batch_2").unlink()
+    with pytest.raises(DataError, match=r"data_batch_2 is missing .*download CIFAR-10 again"):
+        load_cifar10("train")
+
+
 def test_full_size_cifar_batch_with_wrong_md5(env):
     folder = env / "cifar-10-batches-bin"
     folder.mkdir()

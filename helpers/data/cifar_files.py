@@ -87,17 +87,22 @@ def _stack(parts: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, torch.Tensor
     }
 
 
+def _batch_file(folder: Path, member: str, advice: str) -> Path:
+    """`folder / member`, or a DataError saying the folder holds only part of CIFAR-10."""
+    path = folder / member
+    if not path.is_file():
+        raise DataError(
+            f"{path} is missing (the folder {folder} has only part of CIFAR-10). "
+            f"{advice} download CIFAR-10 again ({OFFICIAL_PAGE})."
+        )
+    return path
+
+
 def read_bin_folder(folder: Path, members: list[str]) -> dict[str, torch.Tensor]:
     """Read `members` from an extracted `cifar-10-batches-bin` folder."""
     parts = []
     for member in members:
-        path = folder / member
-        if not path.is_file():
-            raise DataError(
-                f"{path} is missing (the folder {folder} has only part of CIFAR-10). "
-                f"Copy the whole cifar-10-batches-bin folder, or download CIFAR-10 again "
-                f"({OFFICIAL_PAGE})."
-            )
+        path = _batch_file(folder, member, "Copy the whole cifar-10-batches-bin folder, or")
         parts.append(decode_records(path.read_bytes(), str(path), member))
     return _stack(parts)
 
@@ -130,12 +135,7 @@ def read_py_folder(folder: Path, members: list[str]) -> dict[str, torch.Tensor]:
     """Read `members` from torchvision's `cifar-10-batches-py` folder (python pickles)."""
     parts = []
     for member in members:
-        path = folder / member
-        if not path.is_file():
-            raise DataError(
-                f"{path} is missing (the folder {folder} has only part of CIFAR-10). "
-                f"Delete the folder and download CIFAR-10 again ({OFFICIAL_PAGE})."
-            )
+        path = _batch_file(folder, member, "Delete the folder and")
         raw = path.read_bytes()
         try:
             entry = pickle.loads(raw, encoding="latin1")
