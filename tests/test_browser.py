@@ -159,7 +159,10 @@ def open_and_run_all(driver, lab, name: str) -> None:
     from selenium.webdriver.common.by import By
 
     base, token = lab
-    driver.get(f"{base}/lab/tree/{name}?token={token}")
+    # Each notebook in a workspace of its own: the default one would also restore the notebooks
+    # opened before, and one of them may take the front tab while this one is being run.
+    workspace = Path(name).stem
+    driver.get(f"{base}/lab/workspaces/{workspace}/tree/{name}?reset&token={token}")
     wait_for(
         driver,
         lambda d: "| Idle" in d.find_element(By.CSS_SELECTOR, "#jp-main-statusbar").text,
@@ -167,8 +170,14 @@ def open_and_run_all(driver, lab, name: str) -> None:
         f"the kernel of {name} to be idle",
     )
     # The committed notebook already shows numbered prompts: clear them, so numbers prove a run.
-    menu_command(driver, "Edit", "editmenu:clear-all")
-    wait_for(driver, lambda d: not numbered_prompts(d), 30, "the outputs to clear")
+    for attempt in range(3):  # a menu click can land before the notebook takes the focus
+        menu_command(driver, "Edit", "editmenu:clear-all")
+        try:
+            wait_for(driver, lambda d: not numbered_prompts(d), 10, "the outputs to clear")
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     menu_command(driver, "Run", "runmenu:run-all")
 
     def finished(d) -> bool:
