@@ -170,14 +170,8 @@ def open_and_run_all(driver, lab, name: str) -> None:
         f"the kernel of {name} to be idle",
     )
     # The committed notebook already shows numbered prompts: clear them, so numbers prove a run.
-    for attempt in range(3):  # a menu click can land before the notebook takes the focus
-        menu_command(driver, "Edit", "editmenu:clear-all")
-        try:
-            wait_for(driver, lambda d: not numbered_prompts(d), 10, "the outputs to clear")
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
+    menu_command(driver, "Edit", "editmenu:clear-all")
+    wait_for(driver, lambda d: not numbered_prompts(d), 30, "the outputs to clear")
     menu_command(driver, "Run", "runmenu:run-all")
 
     def finished(d) -> bool:
