@@ -27,37 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import jupytext
 import matplotlib
 
 matplotlib.use("Agg")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from record_full_runs import ASSIGNMENT, notebook_namespace, seconds_to  # noqa: E402
 
-SOURCE = Path(__file__).resolve().parent.parent / "notebooks" / "08_cifar10_assignment_solution.py"
-STOP_AT = "train_models"  # the nbgrader id of the cell that trains both models
 GOALS = {"baseline": 0.75, "proposed": 0.85}
 STRETCH = 0.94
-
-
-def notebook_code(until: str) -> list[str]:
-    """The solution notebook's code cells up to (and including) the cell with id `until`."""
-    cells = []
-    for cell in jupytext.read(SOURCE).cells:
-        if cell.cell_type != "code":
-            continue
-        cells.append(cell.source)
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == until:
-            return cells
-    raise SystemExit(f"no cell with grade_id {until!r} in {SOURCE.name}")
-
-
-def seconds_to(history, accuracy: float) -> float | None:
-    """Training seconds until validation accuracy first reached `accuracy` (None: never)."""
-    total = 0.0
-    for record in history:
-        total += record["seconds"]
-        if record["val_acc"] is not None and record["val_acc"] >= accuracy:
-            return total
-    return None
 
 
 def write_airbench_data(folder: Path, train, test) -> None:
@@ -103,19 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("COURSE_FAST", "0")
     os.environ.setdefault("COURSE_OFFLINE", "1")
-    namespace: dict = {"__name__": "__main__"}
     start = time.perf_counter()
-    *setup, training = notebook_code(STOP_AT)
-    for code in setup:
-        exec(compile(code, str(SOURCE), "exec"), namespace)  # noqa: S102 - our own notebook
-    if args.only:  # the training cell skips a model whose check did not pass
-        for key in GOALS:
-            namespace[f"{key}_ok"] = namespace[f"{key}_ok"] and key == args.only
-    exec(compile(training, str(SOURCE), "exec"), namespace)  # noqa: S102
+    namespace = notebook_namespace(ASSIGNMENT, until="train_function")
+    runs = {}
+    for key in [args.only] if args.only else list(GOALS):
+        cls = namespace["BaselineNet" if key == "baseline" else "ProposedNet"]
+        name = "BaselineNet" if key == "baseline" else namespace["proposed_name"]()
+        runs[key] = namespace["train_and_evaluate"](cls, name)
     total = time.perf_counter() - start
     print(f"\n{namespace['helpers'].banner()}")
     print(f"real CIFAR-10: {namespace['REAL_DATA']}; epochs {namespace['CONFIG']['epochs']}")
-    runs = namespace["runs"]
     print(
         "\n| model | params | best epoch | val acc | test acc | goal | train s | s to 94 % val |"
         "\n|---|---:|---:|---:|---:|---:|---:|---:|"

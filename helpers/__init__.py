@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "pick": "settings",
     # devices: device choice, seeding, determinism, banner
     "best_device": "devices",
+    "bf16_pays": "devices",
     "seed_everything": "devices",
     "set_deterministic": "devices",
     "device_name": "devices",
@@ -43,6 +44,10 @@ _EXPORTS: dict[str, str] = {
     "fit": "training",
     "evaluate": "training",
     "predict": "training",
+    # results: recorded full-scale runs shown beside the live fast run
+    "ResultsError": "results",
+    "load_recorded_run": "results",
+    "recorded_label": "results",
     # plotting: every figure with a title and axis labels
     "show_images": "plotting",
     "plot_history": "plotting",

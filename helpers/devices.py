@@ -22,6 +22,20 @@ def best_device() -> torch.device:
     return torch.device("cpu")
 
 
+def bf16_pays(device: torch.device | str | None = None) -> bool:
+    """Whether bfloat16 autocast with channels_last speeds up training of a small CNN here.
+
+    True on CUDA, and on CPUs with AMX matrix units (there it trained notebook 08's CNN about
+    3x faster than float32: `benchmarks/cpu_bf16_speed.py`). False elsewhere, where bfloat16
+    on the CPU is emulated and slower.
+    """
+    device = best_device() if device is None else torch.device(device)
+    if device.type == "cuda":
+        return True
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return device.type == "cpu" and amx is not None and bool(amx())
+
+
 def seed_everything(seed: int | None = None) -> int:
     """Seed Python, NumPy and PyTorch (all devices); returns the seed used.
 

@@ -498,29 +498,42 @@ def evaluate(
     loader: Iterable,
     loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
     device: torch.device | str | None = None,
+    amp: bool | None = None,
 ) -> dict:
     """Mean loss and accuracy (None when it does not apply) over `loader`, in eval mode.
 
-    The model's train/eval mode is restored afterwards.
+    amp: mixed precision as in `fit` (None = on for CUDA), so that a model is scored with the
+    same arithmetic it was trained and selected with. The model's train/eval mode is restored.
     """
     device = torch.device(device) if device is not None else best_device()
     model.to(device)
-    return _evaluate(model, loader, partial(_run_batches, model, loss_fn=loss_fn, device=device))
+    run = partial(
+        _run_batches, model, loss_fn=loss_fn, device=device, amp=_amp_settings(device, amp)
+    )
+    return _evaluate(model, loader, run)
 
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, loader: Iterable, device: torch.device | str | None = None
+    model: nn.Module,
+    loader: Iterable,
+    device: torch.device | str | None = None,
+    amp: bool | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Predicted classes (argmax over dim 1) and true labels for every sample, as CPU LongTensors."""
+    """Predicted classes (argmax over dim 1) and true labels for every sample, as CPU LongTensors.
+
+    amp: mixed precision as in `evaluate` (None = on for CUDA).
+    """
     device = torch.device(device) if device is not None else best_device()
+    use_amp, amp_dtype = _amp_settings(device, amp)
     model.to(device)
     was_training = model.training
     model.eval()
     preds, labels = [], []
     try:
         for x, y in loader:
-            out = model(x.to(device, non_blocking=True))
+            with torch.autocast(device.type, dtype=amp_dtype) if use_amp else nullcontext():
+                out = model(x.to(device, non_blocking=True))
             preds.append(out.argmax(1).cpu())
             labels.append(torch.as_tensor(y).cpu())
     finally:

@@ -1,0 +1,168 @@
+"""Train a notebook's experiment in full mode and record it in `notebooks/results/NN_NAME.json`.
+
+    COURSE_DATA_DIR=/path/to/data python benchmarks/record_full_runs.py 08            # all three
+    COURSE_DATA_DIR=/path/to/data python benchmarks/record_full_runs.py 08 proposed
+
+Each record holds its provenance (`device`, `torch`, `date`, `commit`, `command`, `wall_s`), the
+per-epoch `history` and the `final` metrics the notebook's text quotes (accuracies as
+fractions). The notebook plots the recorded run beside its live fast run and checks its claims
+on the recorded numbers too. Commit the code first: a record made from uncommitted changes
+names its commit with a "-dirty" suffix.
+
+Runs that can be recorded:
+- 08 baseline / proposed / ablation: notebook 08's three models, trained by the solution
+  notebook's own code (its cells up to the training function are run here, hidden checks
+  included), on 45,000 / 5,000 / 10,000 real CIFAR-10 images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jupytext
+import matplotlib
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = ROOT / "notebooks" / "08_cifar10_assignment_solution.py"
+RECORDABLE = {"08": ("baseline", "proposed", "ablation")}
+MODEL_CLASSES = {"baseline": "BaselineNet", "proposed": "ProposedNet", "ablation": "AblationNet"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebook", choices=sorted(RECORDABLE))
+    parser.add_argument("names", nargs="*", help="which runs (default: all of the notebook's)")
+    args = parser.parse_args(argv)
+    names = args.names or list(RECORDABLE[args.notebook])
+    unknown = sorted(set(names) - set(RECORDABLE[args.notebook]))
+    if unknown:
+        parser.error(f"notebook {args.notebook} records {', '.join(RECORDABLE[args.notebook])}")
+    os.environ["COURSE_FAST"] = "0"
+    os.environ.setdefault("COURSE_OFFLINE", "1")
+    namespace = notebook_namespace(ASSIGNMENT, until="train_function")
+    if not namespace["REAL_DATA"]:
+        raise SystemExit("not the real CIFAR-10: set COURSE_DATA_DIR to a folder that holds it")
+    from helpers.results import save_recorded_run
+
+    for name in names:
+        record = record_assignment_run(namespace, name)
+        path = save_recorded_run(record)
+        final = record["final"]
+        print(
+            f"{path.relative_to(ROOT)}: test {final['test_acc']:.2%}, "
+            f"val {final['val_acc']:.2%}, {record['wall_s'] / 60:.1f} min",
+            flush=True,
+        )
+    return 0
+
+
+def notebook_namespace(source: Path, until: str) -> dict:
+    """Run the notebook's code cells up to the cell with nbgrader id `until`; its globals."""
+    namespace: dict = {"__name__": "__main__"}
+    for code in notebook_code(source, until):
+        exec(compile(code, str(source), "exec"), namespace)  # noqa: S102 - our own notebook
+    return namespace
+
+
+def notebook_code(source: Path, until: str) -> list[str]:
+    """The code cells of `source` up to (and including) the cell with nbgrader id `until`."""
+    cells = []
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type != "code":
+            continue
+        cells.append(cell.source)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == until:
+            return cells
+    raise SystemExit(f"no cell with grade_id {until!r} in {source.name}")
+
+
+def record_assignment_run(namespace: dict, name: str) -> dict:
+    """Train one of notebook 08's models with its `train_and_evaluate`; the record to save."""
+    proposed = namespace["proposed_name"]()
+    label = {"baseline": "BaselineNet", "proposed": proposed}.get(name)
+    start = time.perf_counter()
+    run = namespace["train_and_evaluate"](
+        namespace[MODEL_CLASSES[name]], label or f"{proposed} without BatchNorm"
+    )
+    wall = time.perf_counter() - start
+    params = sum(p.numel() for p in run.model.parameters())
+    return {
+        **provenance("08", name),
+        "wall_s": round(wall, 1),
+        "model": run.name,
+        "config": run.config,
+        "history": list(run.history),
+        "final": {
+            "test_acc": run.test_acc,
+            "val_acc": run.val_acc,
+            "best_epoch": run.history.best_epoch,
+            "params": params,
+            "train_s": round(run.seconds, 1),
+            "train_s_to_85_val": seconds_to(run.history, 0.85),
+        },
+    }
+
+
+def provenance(notebook: str, name: str) -> dict:
+    """Who, where and when: the fields every recorded run carries."""
+    from helpers.devices import device_name
+
+    import torch
+
+    return {
+        "notebook": notebook,
+        "name": name,
+        "device": f"{cpu_model()}, {torch.get_num_threads()} threads"
+        if not torch.cuda.is_available()
+        else device_name(),
+        "torch": torch.__version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(),
+        "command": "python benchmarks/record_full_runs.py " + shlex.join([notebook, name]),
+    }
+
+
+def seconds_to(history, accuracy: float) -> float | None:
+    """Training seconds until validation accuracy first reached `accuracy` (None: never)."""
+    total = 0.0
+    for record in history:
+        total += record["seconds"]
+        if record["val_acc"] is not None and record["val_acc"] >= accuracy:
+            return round(total, 1)
+    return None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else its architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def git_commit() -> str:
+    """HEAD's hash, with "-dirty" when tracked files differ from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "HEAD") + ("-dirty" if dirty else "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

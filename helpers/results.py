@@ -1,0 +1,65 @@
+"""Recorded full-scale runs: the JSON files in `notebooks/results/` that a notebook shows beside
+its live fast-mode run.
+
+`benchmarks/record_full_runs.py` trains in full mode and writes one file per run with its
+provenance (device, torch, date, commit, command, wall time), the per-epoch history and the
+final metrics the notebook's text quotes. A notebook reads them with `load_recorded_run`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "results"
+REQUIRED = ("notebook", "name", "device", "torch", "date", "commit", "command", "wall_s")
+REQUIRED += ("history", "final")
+
+
+class ResultsError(RuntimeError):
+    """A recorded-run file is missing an entry or is not JSON."""
+
+
+def results_path(notebook: str, name: str, folder: str | os.PathLike | None = None) -> Path:
+    """Where the recorded run `name` of notebook `notebook` (e.g. "08") lives."""
+    return Path(folder or RESULTS_DIR) / f"{notebook}_{name}.json"
+
+
+def load_recorded_run(
+    notebook: str, name: str, folder: str | os.PathLike | None = None
+) -> dict[str, Any] | None:
+    """The recorded run as a dict, or None when it was never recorded (e.g. on Colab).
+
+    A file that exists but is not a complete record stops with one message naming it.
+    """
+    path = results_path(notebook, name, folder)
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ResultsError(f"{path.name} is not a JSON record ({err}); re-record it.") from None
+    missing = [key for key in REQUIRED if key not in record] if isinstance(record, dict) else ["*"]
+    if missing:
+        raise ResultsError(f"{path.name} lacks {', '.join(missing)}; re-record it.")
+    return record
+
+
+def save_recorded_run(record: dict[str, Any], folder: str | os.PathLike | None = None) -> Path:
+    """Write `record` (all of REQUIRED) as `<notebook>_<name>.json`, atomically."""
+    missing = [key for key in REQUIRED if key not in record]
+    if missing:
+        raise ResultsError(f"a recorded run needs {', '.join(missing)}")
+    path = results_path(record["notebook"], record["name"], folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def recorded_label(record: dict[str, Any]) -> str:
+    """How a plot legend names a recorded run: "recorded full run on <device>"."""
+    return f"recorded full run on {record['device']}"
