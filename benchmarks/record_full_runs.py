@@ -115,9 +115,9 @@ def record_assignment_run(namespace: dict, name: str) -> dict:
 
 def provenance(notebook: str, name: str) -> dict:
     """Who, where and when: the fields every recorded run carries."""
-    from helpers.devices import device_name
-
     import torch
+
+    from helpers.devices import device_name
 
     return {
         "notebook": notebook,
