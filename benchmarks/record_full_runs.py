@@ -49,13 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"notebook {args.notebook} records {', '.join(RECORDABLE[args.notebook])}")
     os.environ["COURSE_FAST"] = "0"
     os.environ.setdefault("COURSE_OFFLINE", "1")
+    started = provenance(args.notebook, "")  # the commit and date the runs start from
     namespace = notebook_namespace(ASSIGNMENT, until="train_function")
     if not namespace["REAL_DATA"]:
         raise SystemExit("not the real CIFAR-10: set COURSE_DATA_DIR to a folder that holds it")
     from helpers.results import save_recorded_run
 
     for name in names:
-        record = record_assignment_run(namespace, name)
+        record = record_assignment_run(namespace, name, started)
         path = save_recorded_run(record)
         final = record["final"]
         print(
@@ -86,7 +87,7 @@ def notebook_code(source: Path, until: str) -> list[str]:
     raise SystemExit(f"no cell with grade_id {until!r} in {source.name}")
 
 
-def record_assignment_run(namespace: dict, name: str) -> dict:
+def record_assignment_run(namespace: dict, name: str, started: dict) -> dict:
     """Train one of notebook 08's models with its `train_and_evaluate`; the record to save."""
     proposed = namespace["proposed_name"]()
     label = {"baseline": "BaselineNet", "proposed": proposed}.get(name)
@@ -97,7 +98,8 @@ def record_assignment_run(namespace: dict, name: str) -> dict:
     wall = time.perf_counter() - start
     params = sum(p.numel() for p in run.model.parameters())
     return {
-        **provenance("08", name),
+        **provenance("08", name, commit=started["commit"]),
+        "date": started["date"],
         "wall_s": round(wall, 1),
         "model": run.name,
         "config": run.config,
@@ -113,8 +115,9 @@ def record_assignment_run(namespace: dict, name: str) -> dict:
     }
 
 
-def provenance(notebook: str, name: str) -> dict:
-    """Who, where and when: the fields every recorded run carries."""
+def provenance(notebook: str, name: str, commit: str | None = None) -> dict:
+    """Who, where and when: the fields every recorded run carries (`commit`: the one the
+    runs started from; by default HEAD now)."""
     import torch
 
     from helpers.devices import device_name
@@ -127,7 +130,7 @@ def provenance(notebook: str, name: str) -> dict:
         else device_name(),
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
+        "commit": commit or git_commit(),
         "command": "python benchmarks/record_full_runs.py " + shlex.join([notebook, name]),
     }
 

@@ -91,10 +91,12 @@ def banner() -> str:
     env = environment_report()
     how = "auto" if s.fast_source == "auto" else "COURSE_FAST"
     offline = ", offline" if s.offline else ""
+    # never the machine's own path: the banner is part of every committed notebook
+    data = "COURSE_DATA_DIR" if os.environ.get("COURSE_DATA_DIR") else "data/"
     return (
         f"mode={s.mode} ({how}{offline}) | device={env['device']} | "
         f"torch {env['torch']}, torchvision {env['torchvision']}, python {env['python']} | "
-        f"data={s.data_dir} | seed={s.seed}"
+        f"data={data} | seed={s.seed}"
     )
 
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data.errors import DataError
-from .data.sources import bounded_network, data_dir
+from .data.sources import bounded_network, data_dir, shown
 from .settings import get_settings
 
 PRETRAINED_FOLDER = "pretrained/resnet_cifar10"
@@ -157,7 +157,7 @@ def load_torchvision_model(name: str = "resnet18") -> tuple[nn.Module, nn.Module
     cached_file = f"{hub_dir}/checkpoints/{weights.url.rsplit('/', 1)[-1]}"
     if get_settings().offline and not os.path.isfile(cached_file):
         raise DataError(
-            f"Offline mode and no weights for {name} at {cached_file}. Go online "
+            f"Offline mode and no weights for {name} at {shown(cached_file)}. Go online "
             f"(COURSE_OFFLINE=0), or copy {weights.url} to that path."
         )
     try:
@@ -166,6 +166,6 @@ def load_torchvision_model(name: str = "resnet18") -> tuple[nn.Module, nn.Module
     except Exception as e:
         raise DataError(
             f"Could not get the weights for {name} ({type(e).__name__}: {e}). Go online, or "
-            f"copy {weights.url} to {cached_file}."
+            f"copy {weights.url} to {shown(cached_file)}."
         ) from e
     return model.eval(), weights.transforms()

@@ -53,6 +53,7 @@ helpers.print_banner()
 # %%
 import itertools
 import math
+import warnings
 
 import matplotlib.pyplot as plt
 import torch
@@ -116,7 +117,10 @@ for k in [3, 5, 7]:
     same = nn.Conv2d(1, 1, k, padding=p)(x).shape[-1]
     print(f"k={k}: valid 10 -> {valid}, same with p={p}: 10 -> {same}")
     helpers.check_equal(same, 10, f"same padding for k={k}")
-helpers.check_equal(nn.Conv2d(1, 1, 4, padding="same")(x).shape[-1], 10, "padding='same', k=4")
+with warnings.catch_warnings(record=True) as caught:  # an even kernel cannot pad evenly
+    warnings.simplefilter("always")
+    helpers.check_equal(nn.Conv2d(1, 1, 4, padding="same")(x).shape[-1], 10, "padding='same', k=4")
+print("PyTorch warns for k=4:", str(caught[0].message).split(" (Triggered")[0])
 helpers.check_equal(nn.Conv2d(1, 1, 3, padding=2, dilation=2)(x).shape[-1], 10, "same, k=3, d=2")
 
 # %% [markdown]

@@ -26,6 +26,7 @@ from .sources import (
     remember_failure,
     resolve_fast,
     search_roots,
+    shown,
 )
 
 Arrays = dict[str, torch.Tensor]
@@ -122,7 +123,7 @@ def _from_files(
     images, labels, total, hit = _decoded(spec, split, fast, files, reader)
     where = files[0] if len(files) == 1 else files[0].parent
     line = (
-        f"{spec.title} {split}: {describe_size(len(labels), total, 'images', fast)} from {where}"
+        f"{spec.title} {split}: {describe_size(len(labels), total, 'images', fast)} from {shown(where)}"
         f"{' (decoded cache)' if hit else ''}"
     )
     return ImageSet(

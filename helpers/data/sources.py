@@ -17,6 +17,23 @@ DEFAULT_DATA_DIR = REPO_ROOT / "data"
 NETWORK_TIMEOUT_S = 5.0
 
 
+def shown(path: str | os.PathLike) -> str:
+    """`path` as a notebook prints it: `<data>/...` inside the data directory, `<cache>/...`
+    inside the cache directory, `~/...` inside the home folder; never the machine's own path."""
+    path = Path(path).expanduser().absolute()
+    settings = get_settings()
+    for alias, root in (
+        ("<data>", settings.data_dir),
+        ("<cache>", settings.cache_dir),
+        ("<course>", REPO_ROOT),
+        ("~", Path.home()),
+    ):
+        root = Path(root).expanduser().absolute()
+        if path == root or root in path.parents:
+            return str(Path(alias) / path.relative_to(root)).replace(os.sep, "/")
+    return str(path)
+
+
 def announce(line: str) -> str:
     """Print the one-line source announcement and return it."""
     print(line, flush=True)

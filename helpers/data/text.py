@@ -23,6 +23,7 @@ from .sources import (
     remember_failure,
     resolve_fast,
     search_roots,
+    shown,
 )
 
 SHAKESPEARE_PATH = Path("text/tinyshakespeare/input.txt")
@@ -118,7 +119,7 @@ def load_shakespeare(fast: bool | None = None) -> str:
         raise DataError(f"{path} is empty. Delete it and download it again ({SHAKESPEARE_URL}).")
     kept = text[:SHAKESPEARE_FAST_CHARS] if fast else text
     announce(
-        f"Shakespeare: {describe_size(len(kept), len(text), 'characters', fast, 'a fixed prefix')} from {path}"
+        f"Shakespeare: {describe_size(len(kept), len(text), 'characters', fast, 'a fixed prefix')} from {shown(path)}"
     )
     return kept
 
@@ -247,7 +248,7 @@ def load_sentiment(corpus: str = "uci", split: str = "train", fast: bool | None 
         sentences, labels = [sentences[i] for i in keep.tolist()], labels[keep]
     line = (
         f"Sentiment ({corpus}) {split}: "
-        f"{describe_size(len(sentences), total, 'sentences', fast)} from {where}"
+        f"{describe_size(len(sentences), total, 'sentences', fast)} from {shown(where)}"
     )
     return TextSet(
         sentences, labels, list(SENTIMENT_CLASSES), announce(line), f"sentiment {corpus} {split}"
