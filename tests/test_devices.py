@@ -83,3 +83,14 @@ def test_public_api_names_resolve():
         assert getattr(helpers, name) is not None, name
     with pytest.raises(AttributeError):
         helpers.no_such_helper  # noqa: B018
+
+
+def test_bf16_pays_on_cuda_and_on_amx_cpus_only(monkeypatch):
+    assert devices.bf16_pays("cuda") is True
+    assert devices.bf16_pays("mps") is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert devices.bf16_pays("cpu") is True
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert devices.bf16_pays("cpu") is False
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    assert devices.bf16_pays("cpu") is False

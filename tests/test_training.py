@@ -399,3 +399,32 @@ def test_resume_says_where_it_starts(tmp_path, capsys):
     fit(mlp(), loaders()[0], epochs=2, checkpoint_path=path, resume=True, device=CPU)
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"resumed from {path} after epoch 1 of 2" and out[1].startswith("epoch 2/2")
+
+
+class _DtypeRecorder(nn.Module):
+    """A linear classifier that remembers the dtype its layer computed in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear, self.seen = nn.Linear(2, 3), set()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.linear(x)
+        self.seen.add(out.dtype)
+        return out
+
+
+@pytest.mark.parametrize("amp, dtype", [(True, torch.bfloat16), (False, torch.float32)])
+def test_evaluate_and_predict_compute_like_fit(amp, dtype):
+    """A model trained and selected in bfloat16 is scored in bfloat16 too (amp=True), so the
+    kept epoch's validation accuracy is reproduced, not re-measured in another precision."""
+    train, val = loaders()
+    model = _DtypeRecorder()
+    fit(model, train, val, epochs=1, lr=0.1, amp=amp, device=CPU, verbose=False)
+    assert model.seen == {dtype}
+    model.seen.clear()
+    evaluate(model, val, device=CPU, amp=amp)
+    assert model.seen == {dtype}
+    model.seen.clear()
+    predict(model, val, device=CPU, amp=amp)
+    assert model.seen == {dtype}

@@ -1,0 +1,66 @@
+"""Recorded full-scale runs: the JSON records notebooks show beside their live runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers.results import (
+    REQUIRED,
+    RESULTS_DIR,
+    ResultsError,
+    load_recorded_run,
+    recorded_label,
+    save_recorded_run,
+)
+
+RECORDS = sorted(RESULTS_DIR.glob("[0-9][0-9]_*.json"))
+
+
+def _record(**changes) -> dict:
+    record = {
+        "notebook": "99",
+        "name": "probe",
+        "device": "Some CPU, 2 threads",
+        "torch": "2.9.0",
+        "date": "2026-12-01 21:00 UTC",
+        "commit": "0" * 40,
+        "command": "python benchmarks/record_full_runs.py 99 probe",
+        "wall_s": 12.5,
+        "history": [{"epoch": 1, "val_acc": 0.5}],
+        "final": {"test_acc": 0.5},
+    }
+    record.update(changes)
+    return record
+
+
+def test_round_trip_and_label(tmp_path):
+    path = save_recorded_run(_record(), tmp_path)
+    assert path.name == "99_probe.json" and not list(tmp_path.glob(".tmp-*"))
+    loaded = load_recorded_run("99", "probe", tmp_path)
+    assert loaded == _record()
+    assert recorded_label(loaded) == "recorded full run on Some CPU, 2 threads"
+    assert load_recorded_run("99", "absent", tmp_path) is None
+
+
+def test_incomplete_or_damaged_records_are_refused(tmp_path):
+    with pytest.raises(ResultsError, match="needs commit"):
+        save_recorded_run({k: v for k, v in _record().items() if k != "commit"}, tmp_path)
+    (tmp_path / "99_cut.json").write_text('{"notebook": "99"')
+    with pytest.raises(ResultsError, match="99_cut.json is not a JSON record"):
+        load_recorded_run("99", "cut", tmp_path)
+    (tmp_path / "99_thin.json").write_text(json.dumps({"notebook": "99"}))
+    with pytest.raises(ResultsError, match="99_thin.json lacks name"):
+        load_recorded_run("99", "thin", tmp_path)
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.stem)
+def test_committed_records_carry_their_provenance(path: Path):
+    record = load_recorded_run(*path.stem.split("_", 1))
+    assert set(REQUIRED) <= set(record)
+    assert len(record["commit"]) >= 40 and not record["commit"].endswith("-dirty")
+    assert record["wall_s"] > 0 and len(record["history"]) >= 1
+    assert all(0 <= v <= 1 for k, v in record["final"].items() if k.endswith("_acc"))
+    assert record["command"].startswith("python benchmarks/record_full_runs.py ")
