@@ -4,18 +4,37 @@ blocks themselves."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+import urllib.request
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .data.errors import DataError
-from .data.sources import bounded_network, data_dir, shown
+from .data.sources import (
+    bounded_network,
+    data_dir,
+    download_root,
+    earlier_failure,
+    remember_failure,
+    search_roots,
+    shown,
+)
 from .settings import get_settings
 
 PRETRAINED_FOLDER = "pretrained/resnet_cifar10"
 PRETRAINED_SOURCE = "https://github.com/akamaster/pytorch_resnet_cifar10 (BSD-2)"
+PRETRAINED_URL = "https://github.com/akamaster/pytorch_resnet_cifar10/raw/master/pretrained_models/"
+PRETRAINED_SHA256 = {  # the published files; each file name carries the first 8 hex digits
+    20: "12fca82f0bebc4135bf1f32f6e3710e61d5108578464b84fd6d7f5c1b04036c8",
+    32: "d509ac1820d7f25398913559d7e81a13229b1e7adc5648e3bfa5e22dc137f850",
+    44: "014dd6541728a1c700b1642ab640e211dc6eb8ed507d70697458dc8f8a0ae2e4",
+    56: "4bfd97631478d6b638d2764fd2baff3edb1d7d82252d54439343b6596b9b5367",
+}
 # The checkpoints were trained on inputs scaled to [0, 1] and normalised with ImageNet's stats.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -108,17 +127,17 @@ def load_pretrained_cifar_resnet(
     depth: int = 20, device: torch.device | str | None = None
 ) -> CifarResNet:
     """The CIFAR-10 ResNet of `depth` (20, 32, 44 or 56) with its real trained weights, in
-    eval mode, read from <data_dir>/pretrained/resnet_cifar10/resnet{depth}-*.th."""
+    eval mode, read from <data_dir>/pretrained/resnet_cifar10/resnet{depth}-*.th. When the file
+    is missing and the course is online, it is downloaded from its public release (bounded in
+    time, checked against its published sha256, written atomically)."""
     from .checkpoints import load_state_dict_checked
 
-    folder = data_dir() / PRETRAINED_FOLDER
-    matches = sorted(folder.glob(f"resnet{depth}-*.th")) if folder.is_dir() else []
-    if not matches:
-        raise DataError(
-            f"No weights for ResNet-{depth} in {folder} (looked for resnet{depth}-*.th). Download "
-            f"them from {PRETRAINED_SOURCE} and put them in <COURSE_DATA_DIR>/{PRETRAINED_FOLDER}/."
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth not in PRETRAINED_SHA256:
+        raise ValueError(
+            f"depth must be one of {', '.join(map(str, PRETRAINED_SHA256))} (an int), got "
+            f"{depth!r}; cifar_resnet(depth) builds an untrained ResNet of any 6n + 2 depth."
         )
-    path = matches[0]
+    path = _find_weights(depth) or _download_weights(depth)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -139,6 +158,47 @@ def load_pretrained_cifar_resnet(
     except Exception as e:
         raise DataError(f"{path} does not fit a ResNet-{depth}:\n{e}") from e
     return model.to(device or "cpu").eval()
+
+
+def _find_weights(depth: int) -> Path | None:
+    for root in search_roots():
+        folder = root / PRETRAINED_FOLDER
+        matches = sorted(folder.glob(f"resnet{depth}-*.th")) if folder.is_dir() else []
+        if matches:
+            return matches[0]
+    return None
+
+
+def _download_weights(depth: int) -> Path:
+    """Fetch the published weights of ResNet-`depth`, or say in one error why that failed."""
+    folder = data_dir() / PRETRAINED_FOLDER
+    how = f"Download them from {PRETRAINED_SOURCE} and put them in <COURSE_DATA_DIR>/{PRETRAINED_FOLDER}/."
+    if get_settings().offline:
+        raise DataError(f"No weights for ResNet-{depth} in {shown(folder)} (offline mode). {how}")
+    name = f"resnet{depth}-{PRETRAINED_SHA256[depth][:8]}.th"
+    reason = earlier_failure(name)
+    if reason is None:
+        try:
+            return _fetch_verified(PRETRAINED_URL + name, PRETRAINED_SHA256[depth], name)
+        except Exception as e:  # any network or checksum failure: one message below
+            reason = remember_failure(name, f"{type(e).__name__}: {e}"[:160])
+    raise DataError(
+        f"No weights for ResNet-{depth} in {shown(folder)}; download failed ({reason}). {how}"
+    )
+
+
+def _fetch_verified(url: str, sha256: str, name: str) -> Path:
+    with bounded_network(), urllib.request.urlopen(url) as response:
+        data = response.read()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise DataError(f"the file from {url} does not have the published sha256")
+    target = download_root() / PRETRAINED_FOLDER / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, target)
+    return target
 
 
 def load_torchvision_model(name: str = "resnet18") -> tuple[nn.Module, nn.Module]:

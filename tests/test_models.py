@@ -143,3 +143,65 @@ def test_torchvision_model_loads_offline_from_the_weights_cache(weights_dir, tmp
             assert torch.allclose(model(x[None]), reference.eval()(x[None]), atol=1e-5)
     finally:
         torch.hub.set_dir(old_hub)
+
+
+@pytest.mark.parametrize("bad", [21, 20.0, "20", True, None, 110])
+def test_depth_is_checked_before_looking_for_files(weights_dir, bad):
+    with pytest.raises(ValueError, match=r"depth must be one of 20, 32, 44, 56 \(an int\), got"):
+        load_pretrained_cifar_resnet(bad)
+
+
+def test_missing_weights_are_downloaded_verified_from_a_loopback_server(
+    weights_dir, tmp_path, monkeypatch
+):
+    """Online (e.g. on Colab) a missing weights file is fetched from its release, checked
+    against the published sha256 and written atomically; a wrong file is refused."""
+    import hashlib
+    import http.server
+    import threading
+
+    from helpers import models
+
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.manual_seed(1)
+    save_like_the_published_checkpoints(cifar_resnet(20), served / "resnet20-0123abcd.th")
+    payload = (served / "resnet20-0123abcd.th").read_bytes()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(served), **kwargs)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(
+            models, "PRETRAINED_URL", f"http://127.0.0.1:{server.server_address[1]}/"
+        )
+        monkeypatch.setitem(
+            models.PRETRAINED_SHA256, 20, "0123abcd" + hashlib.sha256(payload).hexdigest()[8:]
+        )
+        monkeypatch.setenv("COURSE_OFFLINE", "0")
+        settings.reload_settings()
+        with pytest.raises(DataError, match=r"download failed \(DataError: .*published sha256"):
+            load_pretrained_cifar_resnet(20)  # the name matches, the checksum does not
+        assert not list(weights_dir.iterdir()), "a refused file is never written"
+        monkeypatch.setitem(models.PRETRAINED_SHA256, 20, hashlib.sha256(payload).hexdigest())
+        (served / f"resnet20-{hashlib.sha256(payload).hexdigest()[:8]}.th").write_bytes(payload)
+        assert models._find_weights(20) is None
+        from helpers.data import sources
+
+        sources._failed.clear()  # the failure above is remembered for the session
+        model = load_pretrained_cifar_resnet(20)
+        written = list(weights_dir.iterdir())
+        assert [p.name for p in written] == [
+            f"resnet20-{hashlib.sha256(payload).hexdigest()[:8]}.th"
+        ]
+        assert written[0].read_bytes() == payload
+        assert not model.training
+    finally:
+        server.shutdown()
+        server.server_close()
