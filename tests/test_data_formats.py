@@ -21,6 +21,7 @@ from helpers import settings
 from helpers.data import DataError, load_cifar10, load_dataset, load_fashion_mnist, load_mnist
 from helpers.data import cifar as cifar_module
 from helpers.data import mnist as mnist_module
+from helpers.data.sources import shown
 
 CIFAR_PER_BATCH = 20  # tiny batches: 2 images of each class
 
@@ -163,7 +164,7 @@ def test_cifar_layouts_read_back_exactly(env, layout, split):
     assert ds.images.dtype == torch.uint8 and ds.labels.dtype == torch.int64
     assert torch.equal(ds.images, images) and torch.equal(ds.labels, labels)
     assert ds.classes[0] == "airplane" and ds.classes[9] == "truck"
-    assert str(where) in ds.source and "stand-in" not in ds.source and ds.real
+    assert shown(where) in ds.source and "stand-in" not in ds.source and ds.real
 
 
 def test_cifar_archive_is_not_extracted_into_the_data_dir(env):
@@ -194,7 +195,7 @@ def test_fashion_mnist_reads_torchvision_layout_and_debian_package(env, tmp_path
     assert len(ds) == 30 and str(debian) in ds.source and ds.classes[-1] == "Ankle boot"
     write_files(env / "FashionMNIST" / "raw", mnist_files(seed=9))  # the data dir comes first
     ds2 = load_fashion_mnist("train")
-    assert str(env / "FashionMNIST" / "raw") in ds2.source
+    assert shown(env / "FashionMNIST" / "raw") in ds2.source
     assert not torch.equal(ds.images, ds2.images)
 
 
@@ -436,7 +437,7 @@ def test_mnist_download_through_torchvision(env, loopback_server, monkeypatch):
     monkeypatch.setattr(MNIST, "resources", resources)
     set_env(monkeypatch, COURSE_OFFLINE="0")
     ds = load_mnist("train")
-    assert len(ds) == 30 and str(env / "MNIST" / "raw") in ds.source
+    assert len(ds) == 30 and shown(env / "MNIST" / "raw") in ds.source
     assert load_mnist("train").images.equal(ds.images)
 
 
@@ -490,6 +491,30 @@ def test_download_goes_to_the_cache_when_the_data_dir_is_read_only(
     set_env(monkeypatch, COURSE_OFFLINE="0")
     ds = load_mnist("test")
     fallback = tmp_path / "cache" / "downloads" / "MNIST" / "raw"
-    assert str(fallback) in ds.source and not list(env.iterdir())
+    assert shown(fallback) in ds.source and not list(env.iterdir())
     set_env(monkeypatch, COURSE_OFFLINE="1")  # found there next time, without the network
     assert torch.equal(load_mnist("test").images, ds.images)
+
+
+class _RunsCode:
+    """A pickle payload that would run a shell command when unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_cifar_pickle_that_runs_code_is_refused_and_never_runs(env, tmp_path):
+    folder = write_files(
+        env / "cifar-10-batches-py",
+        {k.split("/")[1]: v for k, v in py_members(cifar_batches()).items()},
+    )
+    marker = tmp_path / "payload-ran"
+    (folder / "test_batch").write_bytes(pickle.dumps({"data": _RunsCode(marker)}, protocol=2))
+    with pytest.raises(DataError, match=r"test_batch is not a readable .* refers to posix\.system"):
+        load_cifar10("test")
+    assert not marker.exists(), "the payload in the data file ran"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import pickle
 import tarfile
 import zlib
@@ -131,6 +132,26 @@ def read_bin_archive(archive: Path, members: list[str]) -> dict[str, torch.Tenso
     return _stack([decode_records(found[m], f"{archive}:{m}", m) for m in members])
 
 
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles what a CIFAR-10 python batch holds (dicts, lists, strings, numbers and numpy
+    arrays) and refuses every other global, so a crafted file cannot run code when read."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how protocol 2 stores bytes
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(
+                f"it refers to {module}.{name}, which a CIFAR batch never does"
+            )
+        return super().find_class(module, name)
+
+
 def read_py_folder(folder: Path, members: list[str]) -> dict[str, torch.Tensor]:
     """Read `members` from torchvision's `cifar-10-batches-py` folder (python pickles)."""
     parts = []
@@ -138,7 +159,7 @@ def read_py_folder(folder: Path, members: list[str]) -> dict[str, torch.Tensor]:
         path = _batch_file(folder, member, "Delete the folder and")
         raw = path.read_bytes()
         try:
-            entry = pickle.loads(raw, encoding="latin1")
+            entry = _ArraysOnly(io.BytesIO(raw), encoding="latin1").load()
             data = np.asarray(entry["data"], dtype=np.uint8)
             labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
             images = data.reshape(-1, 3, 32, 32)
