@@ -7,6 +7,7 @@ import os
 import pickle
 import re
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,21 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+STALE_AFTER_S = 3600.0  # a temporary file untouched this long belongs to a killed save
+
+
 def _remove_stale_temps(path: Path) -> None:
-    """Delete temporary files a killed earlier save of `path` left behind (they are incomplete)."""
-    for stale in path.parent.glob(f"{TEMP_PREFIX}{path.name}.*"):
-        stale.unlink(missing_ok=True)
+    """Delete temporary files that killed earlier saves of `path` left behind.
+
+    Only stale ones: another process saving to the same path right now owns a fresh one.
+    """
+    now = time.time()
+    for temp in path.parent.glob(f"{TEMP_PREFIX}{path.name}.*"):
+        try:
+            if now - temp.stat().st_mtime > STALE_AFTER_S:
+                temp.unlink(missing_ok=True)
+        except OSError:  # removed by its owner meanwhile
+            pass
 
 
 def save_checkpoint(
@@ -55,7 +67,8 @@ def save_checkpoint(
     data.update(more)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
+    prefix = f"{TEMP_PREFIX}{path.name}.{os.getpid()}."  # one per process and save
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, dir=path.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:

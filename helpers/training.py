@@ -334,6 +334,7 @@ def fit(
     device: torch.device | str | None = None,
     checkpoint_path: str | os.PathLike | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     amp: bool | None = None,
     channels_last: bool | None = None,
     grad_clip: float | None = None,
@@ -347,7 +348,8 @@ def fit(
     optimizer: default Adam(lr). scheduler: stepped once per epoch (ReduceLROnPlateau gets the
     validation loss); may also be a function optimizer -> scheduler. checkpoint_path: after every
     epoch the full state is saved there (atomically) and the best epoch's weights next to it
-    (run.pt -> run.best.pt); resume=True continues from it. seed: when given, everything is
+    (run.pt -> run.best.pt); resume=True continues from it. A path that already holds a run is
+    never replaced silently: pass resume=True, overwrite=True or another path. seed: when given, everything is
     seeded first. amp / channels_last: None = on for CUDA. verbose: one line per epoch.
     """
     if epochs < 0:
@@ -376,6 +378,8 @@ def fit(
     )
     history, best_weights = History(), None
     ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
+    if ckpt is not None and ckpt.exists() and not resume and not overwrite:
+        raise TrainingError(_existing_run(ckpt))
     if resume and ckpt is not None and ckpt.exists():
         history = _resume(ckpt, model, optimizer, scheduler, scaler, train)
         if restore_best and best_path(ckpt).exists():
@@ -459,6 +463,25 @@ def _save(
     if is_best:
         save_checkpoint(best_path(ckpt), {"model": state["model"], "epoch": len(history)})
     save_checkpoint(ckpt, state)
+
+
+def _existing_run(ckpt: Path) -> str:
+    """Why fit will not start a new run on `ckpt`: what is there, and the three choices."""
+    try:
+        found = History.from_dict(load_checkpoint(ckpt)["history"])
+        best = found.best or {}
+        column = next(
+            (c for c in ("val_acc", "val_loss", "train_loss") if best.get(c) is not None), None
+        )
+        what = f"a run of {len(found)} epoch(s)" + (
+            f", best epoch {found.best_epoch} with {column} {best[column]:.4g}" if column else ""
+        )
+    except Exception:  # not readable as a run: still never overwritten silently
+        what = "a file that is not a readable run"
+    return (
+        f"{ckpt} already holds {what}. To continue it pass resume=True; to replace it and its "
+        f"best weights pass overwrite=True; or choose another checkpoint_path."
+    )
 
 
 def _resume(ckpt: Path, model, optimizer, scheduler, scaler, train) -> History:

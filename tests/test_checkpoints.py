@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -79,11 +82,37 @@ def test_temp_files_of_a_killed_save_are_removed_by_the_next_save(tmp_path):
     path = tmp_path / "c.pt"
     stale = tmp_path / f"{TEMP_PREFIX}c.pt.abc123"
     stale.write_bytes(b"half a checkpoint")  # what a SIGKILL during a save leaves
+    hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    fresh = tmp_path / f"{TEMP_PREFIX}c.pt.4242.abc"
+    fresh.write_bytes(b"another process is writing this right now")
     other = tmp_path / f"{TEMP_PREFIX}other.pt.xyz"
     other.write_bytes(b"another file's temp")
+    os.utime(other, (hours_ago, hours_ago))
     save_checkpoint(path, {"ok": True})
-    assert not stale.exists() and other.exists()
+    assert not stale.exists() and other.exists() and fresh.exists()
     assert load_checkpoint(path) == {"ok": True}
+
+
+def test_two_processes_saving_to_one_path_both_finish(tmp_path):
+    """Each save has a temp file of its own; neither deletes the other's, the file stays whole."""
+    script = (
+        "import sys, torch\n"
+        "from helpers.checkpoints import save_checkpoint\n"
+        "for i in range(40):\n"
+        "    save_checkpoint(sys.argv[1], {'i': i, 'w': torch.randn(20_000)})\n"
+    )
+    path = tmp_path / "shared.pt"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(path)], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    assert load_checkpoint(path)["i"] == 39
+    assert not list(tmp_path.glob(f"{TEMP_PREFIX}*"))
 
 
 def test_missing_file_names_the_file(tmp_path):

@@ -428,3 +428,25 @@ def test_evaluate_and_predict_compute_like_fit(amp, dtype):
     model.seen.clear()
     predict(model, val, device=CPU, amp=amp)
     assert model.seen == {dtype}
+
+
+def test_a_finished_run_is_never_replaced_silently(tmp_path):
+    path = tmp_path / "run.pt"
+    first = fit(mlp(), *loaders(), epochs=2, checkpoint_path=path, device=CPU, verbose=False)
+    before = path.read_bytes(), best_path(path).read_bytes()
+    with pytest.raises(TrainingError) as err:
+        fit(mlp(seed=1), *loaders(), epochs=2, checkpoint_path=path, device=CPU, verbose=False)
+    message = str(err.value)
+    assert f"a run of 2 epoch(s), best epoch {first.best_epoch} with val_acc" in message
+    assert "resume=True" in message and "overwrite=True" in message and "another" in message
+    assert (path.read_bytes(), best_path(path).read_bytes()) == before, "nothing was touched"
+    fit(
+        mlp(seed=1),
+        *loaders(),
+        epochs=1,
+        checkpoint_path=path,
+        overwrite=True,
+        device=CPU,
+        verbose=False,
+    )
+    assert len(History.from_dict(load_checkpoint(path)["history"])) == 1
