@@ -157,13 +157,14 @@ def cpu_model() -> str:
 
 
 def git_commit() -> str:
-    """HEAD's hash, with "-dirty" when tracked files differ from it."""
+    """HEAD's hash, with "-dirty" when the code a record depends on differs from it."""
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
         return done.stdout.strip()
 
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    code = ["helpers", "benchmarks", "pyproject.toml", str(ASSIGNMENT.relative_to(ROOT))]
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", *code)
     return git("rev-parse", "HEAD") + ("-dirty" if dirty else "")
 
 
