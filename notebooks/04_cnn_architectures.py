@@ -33,12 +33,12 @@
 #   their blocks and match torchvision's parameter counts exactly.
 # - Count the parameters and multiply-adds of a convolution by formula and read a model
 #   summary table (layer, output shape, parameters, multiply-adds).
-# - Explain the 1x1 "bottleneck": reproduce the Inception example's 854M vs 358M
-#   multiply-adds.
+# - Explain the 1x1 "bottleneck": reproduce the Inception example's 854M multiply-adds and
+#   find out where the slides' 358M comes from (271M as drawn).
 # - Explain global average pooling, residual (basic, bottleneck, projection) blocks, dense
 #   blocks, depthwise-separable convolutions, inverted residuals and squeeze-and-excitation.
-# - Show the degradation problem on CIFAR-10: a deeper plain network trains worse, its
-#   residual twin does not.
+# - Explain the degradation problem, and see on CIFAR-10 that in the first epochs a deeper
+#   plain network trains more slowly than a shallower one while its residual twin does not.
 # - Know what `cudnn.benchmark`, `cudnn.deterministic`, `channels_last` and autocast do, and
 #   measure them with `torch.utils.benchmark`.
 
@@ -487,15 +487,17 @@ helpers.check_equal(round(naive_macs / 1e6), 854, "the slides' 854M")
 
 # %% [markdown]
 # The module with bottlenecks has six convolutions. As drawn (every 1x1 reduction has 64
-# filters) it costs **271M**, which the FLOP counter confirms. The slides quote **358M**: that
-# total is what the same list of terms gives when the 3x3 convolution is charged for 128 input
-# channels instead of the 64 its reduction produces. Both numbers are reproduced below; either
-# way the bottleneck cuts the cost to well under half of 854M while the output keeps 480
-# channels.
+# filters) they cost **271M** multiply-adds, by the formula and by the FLOP counter alike.
+# The slides quote **358M** for the same picture. The gap, 358M - 271M = 87M, is the cost of
+# one layer: the 3x3 convolution (86.7M). So the slides' sum counts that layer twice (or,
+# the same number, charges it 128 input channels instead of 64). To test this rather than
+# assume it, we measure each convolution of the module on its own and look for the one whose
+# cost closes the gap. Either way the bottleneck cuts the cost to well under half of 854M,
+# while the output keeps 480 channels.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-bottleneck_terms = {
+bottleneck_terms = {  # the formula, one term per convolution
     "1x1 conv, 64 (before 3x3)": hw * 64 * 1 * 256,
     "1x1 conv, 64 (before 5x5)": hw * 64 * 1 * 256,
     "1x1 conv, 128": hw * 128 * 1 * 256,
@@ -504,17 +506,29 @@ bottleneck_terms = {
     "1x1 conv, 64 (after pool)": hw * 64 * 1 * 256,
 }
 bottleneck_macs = sum(bottleneck_terms.values())
-slides_macs = bottleneck_macs - hw * 192 * 9 * 64 + hw * 192 * 9 * 128
 for term, macs in bottleneck_terms.items():
     print(f"{term:30s} {macs:>13,}")
-print(
-    f"total as drawn: {bottleneck_macs:,}; slides' sum: {slides_macs:,} = {slides_macs / 1e6:.0f}M"
-)
+print(f"total by formula: {bottleneck_macs:,} = {bottleneck_macs / 1e6:.0f}M")
 
 # %%
-helpers.check_equal(count_macs(bottlenecked, x), bottleneck_macs, "bottleneck module MACs")
-helpers.check_equal(round(slides_macs / 1e6), 358, "the slides' 358M")
-helpers.check_true(slides_macs < naive_macs / 2, "the bottleneck more than halves the cost")
+# NBVAL_CHECK_OUTPUT
+convs = {name: m for name, m in bottlenecked.named_modules() if isinstance(m, nn.Conv2d)}
+measured = {name: count_macs(c, torch.zeros(1, c.in_channels, 28, 28, device=META))
+            for name, c in convs.items()}  # each conv on its own, FLOP counter
+total = count_macs(bottlenecked, x)  # the whole module, FLOP counter
+gap = 358_000_000 - total  # what the slides' 358M adds to the measured total
+culprit = min(measured, key=lambda name: abs(measured[name] - gap))
+print(f"measured total {total:,}; the slides' 358M is {gap / 1e6:.1f}M more")
+print(f"the layer closest to that gap: {culprit} = {convs[culprit]}, {measured[culprit]:,}")
+
+# %%
+helpers.check_equal(total, bottleneck_macs, "bottleneck module MACs, FLOP counter vs formula")
+helpers.check_equal(sorted(measured.values()), sorted(bottleneck_terms.values()), "each conv")
+helpers.check_equal(round((total + measured[culprit]) / 1e6), 358,
+                    "measured total plus one layer counted twice, in millions (the slides' 358M)")
+helpers.check_equal(convs[culprit].kernel_size, (3, 3), "kernel of the layer counted twice")
+helpers.check_true(max(total, 358e6) < naive_macs / 2, "the bottleneck more than halves the cost",
+                   found=f"{total / 1e6:.0f}M (358M on the slides) vs {naive_macs / 1e6:.0f}M")
 
 # %% [markdown]
 # **GoogLeNet** stacks nine such modules (names 3a ... 5b, channel numbers from the paper's
@@ -523,6 +537,10 @@ helpers.check_true(slides_macs < naive_macs / 2, "the bottleneck more than halve
 # convolution, and, for compatibility with the weights it was trained with, uses a 3x3 kernel
 # in the "5x5" branch; we build both kernel sizes. (The two auxiliary classifiers used during
 # training are left out, `aux_logits=False`.)
+#
+# The slides say GoogLeNet has 12x fewer parameters than AlexNet, from the rounded 5M and 60M.
+# Counting the modules we build gives 7.0M for the paper's version against AlexNet's 61.1M:
+# about 9x fewer (torchvision's version, 6.6M, is also about 9x smaller).
 
 
 # %%
@@ -568,14 +586,17 @@ with META:
 print(f"GoogLeNet with 5x5 branches: {count_params(googlenet_paper):,}")
 print(f"GoogLeNet with 3x3 branches: {count_params(googlenet_tv):,}")
 print(f"torchvision googlenet:       {count_params(googlenet_ref):,}")
+fewer = 61_100_840 / count_params(googlenet_paper)  # AlexNet's count, checked in section 3
+print(f"AlexNet / GoogLeNet (5x5 branches): {fewer:.1f}x fewer parameters")
 
 # %%
 helpers.check_equal(count_params(googlenet_tv), count_params(googlenet_ref), "GoogLeNet params")
 out = googlenet_paper(torch.zeros(1, 3, 224, 224, device=META))
 helpers.check_equal(tuple(out.shape), (1, 1000), "GoogLeNet output shape")
 helpers.check_true(
-    count_params(googlenet_paper) < 61_100_840 / 8,
-    "GoogLeNet has roughly 12x fewer parameters than AlexNet (the slides: 5M vs 60M)",
+    8.5 < fewer < 9.0,
+    "GoogLeNet has about 9x fewer parameters than AlexNet",
+    found=f"{fewer:.2f}x",
 )
 
 # %% [markdown]
@@ -1023,12 +1044,14 @@ helpers.check_true(
 # %% [markdown]
 # ## 13. The degradation problem: plain vs residual on CIFAR-10
 #
-# He et al. observed that a deeper *plain* network (a stack of conv-BN-ReLU layers) reaches a
-# **higher training error** than a shallower one. That is not overfitting, since the training
+# He et al. observed that a deeper *plain* network (a stack of conv-BN-ReLU layers) ends its
+# training with a **higher training error** than a shallower one (56 vs 20 layers on
+# CIFAR-10, trained for tens of thousands of steps). That is not overfitting, since the training
 # error itself is worse; the deeper net could copy the shallower one and set its extra layers
 # to the identity, but SGD does not find that solution. With shortcuts, the extra blocks only
 # have to learn $\mathcal{F}(x) = 0$, and the deep network trains at least as well.
 #
+# Showing that takes full-size training. What a short run can show is the start of training.
 # We train three small networks on real CIFAR-10 with the same optimiser, budget and seed:
 # a shallow plain network, a deep plain network, and the deep network's residual twin (the
 # same layers, grouped in pairs with a shortcut around each pair). Each starts with a stride-2
@@ -1047,8 +1070,7 @@ def make_loader() -> helpers.DeviceLoader:
         batch_size=128,
         mean=helpers.CIFAR10_MEAN,
         std=helpers.CIFAR10_STD,
-        seed=0,
-    )
+    )  # the batch order follows the course seed
 
 
 per_class = torch.bincount(train_set.labels[:n_train], minlength=10).tolist()
@@ -1093,13 +1115,14 @@ for name, (n_layers, residual) in configs.items():
 
 # %% [markdown]
 # Same data order, same optimiser (SGD with momentum, as in the paper), same number of epochs
-# for all three. We record the **training** loss: degradation is about optimisation.
+# for all three. We record the **training** loss: the question is how well each network is
+# optimised, not how well it generalises.
 
 # %%
 epochs = helpers.pick(3, 30)
 histories = {}
 for name, (n_layers, residual) in configs.items():
-    helpers.seed_everything(0)  # the same initial randomness for every run
+    helpers.seed_everything()  # the course seed: the same initial randomness for every run
     model = cifar_net(n_layers, residual)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     histories[name] = helpers.fit(
@@ -1108,26 +1131,31 @@ for name, (n_layers, residual) in configs.items():
     print(f"{name:22s} final training loss {histories[name]['train_loss'][-1]:.3f}")
 
 # %%
-fig = helpers.plot_histories(histories, metric="train_loss", title="Degradation on CIFAR-10")
+fig = helpers.plot_histories(histories, metric="train_loss",
+                             title=f"Plain vs residual on CIFAR-10, {n_train} images")
 plt.show()
 
 # %% [markdown]
-# **Self-check.** The deep plain network ends with a higher training loss than the shallow
-# one, and its residual twin ends below the deep plain network. These two orderings held for
-# every seed we tried (0 to 3) in fast mode; how the residual network compares with the *shallow*
-# plain one depends on the seed and the budget, so it is not asserted.
+# **Self-check.** In fast mode (3 epochs on 2,048 images) the losses are still far from zero,
+# so this is the *start* of training: the deep plain network learns more slowly than the
+# shallow one, and its residual twin, with the same layers, does not have that handicap. That
+# is the first sign of the problem, not yet the degradation He et al. report, which is a
+# higher training error *after* full-length training. Both gaps were above 0.1 for seeds 0, 1
+# and 2; the check asks for 0.05. How the residual network compares with the *shallow* plain
+# one depends on the seed, so it is not asserted. Full mode trains for 30 epochs on all
+# 50,000 images: run it on a GPU to see whether the gap lasts.
 
 # %%
 final = {name: h["train_loss"][-1] for name, h in histories.items()}
 shallow_loss, deep_loss, residual_loss = final.values()
 helpers.check_true(
-    deep_loss > shallow_loss,
-    "the deeper plain network trains worse than the shallower one",
+    deep_loss > shallow_loss + 0.05,
+    "in the first epochs the deeper plain network trains more slowly than the shallower one",
     found=f"final training losses {final}",
 )
 helpers.check_true(
-    residual_loss < deep_loss,
-    "the residual network trains better than its plain twin",
+    residual_loss < deep_loss - 0.05,
+    "the residual network trains faster than its plain twin",
     found=f"final training losses {final}",
 )
 
@@ -1231,10 +1259,35 @@ for name, ms in timings.items():
 if not on_cuda:
     print("no CUDA GPU here: cudnn.benchmark / cudnn.deterministic do not apply on a CPU")
 
+# %% [markdown]
+# The table is a measurement, not a self-check: timings depend on the machine and on what else
+# runs on it. What does not depend on the machine is that these settings change *how* the
+# layers are computed, not *what* they compute. channels_last only stores the same numbers in
+# another order, so its result must equal the default one up to rounding (a relative
+# difference below 0.1 %; a GPU may pick another algorithm for each layout). Autocast computes
+# in 16-bit floats, so its result must be close (within 5 %) but not identical.
+
+
 # %%
-helpers.check_true(
-    all(0 < ms < 60_000 for ms in timings.values()), "every setting was timed", found=str(timings)
-)
+def forward_with(channels_last=False, autocast=False) -> torch.Tensor:
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    with torch.no_grad(), torch.autocast(device.type, dtype=low, enabled=autocast):
+        return layer.to(memory_format=fmt)(images.to(memory_format=fmt)).float()
+
+
+reference = forward_with()  # fp32, NCHW
+rel_err = {(cl, ac): ((forward_with(cl, ac) - reference).norm() / reference.norm()).item()
+           for cl, ac in [(True, False), (False, True), (True, True)]}  # fmt: skip
+for (cl, ac), e in rel_err.items():
+    print(f"channels_last={cl!s:5s} autocast={ac!s:5s} relative difference to fp32 NCHW {e:.1e}")
+
+# %%
+helpers.check_true(rel_err[True, False] < 1e-3, "channels_last gives the fp32 result",
+                   found=f"relative difference {rel_err[True, False]:.1e}")  # fmt: skip
+for cl in (False, True):
+    helpers.check_true(1e-4 < rel_err[cl, True] < 0.05,
+                       f"autocast (channels_last={cl}) is close to fp32, but not identical",
+                       found=f"relative difference {rel_err[cl, True]:.1e}")  # fmt: skip
 
 # %% [markdown]
 # Read the numbers with care: on a CPU, bfloat16 is only fast where the processor has
@@ -1304,10 +1357,11 @@ print(f"SE adds {se_extra:,} parameters: {(25_557_032 + se_extra) / 1e6:.1f}M in
 #   GoogLeNet (6.6M), ResNet-50 (25.6M), DenseNet-121 (8.0M) and MobileNetV2 (3.5M) are more
 #   accurate with far fewer parameters, thanks to 1x1 bottlenecks, global average pooling,
 #   shortcuts and factorised convolutions.
-# - A 1x1 bottleneck cut the Inception example from 854M to 358M (slides; 271M as drawn)
-#   multiply-adds.
-# - Residual blocks make "do nothing" easy; that is why deep plain networks degrade and deep
-#   residual networks do not.
+# - A 1x1 bottleneck cut the Inception example from 854M to 271M multiply-adds as drawn; the
+#   slides' 358M counts the 3x3 layer twice.
+# - Residual blocks make "do nothing" easy. He et al. found that deep plain networks degrade
+#   and deep residual networks do not; our short run shows the first sign: the deep plain
+#   network starts more slowly, its residual twin does not.
 # - On a GPU: `cudnn.benchmark` for speed with fixed shapes, `cudnn.deterministic` for
 #   reproducibility, `channels_last` + autocast (bf16/fp16) for Tensor Cores. Measure.
 
