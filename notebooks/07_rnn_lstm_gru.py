@@ -762,12 +762,46 @@ for name, acc in accuracies.items():
     )
 
 # %% [markdown]
-# Read this table as a measurement, not a ranking carved in stone. A bag-of-words logistic
-# regression is a strong baseline on short reviews: most of the signal is *which* words occur.
-# With a few thousand training phrases and three epochs (fast mode) the sequence models have
-# had little chance to learn more than that. Whether more data and epochs let them profit
-# from word order is what full mode measures (every training phrase but the 2,000 held out for
-# validation, 8 epochs): run it on a GPU and compare.
+# **Why bag-of-words wins here.** In fast mode, on the real SST-2 phrases, the simple baseline
+# beats all three sequence models (checked below). The reasons are in the numbers printed
+# next: the sequence models have many more parameters than the baseline, almost all of them in
+# the embedding table, one learned vector per word; and the typical vocabulary word occurs only
+# a handful of times in the training phrases, so its vector hardly moves from its random
+# start in three epochs. Logistic regression needs only one weight per word. The training
+# phrases are also about half as long as the test sentences, so there is little order to learn
+# from. Full mode trains on every SST-2 training phrase but the 2,000 held out for validation,
+# for 8 epochs, with bigger models; whether the sequence models then overtake bag-of-words is a
+# measurement to make on a GPU, not a promise.
+
+# %%
+embedding_share = {n: m.embed.weight.numel() / n_params(m) for n, m in models.items()}
+seen = np.array([word_counts[w] for w in itos[2:]])  # training count of each vocabulary word
+length = {
+    d: float((X != 0).sum(dim=1).float().mean()) for d, X in [("train", X_train), ("test", X_test)]
+}
+print("share of parameters in the embedding:", {n: f"{v:.0%}" for n, v in embedding_share.items()})
+print(f"median training count of a vocabulary word: {np.median(seen):.0f}")
+print(f"mean words per sentence: train {length['train']:.1f}, test {length['test']:.1f}")
+best_sequence_model = max(acc for name, acc in accuracies.items() if name in models)
+if test_set.real and helpers.get_settings().fast:  # facts of the real data at this size
+    helpers.check_true(
+        min(embedding_share.values()) > 0.8,
+        "most parameters are in the embedding",
+        str(embedding_share),
+    )
+    helpers.check_true(
+        np.median(seen) <= 5, "the median word occurs at most 5 times", f"{np.median(seen)}"
+    )
+    helpers.check_true(
+        length["train"] < 0.6 * length["test"],
+        "training phrases are about half as long",
+        str(length),
+    )
+    helpers.check_true(
+        bow_acc > best_sequence_model,
+        "in fast mode bag-of-words beats every sequence model on the real SST-2 test sentences",
+        f"bag-of-words {bow_acc:.3f}, best sequence model {best_sequence_model:.3f}",
+    )
 
 # %% [markdown]
 # **Negation probes.** Short sentences whose label flips with one word. The bag-of-words
@@ -819,21 +853,77 @@ helpers.check_true(
 )
 
 # %% [markdown]
-# The self-check makes the structural point exactly: two sentences with the same words in a
-# different order get *identical* bag-of-words probabilities, but different GRU outputs.
+# **Does a sequence model really use the order?** On the real phrases it is hard to tell: the
+# fast-mode models above learned mostly which words occur. So we build a small language where
+# *only* the order carries the label. Every sentence has eight words: random filler words, one
+# "good" or "bad", and one "not". The sentiment word is negated when "not" stands directly
+# before it, and only then: "the plot is not good and it was" is negative, "not the plot is
+# good and it was" is positive.
+# Every sentence contains "not" exactly once, and "good" or "bad" appears equally often with
+# either label, so the word counts carry no information about the label: bag-of-words can do
+# no better than guessing. A small GRU can learn the rule, and the check below says it must.
 
 # %%
-same_words = ["the film is good , not bad", "the film is bad , not good"]
-p_bow = bag_of_words.predict_proba(same_words)[:, 1]
-with torch.no_grad():
-    p_gru = torch.softmax(models["GRU"](encode(same_words).to(device)), dim=1)[:, 1].cpu()
-helpers.check_close(p_bow[0], p_bow[1], "bag-of-words probabilities of the two orderings")
-helpers.check_true(
-    abs(float(p_gru[0] - p_gru[1])) > 1e-4,
-    "the GRU tells the two orderings apart",
-    f"both {float(p_gru[0]):.4f}",
+toy_fillers = ["the", "film", "is", "was", "plot", "story", "it", "and", "quite", "really"]
+
+
+def toy_sentences(n: int, rng: np.random.Generator) -> tuple[list[str], torch.Tensor]:
+    """n eight-word sentences; label 1 (positive) = "good" not negated or "bad" negated."""
+    sentences, labels = [], []
+    for _ in range(n):
+        words = list(rng.choice(toy_fillers, size=8))
+        at = int(rng.integers(1, 8))  # where the sentiment word goes
+        words[at] = str(rng.choice(["good", "bad"]))
+        negated = bool(rng.random() < 0.5)
+        elsewhere = [i for i in range(8) if i not in (at - 1, at)]
+        words[at - 1 if negated else int(rng.choice(elsewhere))] = "not"
+        sentences.append(" ".join(words))
+        labels.append(int((words[at] == "good") != negated))
+    return sentences, torch.tensor(labels)
+
+
+rng = np.random.default_rng(helpers.get_settings().seed)
+toy_train, toy_y_train = toy_sentences(3000, rng)
+toy_test, toy_y_test = toy_sentences(1000, rng)
+for s, label in zip(toy_test[:3], toy_y_test[:3]):
+    print(f"{s:40} -> {['negative', 'positive'][int(label)]}")
+
+# %%
+toy_bow = make_pipeline(
+    CountVectorizer(tokenizer=tokenize, token_pattern=None, lowercase=False),
+    LogisticRegression(max_iter=2000),
+).fit(toy_train, toy_y_train.numpy())
+toy_bow_acc = float((toy_bow.predict(toy_test) == toy_y_test.numpy()).mean())
+
+toy_stoi = {w: i + 1 for i, w in enumerate(["not", "good", "bad"] + toy_fillers)}  # 0 = padding
+
+
+def toy_ids(sentences: list[str]) -> torch.Tensor:
+    return torch.tensor([[toy_stoi[w] for w in s.split()] for s in sentences])  # (N, 8)
+
+
+toy_gru = RecurrentClassifier(len(toy_stoi) + 1, 8, 16, "gru", bidirectional=False)
+helpers.fit(
+    toy_gru,
+    DataLoader(TensorDataset(toy_ids(toy_train), toy_y_train), batch_size=64, shuffle=True),
+    epochs=5,
+    optimizer=torch.optim.Adam(toy_gru.parameters(), lr=1e-2),
+    seed=helpers.get_settings().seed,
+    amp=False,
+    verbose=False,
 )
-print(f"P(positive): bag-of-words {p_bow.round(3)}, GRU {p_gru.numpy().round(3)}")
+toy_gru_acc = helpers.evaluate(toy_gru, [(toy_ids(toy_test), toy_y_test)])["acc"]
+print(
+    f"test accuracy on the order-only task: bag-of-words {toy_bow_acc:.3f}, GRU {toy_gru_acc:.3f}"
+)
+helpers.check_true(
+    toy_bow_acc < 0.6,
+    "bag-of-words cannot beat guessing when only the order tells",
+    f"{toy_bow_acc:.3f}",
+)
+helpers.check_true(
+    toy_gru_acc > 0.9, "the trained GRU reads the order: over 90% right", f"{toy_gru_acc:.3f}"
+)
 
 # %% [markdown]
 # ## 5. Many-to-many: a character-level language model
@@ -1205,7 +1295,7 @@ print({w: (int(v1[i]), int(v2[i])) for w, i in bigrams.vocabulary_.items() if v1
 # %% [markdown]
 # **Exercise 3 (temperature to zero).** As $\tau \to 0$ the softmax puts all its mass on the
 # largest logit, so sampling becomes *greedy decoding*. Write a greedy generator (always take
-# the `argmax`) and check that `sample` with $\tau = 10^{-3}$ produces the same 100 characters.
+# the `argmax`) and check that `sample` with $\tau = 10^{-6}$ produces the same 100 characters.
 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
@@ -1221,9 +1311,9 @@ def greedy(model: CharLM, prompt: str, n_chars: int) -> str:
 
 
 helpers.check_equal(
-    sample(char_model, prompt, 100, 1e-3),
+    sample(char_model, prompt, 100, 1e-6),
     greedy(char_model, prompt, 100),
-    "sampling at temperature 0.001 vs greedy decoding",
+    "sampling at temperature 1e-6 vs greedy decoding",
 )
 print(greedy(char_model, prompt, 100))
 
