@@ -5,7 +5,9 @@
 
 The repository URL is declared once, in pyproject.toml's [project.urls]; the Colab badges and
 the Colab install line in each notebook's first code cell are made from it. Run times come
-from notebooks/timings.json, written by build_notebooks.py in fast mode.
+from notebooks/timings.json, written by build_notebooks.py in fast mode. The recorded
+full-scale runs table in the README's Benchmarks section is made from notebooks/results/*.json
+(written by benchmarks/record_full_runs.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 START, END = "<!-- course-map:start -->", "<!-- course-map:end -->"
+RESULTS_START, RESULTS_END = "<!-- recorded-runs:start -->", "<!-- recorded-runs:end -->"
 
 SETUP_CELL = """\
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
@@ -99,11 +102,39 @@ def course_map() -> str:
     return "\n".join(rows)
 
 
+def recorded_runs() -> str:
+    """One row per notebooks/results/*.json: what ran, where, how well, how long."""
+    rows = [
+        "| run | model | device | torch | epochs (best) | val acc | test acc | wall time "
+        "| training s to 85 % val | date | commit |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for path in sorted((NOTEBOOKS / "results").glob("[0-9][0-9]_*.json")):
+        r = json.loads(path.read_text())
+        final = r["final"]
+        to85 = final.get("train_s_to_85_val")
+        rows.append(
+            f"| [{path.stem}](notebooks/results/{path.name}) | {r.get('model', r['name'])} "
+            f"| {r['device']} | {r['torch']} | {len(r['history'])} ({final.get('best_epoch')}) "
+            f"| {final['val_acc']:.2%} | {final['test_acc']:.2%} | {r['wall_s'] / 60:.1f} min "
+            f"| {'not reached' if to85 is None else f'{to85:.0f}'} | {r['date']} "
+            f"| {r['commit'][:10]} |"
+        )
+    return "\n".join(rows)
+
+
+def _replace_block(text: str, start: str, end: str, body: str, heading: str) -> str:
+    block = f"{start}\n{body}\n{end}"
+    if start in text and end in text:
+        return re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    return text.rstrip() + f"\n\n## {heading}\n\n" + block + "\n"
+
+
 def readme_with_map(text: str) -> str:
-    block = f"{START}\n{course_map()}\n{END}"
-    if START in text and END in text:
-        return re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    return text.rstrip() + "\n\n## Course map\n\n" + block + "\n"
+    text = _replace_block(text, START, END, course_map(), "Course map")
+    return _replace_block(
+        text, RESULTS_START, RESULTS_END, recorded_runs(), "Recorded full-scale runs"
+    )
 
 
 def first_code_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
@@ -143,7 +174,7 @@ def main() -> int:
     if args.check:
         problems = []
         if readme_with_map(text) != text:
-            problems.append("README.md's course map is out of date")
+            problems.append("README.md's course map or recorded-runs table is out of date")
         problems += [
             f"{name}: first code cell is not the set-up cell" for name in stale_setup_cells()
         ]
