@@ -245,15 +245,26 @@ def lenet_params(c1: int, c2: int, h1: int, h2: int, k: int = 5, classes: int = 
     return conv + dense
 
 
+def layer_pattern(model: nn.Module) -> list[str]:
+    """The model's convolution, pooling and dense layers in the order they were defined."""
+    kinds = {nn.Conv2d: "conv", nn.MaxPool2d: "pool", nn.AvgPool2d: "pool", nn.Linear: "dense"}
+    return [kinds[type(m)] for m in model.modules() if type(m) in kinds]
+
+
 def check_baseline() -> nn.Module:
     model = check_cnn(BaselineNet, "BaselineNet")
-    helpers.check_equal(
-        n_params(model),
-        lenet_params(*BASELINE_SIZES),
-        "BaselineNet parameters",
-        hint="two 5x5 convs without padding, then three dense layers",
+    pattern = layer_pattern(model)
+    helpers.check_true(
+        pattern[:4] == ["conv", "pool", "conv", "pool"]
+        and len(pattern) > 4
+        and all(kind == "dense" for kind in pattern[4:]),
+        "BaselineNet is LeNet-style: conv, pool, conv, pool, then dense layers",
+        " -> ".join(pattern),
+        hint="use nn.Conv2d, nn.MaxPool2d and nn.Linear modules in that order",
     )
-    print(f"BaselineNet: {n_params(model):,} parameters, check passed")
+    print(f"BaselineNet: {' -> '.join(pattern)}, {n_params(model):,} parameters, check passed")
+    if n_params(model) != lenet_params(*BASELINE_SIZES):
+        print(f"(the classic layout with these sizes has {lenet_params(*BASELINE_SIZES):,})")
     return model
 
 
@@ -920,10 +931,11 @@ assert checklist.all_passed, "the solution passes the whole checklist"
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Ablation: BatchNorm.** Build a copy of your proposed model with every `BatchNorm2d`
-#    replaced by `nn.Identity()` and count how many parameters that removes (each BatchNorm
-#    has a weight and a bias per channel). Train it with the same `CONFIG` (in full mode) and
-#    compare its validation accuracy with the original.
+# 1. **Ablation: shortcuts.** Section 7 removed BatchNorm. Build a copy of your proposed
+#    model without its residual shortcuts (the same layers, but `x = block(x)` where it has
+#    `x = x + block(x)`), check that it has exactly as many parameters (a shortcut has none)
+#    and that it computes a different function, then train it with `train_and_evaluate` and
+#    compare its validation accuracy with the proposed model's.
 # 2. **Where do the baseline's parameters live?** Compute the fraction of `BaselineNet`'s
 #    parameters that sit in its first dense layer.
 # 3. **Receptive field.** Two stacked 3x3 convolutions see a 5x5 window. How large is the
@@ -935,23 +947,29 @@ assert checklist.all_passed, "the solution passes the whole checklist"
 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-def without_batchnorm(module: nn.Module) -> nn.Module:
-    """Replace every BatchNorm2d in `module` (in place) by an identity; return it."""
-    for name, child in module.named_children():
-        if isinstance(child, nn.BatchNorm2d):
-            setattr(module, name, nn.Identity())
-        else:
-            without_batchnorm(child)
-    return module
+class NoShortcutNet(ProposedNet):
+    """ShortcutNet's layers without the two residual additions."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.res1(self.stage1(self.stem(x)))  # was x + res1(x)
+        x = self.res3(self.stage3(self.stage2(x)))  # was x + res3(x)
+        return self.head(self.pool(x).flatten(1))
 
 
 if proposed_ok:
-    original = ProposedNet()
-    bn_params = sum(2 * m.num_features for m in original.modules() if isinstance(m, nn.BatchNorm2d))
-    ablated = without_batchnorm(ProposedNet())
-    helpers.check_equal(n_params(original) - n_params(ablated), bn_params, "parameters removed")
-    helpers.check_shape(ablated(torch.zeros(2, 3, 32, 32)), (2, 10), "ablated output")
-    print(f"removing BatchNorm removes {bn_params:,} of {n_params(original):,} parameters")
+    plain = NoShortcutNet()
+    helpers.check_equal(n_params(plain), n_params(ProposedNet()), "parameters without shortcuts")
+    with_shortcuts = ProposedNet().eval()
+    with_shortcuts.load_state_dict(plain.state_dict())  # the same weights in both
+    probe = torch.randn(4, 3, 32, 32)
+    helpers.check_true(
+        not torch.allclose(plain.eval()(probe), with_shortcuts(probe)),
+        "removing the shortcuts changes what the same weights compute",
+    )
+    no_shortcuts = train_and_evaluate(NoShortcutNet, f"{proposed_name()} without shortcuts")
+    print(
+        f"validation: with shortcuts {runs['proposed'].val_acc:.1%}, without {no_shortcuts.val_acc:.1%}"
+    )
 
 # %%
 # Exercise 2: your code here
@@ -986,14 +1004,16 @@ print("n stacked 3x3 convolutions see a (2n + 1) x (2n + 1) window")
 # %% [markdown]
 # ## Summary
 #
-# - A fair comparison changes one thing: both models used one `CONFIG`, one seed, one split
-#   and one augmentation, and the code proved the optimisation set-ups identical.
+# - A fair comparison keeps everything but the architecture fixed: all runs used one
+#   `CONFIG`, one seed, one split and one augmentation, and the code proved the optimisation
+#   set-ups identical. Baseline and proposed model still differ in many ways at once; the
+#   ablation changes exactly one (BatchNorm) and so measures that one.
 # - Check before you train: an initial loss near $\ln 10 = 2.303$ and a loss near zero on one
 #   memorised batch rule out most bugs in a minute.
 # - Keep the epoch with the best validation accuracy and touch the test set once, at the end.
-# - The proposed model beats the LeNet-5 baseline because of BatchNorm, depth with small 3x3
-#   kernels, residual shortcuts and global pooling; an ablation removes one of them at a time
-#   to measure how much each contributes.
+# - Which part of the proposed design matters is a question for ablations, not for the
+#   baseline comparison: removing one component at a time, with the same recipe, measures
+#   what that component contributes.
 # - Learning curves, a confusion matrix and the misclassified images show *how* a model fails
 #   (which classes it confuses), not just how often.
 
