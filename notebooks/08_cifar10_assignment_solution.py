@@ -776,6 +776,38 @@ if recorded:
     plt.show()
 
 # %% [markdown]
+# What the recorded runs say, written from their numbers: does the proposed design reach the
+# assignment's goal of 85 % test accuracy at full size, and how do the baseline and the
+# ablation compare there? The goal and the ranking are checked on the recorded numbers.
+
+# %%
+if set(recorded) == set(RECORDED_KEYS):
+    rb, rp, ra = (recorded[key] for key in RECORDED_KEYS)
+    fb, fp, fa = rb["final"], rp["final"], ra["final"]
+    helpers.check_true(
+        fp["test_acc"] >= 0.85,
+        "the recorded proposed model reaches 85 % test accuracy",
+        f"{fp['test_acc']:.2%}",
+    )
+    helpers.check_true(
+        fp["val_acc"] > fb["val_acc"],
+        "recorded: proposed beats baseline on validation",
+        f"{fp['val_acc']:.2%} vs {fb['val_acc']:.2%}",
+    )
+    drop = 100 * (fp["val_acc"] - fa["val_acc"])
+    to85 = fp["train_s_to_85_val"]
+    display(
+        Markdown(f"""
+At full size **{rp["model"]}** reaches **{fp["test_acc"]:.1%}** test accuracy
+({fp["val_acc"]:.1%} validation) in {rp["wall_s"] / 60:.0f} minutes on {rp["device"]}
+(85 % validation accuracy after {"never" if to85 is None else f"{to85 / 60:.0f} minutes"} of training).
+The baseline reaches {fb["test_acc"]:.1%}, {100 * (fp["test_acc"] - fb["test_acc"]):.1f} points less.
+Without BatchNorm the proposed network reaches {fa["val_acc"]:.1%} validation accuracy:
+removing BatchNorm {"costs" if drop > 0 else "does not cost"} {abs(drop):.1f} points at full size.
+""")
+    )
+
+# %% [markdown]
 # ## 8. Where does the better model go wrong?
 #
 # A confusion matrix $C$ counts test images by true class (row) and predicted class (column).
