@@ -795,6 +795,11 @@ if set(recorded) == set(RECORDED_KEYS):
         f"{fp['val_acc']:.2%} vs {fb['val_acc']:.2%}",
     )
     drop = 100 * (fp["val_acc"] - fa["val_acc"])
+    verdict = (
+        f"removing BatchNorm costs {drop:.1f} points"
+        if drop > 0
+        else "removing BatchNorm does not lower it"
+    )
     to85 = fp["train_s_to_85_val"]
     display(
         Markdown(f"""
@@ -803,7 +808,7 @@ At full size **{rp["model"]}** reaches **{fp["test_acc"]:.1%}** test accuracy
 (85 % validation accuracy after {"never" if to85 is None else f"{to85 / 60:.0f} minutes"} of training).
 The baseline reaches {fb["test_acc"]:.1%}, {100 * (fp["test_acc"] - fb["test_acc"]):.1f} points less.
 Without BatchNorm the proposed network reaches {fa["val_acc"]:.1%} validation accuracy:
-removing BatchNorm {"costs" if drop > 0 else "does not cost"} {abs(drop):.1f} points at full size.
+{verdict} at full size.
 """)
     )
 
