@@ -780,37 +780,45 @@ if recorded:
 # assignment's goal of 85 % test accuracy at full size, and how do the baseline and the
 # ablation compare there? The goal and the ranking are checked on the recorded numbers.
 
+
 # %%
-if set(recorded) == set(RECORDED_KEYS):
-    rb, rp, ra = (recorded[key] for key in RECORDED_KEYS)
-    fb, fp, fa = rb["final"], rp["final"], ra["final"]
+def recorded_summary(recorded: dict) -> str:
+    """The recorded results in words, from their numbers; the claims in it are checked."""
+    rp = recorded["proposed"]
+    fp, to85 = rp["final"], rp["final"]["train_s_to_85_val"]
     helpers.check_true(
         fp["test_acc"] >= 0.85,
         "the recorded proposed model reaches 85 % test accuracy",
         f"{fp['test_acc']:.2%}",
     )
-    helpers.check_true(
-        fp["val_acc"] > fb["val_acc"],
-        "recorded: proposed beats baseline on validation",
-        f"{fp['val_acc']:.2%} vs {fb['val_acc']:.2%}",
-    )
-    drop = 100 * (fp["val_acc"] - fa["val_acc"])
-    verdict = (
-        f"removing BatchNorm costs {drop:.1f} points"
-        if drop > 0
-        else "removing BatchNorm does not lower it"
-    )
-    to85 = fp["train_s_to_85_val"]
-    display(
-        Markdown(f"""
-At full size **{rp["model"]}** reaches **{fp["test_acc"]:.1%}** test accuracy
-({fp["val_acc"]:.1%} validation) in {rp["wall_s"] / 60:.0f} minutes on {rp["device"]}
-(85 % validation accuracy after {"never" if to85 is None else f"{to85 / 60:.0f} minutes"} of training).
-The baseline reaches {fb["test_acc"]:.1%}, {100 * (fp["test_acc"] - fb["test_acc"]):.1f} points less.
-Without BatchNorm the proposed network reaches {fa["val_acc"]:.1%} validation accuracy:
-{verdict} at full size.
-""")
-    )
+    text = f"""At full size **{rp["model"]}** reaches **{fp["test_acc"]:.1%}** test accuracy
+({fp["val_acc"]:.1%} validation) in {rp["wall_s"] / 60:.0f} minutes on {rp["device"]}; its
+validation accuracy first passed 85 % after
+{"no" if to85 is None else f"{to85 / 60:.0f}"} minutes of training."""
+    if "baseline" in recorded:
+        fb = recorded["baseline"]["final"]
+        helpers.check_true(
+            fp["val_acc"] > fb["val_acc"],
+            "recorded: proposed beats baseline on validation",
+            f"{fp['val_acc']:.2%} vs {fb['val_acc']:.2%}",
+        )
+        gap = 100 * (fp["test_acc"] - fb["test_acc"])
+        text += f" The baseline reaches {fb['test_acc']:.1%}, {gap:.1f} points less."
+    if "ablation" in recorded:
+        drop = 100 * (fp["val_acc"] - recorded["ablation"]["final"]["val_acc"])
+        text += " Without BatchNorm " + (
+            f"it loses {drop:.1f} points of validation accuracy."
+            if drop > 0
+            else "it does not lose accuracy."
+        )
+    missing = [key for key in RECORDED_KEYS if key not in recorded]
+    if missing:
+        text += f" Not recorded yet: {', '.join(missing)}."
+    return text
+
+
+if "proposed" in recorded:
+    display(Markdown(recorded_summary(recorded)))
 
 # %% [markdown]
 # ## 8. Where does the better model go wrong?
