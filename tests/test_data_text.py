@@ -206,3 +206,36 @@ def _announced(loader) -> str:
     with contextlib.redirect_stdout(out):
         loader()
     return out.getvalue()
+
+
+def test_damaged_corpora_stop_with_one_message_naming_file_and_line(text_dir):
+    folder = text_dir / "rt-polaritydata"
+    folder.mkdir()
+    (folder / "rt-polarity.pos").write_text("good .\n" * 10)
+    (folder / "rt-polarity.neg").write_text("\n\n")  # emptied: would give a one-class set
+    with pytest.raises(DataError, match=r"rt-polarity\.neg holds no sentences"):
+        load_sentiment("rt")
+    write_uci(text_dir)
+    (text_dir / "uci_sentiment_labelled_sentences" / "amazon_cells_labelled.txt").write_text("")
+    with pytest.raises(DataError, match=r"amazon_cells_labelled\.txt holds no sentences"):
+        load_sentiment("uci")
+    (text_dir / "sst2").mkdir()
+    (text_dir / "sst2" / "train.tsv").write_text("sentence\tlabel\nfine\t1\nno tab here 1\n")
+    with pytest.raises(DataError, match=r"train\.tsv, line 3: no TAB between sentence and label"):
+        load_sentiment("sst2")
+    (text_dir / "sst2" / "train.tsv").write_text("sentence\tlabel\n")
+    with pytest.raises(DataError, match=r"train\.tsv holds no sentences after its header"):
+        load_sentiment("sst2")
+
+
+def test_text_that_is_not_utf8_is_refused_not_guessed(text_dir):
+    (text_dir / "sst2").mkdir()
+    (text_dir / "sst2" / "train.tsv").write_bytes(b"sentence\tlabel\ncaf\xe9\t1\n")  # latin-1
+    with pytest.raises(DataError, match=r"train\.tsv is not UTF-8 text \(byte 0xe9 at offset 18\)"):
+        load_sentiment("sst2")
+    folder = text_dir / "rt-polaritydata"
+    folder.mkdir()
+    (folder / "rt-polarity.pos").write_text("good .\n" * 10)
+    (folder / "rt-polarity.neg").write_bytes(b"bad \x81 .\n" * 10)  # 0x81: not cp1252 either
+    with pytest.raises(DataError, match=r"rt-polarity\.neg is not UTF-8 nor cp1252 text"):
+        load_sentiment("rt")

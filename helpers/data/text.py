@@ -55,15 +55,48 @@ def _find(relative: Path) -> Path | None:
     return None
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, legacy: str | None = None) -> str:
+    """The file as UTF-8 text; `legacy`: the one other encoding this corpus was published in.
+
+    Bytes that are neither stop with one message naming the file and the offset, never a
+    silent guess that would put wrong characters into the data.
+    """
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise DataError(f"{path} cannot be read ({e}); check its permissions.") from e
     try:
         return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")  # the original rt-polarity encoding
+    except UnicodeDecodeError as e:
+        utf8_error = e
+    if legacy is not None:
+        try:
+            return raw.decode(legacy)
+        except UnicodeDecodeError:
+            pass
+    also = f" nor {legacy}" if legacy else ""
+    raise DataError(
+        f"{path} is not UTF-8{also} text (byte 0x{raw[utf8_error.start]:02x} at offset "
+        f"{utf8_error.start:,}); restore the original file or save it as UTF-8."
+    )
+
+
+def _lines(path: Path, legacy: str | None = None) -> list[tuple[int, str]]:
+    """(line number, line) for every non-blank line; an empty file is an error naming it."""
+    lines = [(i, line) for i, line in enumerate(_read_text(path, legacy).split("\n"), 1)]
+    kept = [(i, line) for i, line in lines if line.strip()]
+    if not kept:
+        raise DataError(f"{path} holds no sentences; restore the original file.")
+    return kept
+
+
+def _split_tab(line: str, path: Path, line_no: int) -> tuple[str, str]:
+    if "\t" not in line:
+        raise DataError(
+            f"{path}, line {line_no}: no TAB between sentence and label; restore the original file."
+        )
+    sentence, label = line.rsplit("\t", 1)
+    return sentence, label
 
 
 # ---------------------------------------------------------------- tiny Shakespeare
@@ -144,12 +177,8 @@ def _read_uci(folder: Path) -> tuple[list[str], list[int]]:
         path = folder / name
         if not path.is_file():
             raise DataError(f"{path} is missing; copy the complete {folder.name} folder.")
-        for i, line in enumerate(_read_text(path).split("\n"), start=1):
-            if not line.strip():
-                continue
-            if "\t" not in line:
-                raise DataError(f"{path}, line {i}: no TAB between sentence and label.")
-            sentence, label = line.rsplit("\t", 1)
+        for i, line in _lines(path):
+            sentence, label = _split_tab(line, path, i)
             sentences.append(sentence.strip())
             labels.append(_label(label, path, i))
     return sentences, labels
@@ -161,7 +190,7 @@ def _read_rt(folder: Path) -> tuple[list[str], list[int]]:
         path = folder / name
         if not path.is_file():
             raise DataError(f"{path} is missing; copy the complete {folder.name} folder.")
-        lines = [s.strip() for s in _read_text(path).split("\n") if s.strip()]
+        lines = [s.strip() for _, s in _lines(path, legacy="cp1252")]  # the original encoding
         sentences += lines
         labels += [label] * len(lines)
     return sentences, labels
@@ -171,15 +200,16 @@ def _read_tsv(path: Path) -> tuple[list[str], list[int]]:
     """SST-2: a header `sentence<TAB>label`, then one example a line."""
     if not path.is_file():
         raise DataError(f"{path} is missing; copy the complete {path.parent.name} folder.")
-    lines = _read_text(path).split("\n")
-    if not lines or lines[0].split("\t") != ["sentence", "label"]:
+    lines = _lines(path)
+    if lines[0][1].split("\t") != ["sentence", "label"]:
         raise DataError(f"{path} does not start with the header 'sentence<TAB>label'.")
     sentences, labels = [], []
-    for i, line in enumerate(lines[1:], start=2):
-        if line.strip():
-            sentence, label = line.rsplit("\t", 1)
-            sentences.append(sentence.strip())
-            labels.append(_label(label, path, i))
+    for i, line in lines[1:]:
+        sentence, label = _split_tab(line, path, i)
+        sentences.append(sentence.strip())
+        labels.append(_label(label, path, i))
+    if not sentences:
+        raise DataError(f"{path} holds no sentences after its header; restore the original file.")
     return sentences, labels
 
 
