@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("COURSE_OFFLINE", "1")
     ns = notebook_namespace(ASSIGNMENT, until="proposed_model")
     amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-    print(f"{cpu_model()}, {torch.get_num_threads()} threads, AMX: {amx}, torch {torch.__version__}")
+    print(
+        f"{cpu_model()}, {torch.get_num_threads()} threads, AMX: {amx}, torch {torch.__version__}"
+    )
     print("\n| model | bfloat16 | channels_last | ms per batch | images/s | speed-up |")
     print("|---|---|---|---:|---:|---:|")
     for name in ("BaselineNet", "ProposedNet"):

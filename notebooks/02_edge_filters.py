@@ -555,7 +555,10 @@ helpers.check_true(
     bool((sobel_5x5_like[:, :2] < 0).all() and (sobel_5x5_like[:, 3:] > 0).all()),
     "edge pattern 0 is negative on the left and positive on the right, like Sobel x",
 )
-before = {"smoothness": smoothness(initial_kernels), "edge likeness": edge_likeness(initial_kernels)}
+before = {
+    "smoothness": smoothness(initial_kernels),
+    "edge likeness": edge_likeness(initial_kernels),
+}
 after = {"smoothness": smoothness(model[0].weight), "edge likeness": edge_likeness(model[0].weight)}
 for name in before:
     print(f"{name:13}: random start {before[name]:.2f} | after training {after[name]:.2f}")

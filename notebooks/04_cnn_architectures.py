@@ -513,8 +513,10 @@ print(f"total by formula: {bottleneck_macs:,} = {bottleneck_macs / 1e6:.0f}M")
 # %%
 # NBVAL_CHECK_OUTPUT
 convs = {name: m for name, m in bottlenecked.named_modules() if isinstance(m, nn.Conv2d)}
-measured = {name: count_macs(c, torch.zeros(1, c.in_channels, 28, 28, device=META))
-            for name, c in convs.items()}  # each conv on its own, FLOP counter
+measured = {
+    name: count_macs(c, torch.zeros(1, c.in_channels, 28, 28, device=META))
+    for name, c in convs.items()
+}  # each conv on its own, FLOP counter
 total = count_macs(bottlenecked, x)  # the whole module, FLOP counter
 gap = 358_000_000 - total  # what the slides' 358M adds to the measured total
 culprit = min(measured, key=lambda name: abs(measured[name] - gap))
@@ -524,11 +526,17 @@ print(f"the layer closest to that gap: {culprit} = {convs[culprit]}, {measured[c
 # %%
 helpers.check_equal(total, bottleneck_macs, "bottleneck module MACs, FLOP counter vs formula")
 helpers.check_equal(sorted(measured.values()), sorted(bottleneck_terms.values()), "each conv")
-helpers.check_equal(round((total + measured[culprit]) / 1e6), 358,
-                    "measured total plus one layer counted twice, in millions (the slides' 358M)")
+helpers.check_equal(
+    round((total + measured[culprit]) / 1e6),
+    358,
+    "measured total plus one layer counted twice, in millions (the slides' 358M)",
+)
 helpers.check_equal(convs[culprit].kernel_size, (3, 3), "kernel of the layer counted twice")
-helpers.check_true(max(total, 358e6) < naive_macs / 2, "the bottleneck more than halves the cost",
-                   found=f"{total / 1e6:.0f}M (358M on the slides) vs {naive_macs / 1e6:.0f}M")
+helpers.check_true(
+    max(total, 358e6) < naive_macs / 2,
+    "the bottleneck more than halves the cost",
+    found=f"{total / 1e6:.0f}M (358M on the slides) vs {naive_macs / 1e6:.0f}M",
+)
 
 # %% [markdown]
 # **GoogLeNet** stacks nine such modules (names 3a ... 5b, channel numbers from the paper's
@@ -1131,8 +1139,9 @@ for name, (n_layers, residual) in configs.items():
     print(f"{name:22s} final training loss {histories[name]['train_loss'][-1]:.3f}")
 
 # %%
-fig = helpers.plot_histories(histories, metric="train_loss",
-                             title=f"Plain vs residual on CIFAR-10, {n_train} images")
+fig = helpers.plot_histories(
+    histories, metric="train_loss", title=f"Plain vs residual on CIFAR-10, {n_train} images"
+)
 plt.show()
 
 # %% [markdown]

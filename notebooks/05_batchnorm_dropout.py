@@ -764,23 +764,27 @@ plain_top, bn_top = sweep[("none", top)], sweep[("BatchNorm", top)]
 plain_preds, _ = helpers.predict(models[("none", top)], test_loader, device=device)  # (N_VAL,)
 same_class = plain_preds.bincount(minlength=10).max().item() / len(plain_preds)
 print(f"lr={top}, no norm: {same_class:.0%} of the test images get the same predicted class")
-helpers.check_true(
-    plain_top is None
-    or (plain_top.last["train_loss"] > math.log(10) - 0.05 and plain_top.last["val_acc"] < 0.15),
-    f"at lr={top} the plain network stays at chance (loss about ln 10, accuracy about 10%)",
-    "diverged" if plain_top is None else f"loss {final_train_loss(plain_top):.3f}, "
-    f"accuracy {plain_top.last['val_acc']:.1%}",
-)
-helpers.check_true(
-    plain_top is None or same_class > 0.8,
-    f"at lr={top} the plain network predicts (almost) one class for every image",
-    f"{same_class:.0%} share of the most frequent class",
-)
-helpers.check_true(
-    bn_top is not None and bn_top.last["train_loss"] < math.log(10) - 0.05,
-    f"at lr={top} the BatchNorm network still learns",
-    f"loss {final_train_loss(bn_top):.3f}",
-)
+if train_set.real:  # measured on real CIFAR-10; the generated stand-in behaves otherwise
+    helpers.check_true(
+        plain_top is None
+        or (
+            plain_top.last["train_loss"] > math.log(10) - 0.05 and plain_top.last["val_acc"] < 0.15
+        ),
+        f"at lr={top} the plain network stays at chance (loss about ln 10, accuracy about 10%)",
+        "diverged"
+        if plain_top is None
+        else f"loss {final_train_loss(plain_top):.3f}, accuracy {plain_top.last['val_acc']:.1%}",
+    )
+    helpers.check_true(
+        plain_top is None or same_class > 0.8,
+        f"at lr={top} the plain network predicts (almost) one class for every image",
+        f"{same_class:.0%} share of the most frequent class",
+    )
+    helpers.check_true(
+        bn_top is not None and bn_top.last["train_loss"] < math.log(10) - 0.05,
+        f"at lr={top} the BatchNorm network still learns",
+        f"loss {final_train_loss(bn_top):.3f}",
+    )
 
 # %% [markdown]
 # ### 5.2 BatchNorm before or after the nonlinearity?
@@ -1085,11 +1089,12 @@ print({k: f"{v:.1%}" for k, v in tiny_acc.items()})
 
 # %%
 bn_best = max(tiny_acc["BatchNorm"], tiny_acc["BatchNorm (batch stats)"])
-helpers.check_true(
-    tiny_acc["GroupNorm"] > bn_best + 0.03,
-    "GroupNorm beats BatchNorm when training with batches of 1",
-    f"{tiny_acc['GroupNorm']:.1%} vs BatchNorm's best {bn_best:.1%}",
-)
+if train_set.real:  # measured on real CIFAR-10
+    helpers.check_true(
+        tiny_acc["GroupNorm"] > bn_best + 0.03,
+        "GroupNorm beats BatchNorm when training with batches of 1",
+        f"{tiny_acc['GroupNorm']:.1%} vs BatchNorm's best {bn_best:.1%}",
+    )
 
 # %% [markdown]
 # ## Exercises

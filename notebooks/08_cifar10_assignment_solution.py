@@ -770,7 +770,8 @@ if recorded:
     )
     axes[1].set(title=helpers.recorded_label(next(iter(recorded.values()))), xlabel="epoch")
     for ax in axes:
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:  # the live panel is empty until you train
+            ax.legend()
         ax.xaxis.get_major_locator().set_params(integer=True)
     fig.suptitle("Validation accuracy per epoch: live fast run and recorded full run")
     plt.show()
@@ -992,8 +993,8 @@ assert checklist.all_passed, "the solution passes the whole checklist"
 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-class NoShortcutNet(ProposedNet):
-    """ShortcutNet's layers without the two residual additions."""
+class PlainProposedNet(ProposedNet):
+    """The proposed model's layers without its two residual additions."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.res1(self.stage1(self.stem(x)))  # was x + res1(x)
@@ -1002,7 +1003,7 @@ class NoShortcutNet(ProposedNet):
 
 
 if proposed_ok:
-    plain = NoShortcutNet()
+    plain = PlainProposedNet()
     helpers.check_equal(n_params(plain), n_params(ProposedNet()), "parameters without shortcuts")
     with_shortcuts = ProposedNet().eval()
     with_shortcuts.load_state_dict(plain.state_dict())  # the same weights in both
@@ -1011,7 +1012,7 @@ if proposed_ok:
         not torch.allclose(plain.eval()(probe), with_shortcuts(probe)),
         "removing the shortcuts changes what the same weights compute",
     )
-    no_shortcuts = train_and_evaluate(NoShortcutNet, f"{proposed_name()} without shortcuts")
+    no_shortcuts = train_and_evaluate(PlainProposedNet, f"{proposed_name()} without shortcuts")
     print(
         f"validation: with shortcuts {runs['proposed'].val_acc:.1%}, without {no_shortcuts.val_acc:.1%}"
     )
