@@ -20,12 +20,11 @@ import time
 from pathlib import Path
 
 import jupytext
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from build_notebooks import NOTEBOOKS, problems, sources  # noqa: E402
+from build_notebooks import problems, run, sources  # noqa: E402
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -57,12 +56,7 @@ def run_with_seed(src: Path, seed: int, timeout: int) -> str | None:
     nb = jupytext.read(src)
     start = time.perf_counter()
     try:
-        NotebookClient(
-            nb,
-            timeout=timeout,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(NOTEBOOKS)}},
-        ).execute()
+        run(nb, timeout)
     except CellExecutionError as err:
         lines = [line for line in ANSI.sub("", str(err)).splitlines() if line.strip()]
         cause = next((ln for ln in reversed(lines) if "Error" in ln), lines[-1] if lines else "")

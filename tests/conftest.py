@@ -1,5 +1,34 @@
 """Unit tests draw figures without a screen."""
 
+import http.server
+import threading
+
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
+
+
+@pytest.fixture
+def serve_folder():
+    """`serve_folder(path)` serves that folder over HTTP on the loopback interface (for the
+    download tests) and returns its base URL; every server stops when the test ends."""
+    servers = []
+
+    def start(folder) -> str:
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(folder), **kwargs)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -160,10 +160,8 @@ def test_unknown_photo_lists_the_names():
         load_photo("mona_lisa")
 
 
-def test_shakespeare_download_from_a_loopback_server(text_dir, tmp_path, monkeypatch):
+def test_shakespeare_download_from_a_loopback_server(text_dir, tmp_path, monkeypatch, serve_folder):
     import hashlib
-    import http.server
-    import threading
 
     from helpers.data import text as text_module
 
@@ -171,31 +169,16 @@ def test_shakespeare_download_from_a_loopback_server(text_dir, tmp_path, monkeyp
     served.mkdir()
     play = b"KING:\nWhat news?\n\n" * 1000
     (served / "input.txt").write_bytes(play)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(served), **kwargs)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/input.txt"
-        monkeypatch.setattr(text_module, "SHAKESPEARE_URL", url)
-        monkeypatch.setattr(text_module, "SHAKESPEARE_MD5", hashlib.md5(play).hexdigest())
-        monkeypatch.setenv("COURSE_OFFLINE", "0")
-        settings.reload_settings()
-        assert load_shakespeare() == play.decode()
-        assert (text_dir / "tinyshakespeare" / "input.txt").read_bytes() == play
-        monkeypatch.setattr(text_module, "SHAKESPEARE_MD5", "0" * 32)  # a wrong file is refused
-        (text_dir / "tinyshakespeare" / "input.txt").unlink()
-        assert "download failed: DataError" in _announced(load_shakespeare)
-        assert not (text_dir / "tinyshakespeare" / "input.txt").exists()
-    finally:
-        server.shutdown()
-        server.server_close()
+    monkeypatch.setattr(text_module, "SHAKESPEARE_URL", serve_folder(served) + "input.txt")
+    monkeypatch.setattr(text_module, "SHAKESPEARE_MD5", hashlib.md5(play).hexdigest())
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    settings.reload_settings()
+    assert load_shakespeare() == play.decode()
+    assert (text_dir / "tinyshakespeare" / "input.txt").read_bytes() == play
+    monkeypatch.setattr(text_module, "SHAKESPEARE_MD5", "0" * 32)  # a wrong file is refused
+    (text_dir / "tinyshakespeare" / "input.txt").unlink()
+    assert "download failed: DataError" in _announced(load_shakespeare)
+    assert not (text_dir / "tinyshakespeare" / "input.txt").exists()
 
 
 def _announced(loader) -> str:

@@ -152,56 +152,34 @@ def test_depth_is_checked_before_looking_for_files(weights_dir, bad):
 
 
 def test_missing_weights_are_downloaded_verified_from_a_loopback_server(
-    weights_dir, tmp_path, monkeypatch
+    weights_dir, tmp_path, monkeypatch, serve_folder
 ):
     """Online (e.g. on Colab) a missing weights file is fetched from its release, checked
     against the published sha256 and written atomically; a wrong file is refused."""
     import hashlib
-    import http.server
-    import threading
 
     from helpers import models
+    from helpers.data import sources
 
     served = tmp_path / "served"
     served.mkdir()
     torch.manual_seed(1)
     save_like_the_published_checkpoints(cifar_resnet(20), served / "resnet20-0123abcd.th")
     payload = (served / "resnet20-0123abcd.th").read_bytes()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(served), **kwargs)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setattr(
-            models, "PRETRAINED_URL", f"http://127.0.0.1:{server.server_address[1]}/"
-        )
-        monkeypatch.setitem(
-            models.PRETRAINED_SHA256, 20, "0123abcd" + hashlib.sha256(payload).hexdigest()[8:]
-        )
-        monkeypatch.setenv("COURSE_OFFLINE", "0")
-        settings.reload_settings()
-        with pytest.raises(DataError, match=r"download failed \(DataError: .*published sha256"):
-            load_pretrained_cifar_resnet(20)  # the name matches, the checksum does not
-        assert not list(weights_dir.iterdir()), "a refused file is never written"
-        monkeypatch.setitem(models.PRETRAINED_SHA256, 20, hashlib.sha256(payload).hexdigest())
-        (served / f"resnet20-{hashlib.sha256(payload).hexdigest()[:8]}.th").write_bytes(payload)
-        assert models._find_weights(20) is None
-        from helpers.data import sources
-
-        sources._failed.clear()  # the failure above is remembered for the session
-        model = load_pretrained_cifar_resnet(20)
-        written = list(weights_dir.iterdir())
-        assert [p.name for p in written] == [
-            f"resnet20-{hashlib.sha256(payload).hexdigest()[:8]}.th"
-        ]
-        assert written[0].read_bytes() == payload
-        assert not model.training
-    finally:
-        server.shutdown()
-        server.server_close()
+    digest = hashlib.sha256(payload).hexdigest()
+    monkeypatch.setattr(models, "PRETRAINED_URL", serve_folder(served))
+    monkeypatch.setitem(models.PRETRAINED_SHA256, 20, "0123abcd" + digest[8:])
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    settings.reload_settings()
+    with pytest.raises(DataError, match=r"download failed \(DataError: .*published sha256"):
+        load_pretrained_cifar_resnet(20)  # the name matches, the checksum does not
+    assert not list(weights_dir.iterdir()), "a refused file is never written"
+    monkeypatch.setitem(models.PRETRAINED_SHA256, 20, digest)
+    (served / f"resnet20-{digest[:8]}.th").write_bytes(payload)
+    assert models._find_weights(20) is None
+    sources._failed.clear()  # the failure above is remembered for the session
+    model = load_pretrained_cifar_resnet(20)
+    written = list(weights_dir.iterdir())
+    assert [p.name for p in written] == [f"resnet20-{digest[:8]}.th"]
+    assert written[0].read_bytes() == payload
+    assert not model.training
