@@ -25,9 +25,9 @@ def best_device() -> torch.device:
 def bf16_pays(device: torch.device | str | None = None) -> bool:
     """Whether bfloat16 autocast with channels_last speeds up training of a small CNN here.
 
-    True on CUDA, and on CPUs with AMX matrix units (there it trained notebook 08's CNN about
-    3x faster than float32: `benchmarks/cpu_bf16_speed.py`). False elsewhere, where bfloat16
-    on the CPU is emulated and slower.
+    True on CUDA, and on CPUs with AMX matrix units (there a training step of notebook 08's
+    CNNs ran 2.3-2.9x faster than in float32: `benchmarks/cpu_bf16_speed.py`). False
+    elsewhere: without AMX the CPU's bfloat16 path was not measured to be faster.
     """
     device = best_device() if device is None else torch.device(device)
     if device.type == "cuda":
