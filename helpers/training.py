@@ -349,8 +349,8 @@ def fit(
     validation loss); may also be a function optimizer -> scheduler. checkpoint_path: after every
     epoch the full state is saved there (atomically) and the best epoch's weights next to it
     (run.pt -> run.best.pt); resume=True continues from it. A path that already holds a run is
-    never replaced silently: pass resume=True, overwrite=True or another path. seed: when given, everything is
-    seeded first. amp / channels_last: None = on for CUDA. verbose: one line per epoch.
+    never replaced silently: pass resume=True, overwrite=True or another path. seed: when
+    given, everything is seeded first. amp / channels_last: None = on for CUDA. verbose: one line per epoch.
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}.")
