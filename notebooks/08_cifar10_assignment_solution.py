@@ -588,7 +588,7 @@ helpers.check_equal(max(f), 1, "the peak factor")
 # parameter count all at once, so their gap says nothing about any one of these. The
 # **ablation** changes exactly one thing: it is your proposed model with every `BatchNorm2d`
 # replaced by an identity, trained with the same recipe. This cell is slow in full mode (a few
-# minutes on a GPU, about an hour on a laptop CPU); in fast mode it takes seconds per model.
+# minutes on a GPU, about an hour per model on a 2-core CPU); in fast mode, seconds per model.
 
 
 # %% nbgrader={"grade": false, "grade_id": "ablation_model", "locked": true, "schema_version": 3, "solution": false}
