@@ -3,11 +3,13 @@ explains a mismatch in plain words instead of a long traceback."""
 
 from __future__ import annotations
 
+import errno
 import os
-import pickle
 import re
+import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -60,7 +62,8 @@ def save_checkpoint(
 
     The data goes to a temporary file in the same folder, is flushed to disk, and is then
     renamed onto `path`. A crash at any moment leaves either the old complete file or the new
-    complete file, never a half-written one.
+    complete file, never a half-written one. A failed write (e.g. a full disk) raises
+    `CheckpointError` saying so; the old file stays as it was.
     """
     path = Path(path)
     data = dict(state or {})
@@ -76,6 +79,9 @@ def save_checkpoint(
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # torch reports a full disk as a RuntimeError
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(_save_failed(path, exc)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -83,21 +89,12 @@ def save_checkpoint(
     return path
 
 
-def _damaged(path: Path, exc: Exception) -> str:
-    text = str(exc).strip()
-    reason = re.sub(r"\x1b\[[0-9;]*m", "", text.splitlines()[0])[:200] if text else ""
-    return (
-        f"cannot read the checkpoint {path} ({type(exc).__name__}: {reason}). The file is "
-        "damaged, truncated or not a PyTorch checkpoint: delete it and train again, or "
-        "download it again."
-    )
-
-
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
     """Load a checkpoint written by `save_checkpoint` (or any dict saved by `torch.save`).
 
     Uses `weights_only=True`, so a file can only hold tensors and plain Python values, never
-    code. Raises `CheckpointError` naming the file when it is missing, damaged or not a dict.
+    code: a file that holds anything else is refused before any of it runs. Raises
+    `CheckpointError` naming the file when it is missing, not a weights file, or not a dict.
     """
     path = Path(path)
     if not path.is_file():
@@ -105,24 +102,35 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
             f"no checkpoint at {path}: check the path, or train first (fit(..., checkpoint_path=...))."
         )
     try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "weights only" not in str(exc).lower():
-            raise CheckpointError(_damaged(path, exc)) from None
-        raise CheckpointError(
-            f"the checkpoint {path} holds Python objects, not only tensors and plain values "
-            "(e.g. a whole model saved with torch.save(model)), so the safe loader "
-            "(weights_only=True) refuses it. Save model.state_dict() instead; only if you "
-            "trust its source, load it with torch.load(path, weights_only=False)."
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - any other failure means an unreadable file
-        raise CheckpointError(_damaged(path, exc)) from None
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of foreign files
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure means: not a file of weights
+        raise CheckpointError(_not_weights(path, exc)) from None
     if not isinstance(obj, dict):
         raise CheckpointError(
             f"the checkpoint {path} holds a {type(obj).__name__}, not a dict: it was not saved "
             "with save_checkpoint / torch.save(model.state_dict()); save a dict instead."
         )
     return obj
+
+
+def check_writable(folder: str | os.PathLike) -> Path:
+    """Make sure checkpoints can be written in `folder` (created if missing): write, flush and
+    delete a small probe file there. Raises `CheckpointError` naming the folder and the
+    choices when the disk is full, the folder is read-only, or it cannot be created.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_probe(folder)
+    except OSError as exc:
+        raise CheckpointError(
+            f"cannot write checkpoints in {folder}: {_os_reason(exc)}. Free some space there, "
+            "or choose a checkpoint path in a folder you can write to (fit(..., "
+            "checkpoint_path=None) trains without checkpoints)."
+        ) from None
+    return folder
 
 
 def _strip(state_dict: Mapping[str, Any], prefix: str | None) -> dict[str, Any]:
@@ -184,3 +192,73 @@ def load_state_dict_checked(
         lines.append(hint)
         raise CheckpointError("\n".join(lines))
     model.load_state_dict(sd)
+
+
+# ---------------------------------------------------------------- reading and writing, in detail
+
+
+def _not_weights(path: Path, exc: Exception) -> str:
+    """The one message for a file torch's safe loader refused: what it holds, what to do."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # no terminal colour codes
+    code = re.search(r"GLOBAL ([\w.]+)", text)
+    if code:
+        return (
+            f"{path} is not a weights file: it holds Python objects or code ({code.group(1)}), "
+            "not only tensors and plain values, so it was refused and nothing in it was run. "
+            "If it is a whole model you saved with torch.save(model), save model.state_dict() "
+            "instead; if it came from elsewhere, delete it and download the weights again."
+        )
+    return (
+        f"{path} is not a weights file: it is damaged, truncated or in another format "
+        f"({type(exc).__name__}: {_first_reason(text)}). Delete it and train again, or "
+        "download it again."
+    )
+
+
+def _first_reason(text: str) -> str:
+    """The informative line of a loader error, without torch's advice to load unsafely."""
+    detail = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", text)
+    if detail:
+        return detail.group(1).strip()[:200]
+    if "weights_only" in text:  # torch's advice, but no detail worth quoting
+        return "the safe loader could not read it"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0][:200] if lines else "no data"
+
+
+def _save_failed(path: Path, exc: Exception) -> str:
+    """Why a save failed, how much room is left, and that the old file is intact."""
+    if isinstance(exc, OSError):
+        reason = _os_reason(exc)
+    else:
+        reason = f"{type(exc).__name__}: {_first_reason(str(exc))}"
+    free_mib = shutil.disk_usage(path.parent).free / 2**20
+    return (
+        f"could not save the checkpoint {path} ({reason}; {free_mib:,.0f} MiB free in "
+        f"{path.parent}). The checkpoint saved before, if any, is unchanged. Free some space or "
+        "choose a folder you can write to; fit(..., resume=True) continues from the last saved epoch."
+    )
+
+
+def _write_probe(folder: Path) -> None:
+    """Create, fill, flush and delete a small temporary file in `folder`."""
+    fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}probe.", dir=folder)
+    try:
+        os.write(fd, b"\0" * 4096)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+        Path(name).unlink(missing_ok=True)
+
+
+def _os_reason(exc: OSError) -> str:
+    """A plain-words reason for a failed write."""
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "your disk quota is used up",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "you have no permission to write there",
+        errno.EPERM: "you have no permission to write there",
+    }
+    plain = reasons.get(exc.errno)
+    return f"{plain} ({exc.strerror})" if plain else str(exc.strerror or exc)

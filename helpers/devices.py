@@ -9,6 +9,7 @@ import random
 import numpy as np
 import torch
 
+from .arguments import check_seed
 from .settings import get_settings
 
 
@@ -20,6 +21,27 @@ def best_device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def resolve_device(device: torch.device | str | None = None) -> torch.device:
+    """`device` as a `torch.device` (None: `best_device()`), refused with a clear message when
+    it is not a device name or this machine does not have it (e.g. "cuda" without a GPU)."""
+    if device is None:
+        return best_device()
+    if isinstance(device, bool) or not isinstance(device, (str, torch.device, int)):
+        raise TypeError(
+            f"device must be a name such as 'cpu' or 'cuda', a torch.device or None, "
+            f"got {device!r} ({type(device).__name__})."
+        )
+    try:
+        found = torch.device(device)
+    except RuntimeError:
+        raise ValueError(
+            f"device={device!r} is not a device name; use device='cpu', 'cuda', 'cuda:1' or "
+            f"'mps', or device=None for the best one here ({best_device()})."
+        ) from None
+    _check_present(found, device)
+    return found
 
 
 def bf16_pays(device: torch.device | str | None = None) -> bool:
@@ -39,11 +61,12 @@ def bf16_pays(device: torch.device | str | None = None) -> bool:
 def seed_everything(seed: int | None = None) -> int:
     """Seed Python, NumPy and PyTorch (all devices); returns the seed used.
 
-    Without an argument the course seed (`COURSE_SEED`, default 0) is used.
+    Without an argument the course seed (`COURSE_SEED`, default 0) is used. A seed is a whole
+    number from 0 to 2**32 - 1.
     """
-    seed = get_settings().seed if seed is None else int(seed)
+    seed = get_settings().seed if seed is None else check_seed(seed)
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
     return seed
 
@@ -118,3 +141,31 @@ def strict_warnings() -> None:
     for category in (DeprecationWarning, FutureWarning):
         for module in ("__main__", "torch", "torchvision", "helpers"):
             warnings.filterwarnings("error", category=category, module=rf"{module}(\..*)?$")
+
+
+# ---------------------------------------------------------------- private helpers
+
+
+def _check_present(device: torch.device, asked: object) -> None:
+    """Raise a ValueError when this machine lacks `device` (a CUDA or MPS device)."""
+    fallback = f"use device='cpu', or device=None for the best one here ({best_device()})"
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={asked!r}: there is no CUDA device on this machine "
+                f"(torch.cuda.is_available() is False); {fallback}. On Colab, pick a GPU under "
+                "Runtime > Change runtime type."
+            )
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise ValueError(
+                f"device={asked!r}: this machine has {count} CUDA device(s), "
+                f"cuda:0 to cuda:{count - 1}; pick one of those, or {fallback}."
+            )
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(
+                f"device={asked!r}: Apple's MPS is not available on this machine (it needs a "
+                f"Mac with Apple silicon); {fallback}."
+            )

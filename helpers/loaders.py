@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .devices import best_device
+from .arguments import check_int, check_seed
+from .devices import resolve_device
 from .settings import get_settings
 
 
@@ -84,6 +85,8 @@ class DeviceLoader:
     augment: per-image random crop (`crop_padding` pixels of zero or reflect padding) and random
         horizontal flip, done on the device for the whole batch (4-D inputs only).
     seed: the order and the augmentation repeat for the same seed (default: the course seed).
+    device: where the data is kept (default: `best_device()`); one this machine lacks, such as
+        "cuda" without a GPU, is refused with a message saying what to use instead.
     Each pass over the loader is one epoch with a new random order when `shuffle` is True.
     """
 
@@ -103,8 +106,11 @@ class DeviceLoader:
         padding_mode: str = "zeros",
     ) -> None:
         inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
-        self._validate(inputs, targets, batch_size, augment, crop_padding, mean, std, padding_mode)
-        self.device = torch.device(device) if device is not None else best_device()
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        crop_padding = check_int(crop_padding, "crop_padding", minimum=0)
+        seed = get_settings().seed if seed is None else check_seed(seed)
+        self._validate(inputs, targets, augment, crop_padding, mean, std, padding_mode)
+        self.device = resolve_device(device)  # refuses e.g. "cuda" on a machine without a GPU
         try:
             self.inputs = inputs.to(self.device)  # (N, ...) one tensor on the device, dtype kept
             self.targets = targets.to(self.device)  # (N, ...)
@@ -114,9 +120,9 @@ class DeviceLoader:
                 f"the data set ({size:,.0f} MiB as {inputs.dtype}) does not fit on {self.device}: "
                 "keep images as uint8 (not float), take a subset, or use a torch DataLoader."
             ) from None
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         self.shuffle, self.augment, self.drop_last = shuffle, augment, drop_last
-        self.crop_padding, self.padding_mode = int(crop_padding), padding_mode
+        self.crop_padding, self.padding_mode = crop_padding, padding_mode
         self.is_image = inputs.dim() == 4
         self.channels_last = self.is_image and self.device.type == "cuda"
         self.scale, self.shift = self._affine(inputs, mean, std)
@@ -124,11 +130,11 @@ class DeviceLoader:
         self.padded = (
             pad_for_crops(self.inputs, self.crop_padding, padding_mode) if augment else None
         )
-        self.seed = get_settings().seed if seed is None else int(seed)
+        self.seed = seed
         self.generator = torch.Generator().manual_seed(self.seed)  # CPU: same stream everywhere
 
     @staticmethod
-    def _validate(inputs, targets, batch_size, augment, crop_padding, mean, std, padding_mode):
+    def _validate(inputs, targets, augment, crop_padding, mean, std, padding_mode):
         if inputs.dim() == 0 or len(inputs) == 0:
             raise ValueError(
                 "DeviceLoader got an empty input tensor: it needs at least one sample."
@@ -138,18 +144,16 @@ class DeviceLoader:
             raise ValueError(
                 f"inputs and targets must have the same length: {len(inputs)} inputs but {n_t}."
             )
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
         if augment and inputs.dim() != 4:
             raise ValueError(
                 f"augment=True needs images of shape (N, C, H, W); got shape {tuple(inputs.shape)}. "
                 "Use augment=False for sequences and other non-image data."
             )
-        if augment and not 0 <= int(crop_padding) <= min(inputs.shape[-2:]):
+        if augment and not 0 <= crop_padding <= min(inputs.shape[-2:]):
             raise ValueError(
                 f"crop_padding must be between 0 and the image size, got {crop_padding}."
             )
-        if augment and padding_mode == "reflect" and int(crop_padding) >= min(inputs.shape[-2:]):
+        if augment and padding_mode == "reflect" and crop_padding >= min(inputs.shape[-2:]):
             raise ValueError("reflect padding must be smaller than the image size.")
         if padding_mode not in ("zeros", "reflect"):
             raise ValueError(f"padding_mode must be 'zeros' or 'reflect', got {padding_mode!r}.")

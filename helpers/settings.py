@@ -6,7 +6,7 @@
 | COURSE_OFFLINE     | 0, 1                       | 0: downloads are tried (bounded)  |
 | COURSE_DATA_DIR    | a folder                   | <repo>/data                       |
 | COURSE_CACHE_DIR   | a writable folder          | <repo>/.cache                     |
-| COURSE_SEED        | an integer                 | 0                                 |
+| COURSE_SEED        | an integer, 0 to 2**32 - 1 | 0                                 |
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
+
+from .arguments import MAX_SEED
 
 T = TypeVar("T")
 
@@ -80,6 +82,10 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         ) from None
     if seed < 0:
         raise SettingsError(f"COURSE_SEED={seed} is negative; allowed values: an integer >= 0.")
+    if seed > MAX_SEED:
+        raise SettingsError(
+            f"COURSE_SEED={seed} is too large; allowed values: an integer from 0 to {MAX_SEED}."
+        )
     data_dir = Path(env.get("COURSE_DATA_DIR") or REPO_ROOT / "data").expanduser()
     cache_dir = Path(env.get("COURSE_CACHE_DIR") or REPO_ROOT / ".cache").expanduser()
     return Settings(bool(fast), bool(offline), data_dir, cache_dir, seed, fast_source)

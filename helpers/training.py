@@ -2,7 +2,9 @@
 
 Read `fit` from top to bottom: it is the loop from the lectures (forward, loss, backward,
 step) plus the plumbing a real run needs: a history of every epoch, checkpoints you can resume
-from, a guard against NaN losses, and on a GPU mixed precision and channels_last.
+from, a guard against NaN or exploding losses, checks that turn common mistakes (a model whose
+output does not fit the labels, a device this machine lacks, a checkpoint folder it cannot
+write) into one clear message, and on a GPU mixed precision and channels_last.
 
 Accuracy convention: it is computed when the targets are integer class labels and the class
 dimension of the outputs is dim 1, the layout `F.cross_entropy` expects: outputs (N, C) with
@@ -29,16 +31,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checkpoints import CheckpointError, load_checkpoint, load_state_dict_checked, save_checkpoint
-from .devices import best_device, seed_everything
+from .arguments import check_int, check_positive
+from .checkpoints import (
+    CheckpointError,
+    check_writable,
+    load_checkpoint,
+    load_state_dict_checked,
+    save_checkpoint,
+)
+from .devices import resolve_device, seed_everything
 
 __all__ = ["History", "TrainingError", "fit", "evaluate", "predict", "best_path"]
 
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+EXPLODED = 1e4  # a training loss this many times above its start has diverged
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on (e.g. the loss became NaN or infinite)."""
+    """Training cannot go on (e.g. the loss became NaN, infinite or exploded)."""
 
 
 class History:
@@ -230,9 +240,14 @@ def _run_batches(
     channels_last=False,
     grad_clip=None,
     epoch=0,
+    loss_start=None,
     bar=None,
 ) -> dict:
-    """One pass over `loader`; trains when an optimizer is given. Returns mean loss and accuracy."""
+    """One pass over `loader`; trains when an optimizer is given. Returns mean loss and accuracy.
+
+    loss_start: the loss a training run started from (None: the first loss of this pass); a
+    loss far above it stops training (see `_check_loss`).
+    """
     use_amp, amp_dtype = amp
     total_loss, n_samples = 0.0, 0
     hits = torch.zeros(2, dtype=torch.long, device=device)  # correct, labelled: on the device
@@ -241,16 +256,13 @@ def _run_batches(
         x, y = _to_device(x, y, device, channels_last)
         with torch.autocast(device.type, dtype=amp_dtype) if use_amp else nullcontext():
             out = model(x)
+            if step == 1:  # once per pass: a clear message instead of torch's IndexError
+                _check_output_fits_labels(out, y, loss_fn)
             loss = loss_fn(out, y)
         loss_value = loss.item()  # waits for the GPU once per step: needed to stop at a NaN
         if optimizer is not None:
-            if not math.isfinite(loss_value):
-                raise TrainingError(
-                    f"the training loss became {loss_value} in epoch {epoch}, step {step}. "
-                    "Try a lower learning rate, check that the inputs are normalised (no NaN "
-                    "or huge values), or clip gradients with fit(..., grad_clip=1.0). "
-                    "The last good checkpoint (if any) is unchanged."
-                )
+            loss_start = loss_value if loss_start is None else loss_start
+            _check_loss(loss_value, loss_start, epoch, step)
             optimizer.zero_grad(set_to_none=True)
             _backward_and_step(loss, model, optimizer, scaler, grad_clip)
         total_loss += loss_value * len(x)
@@ -351,12 +363,17 @@ def fit(
     (run.pt -> run.best.pt); resume=True continues from it. A path that already holds a run is
     never replaced silently: pass resume=True, overwrite=True or another path. seed: when
     given, everything is seeded first. amp / channels_last: None = on for CUDA. verbose: one line per epoch.
+
+    Before the first epoch the arguments are checked (epochs a whole number >= 0, lr and
+    grad_clip > 0, a device this machine has, an optimizer of this model's parameters) and the
+    checkpoint folder is probed for writing; each fault stops with one message.
     """
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}.")
+    _check_fit_arguments(model, train, val, optimizer, epochs, lr, grad_clip)
+    if resume and checkpoint_path is None:
+        raise ValueError("resume=True needs checkpoint_path=..., the file of the run to continue.")
     if seed is not None:
         seed_everything(seed)
-    device = torch.device(device) if device is not None else best_device()
+    device = resolve_device(device)
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = _make_scheduler(scheduler, optimizer)
@@ -380,6 +397,8 @@ def fit(
     ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
     if ckpt is not None and ckpt.exists() and not resume and not overwrite:
         raise TrainingError(_existing_run(ckpt))
+    if ckpt is not None:
+        check_writable(ckpt.parent)  # a full or read-only folder stops here, not after epoch 1
     if resume and ckpt is not None and ckpt.exists():
         history = _resume(ckpt, model, optimizer, scheduler, scaler, train)
         if restore_best and best_path(ckpt).exists():
@@ -400,7 +419,13 @@ def fit(
                 bar.set_description(f"epoch {epoch}/{epochs}")
             model.train()
             tr = run(
-                train, optimizer=optimizer, scaler=scaler, grad_clip=grad_clip, epoch=epoch, bar=bar
+                train,
+                optimizer=optimizer,
+                scaler=scaler,
+                grad_clip=grad_clip,
+                epoch=epoch,
+                loss_start=history[0]["train_loss"] if history else None,
+                bar=bar,
             )
             va = _evaluate(model, val, run) if val is not None else {}
             _step_scheduler(scheduler, va.get("loss"), tr["loss"])
@@ -454,6 +479,8 @@ def _save(
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "optimizer_type": type(optimizer).__name__,
+        "scheduler_type": type(scheduler).__name__ if scheduler is not None else None,
         "scaler": scaler.state_dict() if scaler is not None else None,
         "history": history.to_dict(),
         "epoch": len(history),
@@ -493,8 +520,17 @@ def _resume(ckpt: Path, model, optimizer, scheduler, scaler, train) -> History:
             "pass another checkpoint_path or resume=False."
         )
     load_state_dict_checked(model, state["model"])
-    optimizer.load_state_dict(state["optimizer"])
+    _check_same_type(ckpt, "optimizer", state.get("optimizer_type"), optimizer)
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except ValueError as exc:  # another number or size of parameter groups
+        raise CheckpointError(
+            f"cannot resume from {ckpt}: this optimizer does not fit the saved one ({exc}). "
+            "Build it as in the saved run (the same parameter groups), or start a new run with "
+            "overwrite=True or another checkpoint_path."
+        ) from None
     if scheduler is not None and state.get("scheduler") is not None:
+        _check_same_type(ckpt, "scheduler", state.get("scheduler_type"), scheduler)
         scheduler.load_state_dict(state["scheduler"])
     if scaler is not None and state.get("scaler") is not None:
         scaler.load_state_dict(state["scaler"])
@@ -528,7 +564,7 @@ def evaluate(
     amp: mixed precision as in `fit` (None = on for CUDA), so that a model is scored with the
     same arithmetic it was trained and selected with. The model's train/eval mode is restored.
     """
-    device = torch.device(device) if device is not None else best_device()
+    device = resolve_device(device)
     model.to(device)
     run = partial(
         _run_batches, model, loss_fn=loss_fn, device=device, amp=_amp_settings(device, amp)
@@ -547,7 +583,7 @@ def predict(
 
     amp: mixed precision as in `evaluate` (None = on for CUDA).
     """
-    device = torch.device(device) if device is not None else best_device()
+    device = resolve_device(device)
     use_amp, amp_dtype = _amp_settings(device, amp)
     model.to(device)
     was_training = model.training
@@ -562,3 +598,132 @@ def predict(
     finally:
         model.train(was_training)
     return torch.cat(preds).long(), torch.cat(labels).long()
+
+
+# ---------------------------------------------------------------- checks that fit makes
+
+
+def _check_fit_arguments(
+    model: Any,
+    train: Any,
+    val: Any,
+    optimizer: Any,
+    epochs: Any,
+    lr: Any,
+    grad_clip: Any,
+) -> None:
+    """Refuse arguments fit cannot use, each with what it got and what it expects."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a network (an nn.Module), got {type(model).__name__}.")
+    _check_loader(train, "train")
+    if val is not None:
+        _check_loader(val, "val")
+    check_int(epochs, "epochs", minimum=0)
+    check_positive(lr, "lr")
+    if grad_clip is not None:
+        check_positive(grad_clip, "grad_clip")
+    if optimizer is not None:
+        _check_optimizer(optimizer, model)
+
+
+def _check_loader(loader: Any, name: str) -> None:
+    """A loader gives (x, y) batches; a tensor, a pair of tensors or a Dataset is not one."""
+    if isinstance(loader, Tensor):
+        what = f"a tensor of shape {tuple(loader.shape)}"
+    elif isinstance(loader, (tuple, list)) and loader and isinstance(loader[0], Tensor):
+        what = f"a {type(loader).__name__} of tensors (a data set, not batches)"
+    elif not isinstance(loader, Iterable):
+        what = f"a {type(loader).__name__}"
+    else:
+        return
+    raise TypeError(
+        f"{name} must give batches (x, y), such as DeviceLoader(images, labels, batch_size=64) "
+        f"or DataLoader(dataset, batch_size=64); got {what}."
+    )
+
+
+def _check_optimizer(optimizer: Any, model: nn.Module) -> None:
+    """An optimizer object (not the class) that updates at least some of `model`'s parameters."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        got = f"the class {optimizer.__name__}" if isinstance(optimizer, type) else repr(optimizer)
+        raise TypeError(
+            f"optimizer must be an optimizer built on the model's parameters, such as "
+            f"torch.optim.SGD(model.parameters(), lr=0.1); got {got}."
+        )
+    own = {id(p) for p in model.parameters()}
+    if not any(id(p) in own for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError(
+            "the optimizer updates none of this model's parameters: it was built for another "
+            "model (or an earlier copy of this one). Build it after the model, from "
+            "model.parameters()."
+        )
+
+
+def _check_output_fits_labels(out: Any, y: Tensor, loss_fn: Callable) -> None:
+    """For a classification loss: the output is (N, C) for labels (N,) (or (N, C, T) for
+    labels (N, T)), the labels are int64 and each is a class 0..C-1 (or the ignored -100)."""
+    if not isinstance(out, Tensor):
+        raise TrainingError(
+            f"the model returned a {type(out).__name__}, not a tensor: forward must return the "
+            "outputs the loss compares with the labels, e.g. class scores (N, C). (An nn.LSTM "
+            "returns (output, (h, c)): keep the part you need.)"
+        )
+    loss = getattr(loss_fn, "func", loss_fn)  # functools.partial(F.cross_entropy, ...)
+    is_class_loss = loss in (F.cross_entropy, F.nll_loss)
+    if not (is_class_loss or isinstance(loss, (nn.CrossEntropyLoss, nn.NLLLoss))):
+        return
+    if y.is_floating_point():  # class probabilities, not labels
+        return
+    shapes = f"output {tuple(out.shape)}, labels {tuple(y.shape)}"
+    if y.dtype not in (torch.int64, torch.uint8):
+        raise TrainingError(
+            f"the labels are {y.dtype}, but the loss needs int64 class labels ({shapes}): "
+            "convert them with labels.long()."
+        )
+    if out.dim() != y.dim() + 1 or out.shape[0] != y.shape[0] or out.shape[2:] != y.shape[1:]:
+        raise TrainingError(
+            f"the model's output does not fit the labels: {shapes}. Labels (N,) need class "
+            "scores (N, C), one row per sample (sequences: labels (N, T), output (N, C, T)). "
+            "Check the model's last layers: a missing nn.Flatten(), an extra dimension to "
+            "squeeze, or a reshape that mixes samples."
+        )
+    labels = y.long()
+    labels = labels[labels != getattr(loss, "ignore_index", -100)]
+    classes = out.shape[1]
+    if labels.numel() and (labels.min() < 0 or labels.max() >= classes):
+        low, high = labels.min().item(), labels.max().item()  # one read-back, on the first batch
+        raise TrainingError(
+            f"the labels go from {low} to {high}, but the model gives {classes} class scores "
+            f"per sample ({shapes}). Give its last layer one output per class (e.g. "
+            f"nn.Linear(..., {max(high + 1, classes)})), or check the labels."
+        )
+
+
+def _check_loss(loss_value: float, start: float, epoch: int, step: int) -> None:
+    """Stop when the training loss is NaN or infinite, or more than EXPLODED times above its
+    start (at least EXPLODED): in both cases training has diverged."""
+    advice = (
+        "Try a lower learning rate, check that the inputs are normalised (no NaN or huge "
+        "values), or clip gradients with fit(..., grad_clip=1.0). The last good checkpoint "
+        "(if any) is unchanged."
+    )
+    if not math.isfinite(loss_value):
+        raise TrainingError(
+            f"the training loss became {loss_value} in epoch {epoch}, step {step}. {advice}"
+        )
+    if loss_value > EXPLODED * max(start, 1.0):
+        raise TrainingError(
+            f"the training loss exploded to {loss_value:.3g} in epoch {epoch}, step {step}, more "
+            f"than {EXPLODED:,.0f} times its start ({start:.3g}): training has diverged. {advice}"
+        )
+
+
+def _check_same_type(ckpt: Path, role: str, saved: str | None, current: Any) -> None:
+    """Resuming needs the optimizer (scheduler) type the checkpoint was saved with."""
+    now = type(current).__name__
+    if saved is not None and saved != now:
+        raise CheckpointError(
+            f"cannot resume from {ckpt}: the checkpoint was saved with {saved}, this run uses "
+            f"{now}. Resume with the same {role} type ({saved}), or start a new run with "
+            "overwrite=True or another checkpoint_path."
+        )
