@@ -11,8 +11,8 @@ included, figures drawn off screen), so this script measures exactly what the no
 45,000 / 5,000 train / validation images, the best epoch by validation accuracy, then the
 10,000 test images. Goals: baseline >= 75 %, proposed >= 85 %, stretch: proposed >= 94 %.
 Meant for a GPU (`benchmarks/record_full_runs.py` records the same runs with their
-provenance; on a 2-core AMX CPU the proposed model's 20 epochs took 57 minutes, shared with
-other jobs, for 90.13 % test accuracy: notebooks/results/08_proposed.json).
+provenance; on a 2-core AMX CPU with nothing else running the proposed model's 20 epochs
+took 42.8 minutes for 90.13 % test accuracy: notebooks/results/08_proposed.json).
 
 `--airbench` also trains the `airbench` package's 94 % CIFAR-10 trainer (CUDA only) on the same
 images in the same sitting, so that time-to-94 % can be compared side by side: for the proposed

@@ -118,7 +118,7 @@ def recorded_runs() -> str:
             f"| {r['device']} | {r['torch']} | {len(r['history'])} ({final.get('best_epoch')}) "
             f"| {final['val_acc']:.2%} | {final['test_acc']:.2%} | {r['wall_s'] / 60:.1f} min "
             f"| {'not reached' if to85 is None else f'{to85:.0f}'} | {r['date']} "
-            f"| {r['commit'][:10]} |"
+            f"| {r['commit'][:10]}{'-dirty' if r['commit'].endswith('-dirty') else ''} |"
         )
     return "\n".join(rows)
 
