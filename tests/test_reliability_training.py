@@ -114,7 +114,11 @@ def _write_payload(path, marker, how: str) -> None:
         path.write_bytes(pickle.dumps({"model": _Payload(marker)}, protocol=protocol))
 
 
-@pytest.mark.parametrize("how", ["torch.save", "pickle protocol 2", "pickle protocol 4"])
+@pytest.mark.parametrize(
+    "how",
+    ["torch.save", "pickle protocol 2", "pickle protocol 4"],
+    ids=["torch-save", "pickle-2", "pickle-4"],
+)
 def test_pickled_code_is_refused_and_never_runs(tmp_path, how):
     path, marker = tmp_path / "evil.pt", tmp_path / "marker"
     _write_payload(path, marker, how)
@@ -167,6 +171,7 @@ def test_restore_best_never_runs_code_from_the_best_weights_file(tmp_path):
         (errno.EROFS, "the file system is read-only"),
         (errno.ENOSPC, "the disk is full"),
     ],
+    ids=["no-permission", "read-only-fs", "disk-full"],
 )
 def test_an_unwritable_checkpoint_folder_stops_fit_before_the_first_epoch(
     tmp_path, monkeypatch, fault, reason
@@ -371,6 +376,7 @@ def _no_mps(monkeypatch) -> None:
         ("mps", "device='mps': Apple's MPS is not available on this machine"),
         ("gpu", "device='gpu' is not a device name"),
     ],
+    ids=["cuda", "cuda-0", "mps", "gpu"],
 )
 @pytest.mark.parametrize("where", ["DeviceLoader", "fit", "evaluate", "predict"])
 def test_a_device_this_machine_lacks_is_named(monkeypatch, device, expected, where):
@@ -424,6 +430,22 @@ def test_a_device_of_the_wrong_kind_is_named():
         ({"optimizer": torch.optim.Adam}, TypeError, "got the class Adam"),
         ({"resume": True}, ValueError, "resume=True needs checkpoint_path"),
     ],
+    ids=[
+        "epochs-float",
+        "epochs-bool",
+        "epochs-str",
+        "lr-zero",
+        "lr-negative",
+        "lr-nan",
+        "lr-inf",
+        "lr-str",
+        "grad-clip-zero",
+        "seed-negative",
+        "seed-too-large",
+        "seed-float",
+        "optimizer-class",
+        "resume-without-path",
+    ],
 )
 def test_fit_refuses_bad_arguments_saying_what_it_got(kwargs, error, expected):
     model = mlp()
@@ -468,6 +490,14 @@ def test_a_model_that_is_not_a_module_is_refused():
         ({"seed": -1}, ValueError, "seed must be between 0 and .* got -1"),
         ({"seed": 0.5}, TypeError, "seed must be a whole number .* got 0.5"),
     ],
+    ids=[
+        "batch-size-float",
+        "batch-size-bool",
+        "batch-size-negative",
+        "crop-padding-float",
+        "seed-negative",
+        "seed-float",
+    ],
 )
 def test_device_loader_refuses_bad_arguments_saying_what_it_got(kwargs, error, expected):
     with pytest.raises(error, match=expected):
@@ -475,7 +505,9 @@ def test_device_loader_refuses_bad_arguments_saying_what_it_got(kwargs, error, e
 
 
 @pytest.mark.parametrize(
-    ("seed", "error"), [(-1, ValueError), (2**32, ValueError), (1.5, TypeError), (True, TypeError)]
+    ("seed", "error"),
+    [(-1, ValueError), (2**32, ValueError), (1.5, TypeError), (True, TypeError)],
+    ids=["negative", "too-large", "float", "bool"],
 )
 def test_seed_everything_refuses_seeds_numpy_cannot_take(seed, error):
     with pytest.raises(error, match=f"seed must be .* got {seed}"):
