@@ -4,6 +4,9 @@
     python -m helpers.assignment build --no-execute    # the same, without running it
     python -m helpers.assignment grade SUBMISSION.ipynb [--no-execute] [--timeout 900]
 
+A submission that runs past --timeout (seconds per cell) or kills its kernel still gets its
+score table: the checks it never reached say "did not finish", above it one line says why.
+
 The solution notebook (`notebooks/08_cifar10_assignment_solution.py`) is the only source.
 The student notebook is generated from it with nbgrader's `ClearSolutions` (solution regions
 become a stub that raises "not done yet") and `ClearHiddenTests` (hidden checks removed).
@@ -14,8 +17,11 @@ to bottom, reporting what is missing instead of stopping.
 from __future__ import annotations
 
 import argparse
+import ast
+import atexit
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +47,7 @@ TEXT_STUB = "YOUR ANSWER HERE"
 CHECKLIST_MIME = "application/vnd.cnn-rnn-course.checklist+json"
 CHECKLIST_CELL = "checklist"
 MISSING = (NotImplementedError, NameError)
+KERNEL_STARTUP_S = 120  # seconds a kernel may take to start (at least the cell timeout)
 
 
 # --- running a half-finished notebook -------------------------------------------------------
@@ -185,23 +192,56 @@ def _env(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
+class DidNotFinish(RuntimeError):
+    """The notebook stopped early: a cell ran past the timeout or the kernel died."""
+
+
 def execute(
     nb: Any, timeout: int, allow_errors: bool, cwd: Path = NOTEBOOKS, strict: bool = False
 ) -> float:
     """Run `nb` in place in fast mode with a fresh kernel; returns the seconds it took.
 
-    strict: deprecated torch/torchvision calls become errors (as when the course is built)."""
+    strict: deprecated torch/torchvision calls become errors (as when the course is built).
+    A cell running longer than `timeout` seconds, or a kernel that dies, stops the run with
+    `DidNotFinish` naming the cell (the kernel is shut down)."""
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+    timeout = _positive_seconds(timeout)
+    running: list[int] = []
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(cwd)}},
+        startup_timeout=max(KERNEL_STARTUP_S, timeout),
+        on_cell_start=lambda cell, cell_index: running.append(cell_index),
+    )
     start = time.perf_counter()
-    with _env(COURSE_FAST="1", COURSE_STRICT_WARNINGS="1" if strict else "0"):
-        NotebookClient(
-            nb,
-            timeout=timeout,
-            kernel_name="python3",
-            allow_errors=allow_errors,
-            resources={"metadata": {"path": str(cwd)}},
-        ).execute()
+    try:
+        with _env(COURSE_FAST="1", COURSE_STRICT_WARNINGS="1" if strict else "0"):
+            client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log, not the student's
+    except CellTimeoutError:
+        where = _cell_name(nb, running[-1] if running else None)
+        raise DidNotFinish(
+            f"{where} ran longer than the timeout of {timeout} s per cell (an endless loop, or "
+            "too much work for fast mode); the kernel was stopped there."
+        ) from None
+    except DeadKernelError:
+        where = _cell_name(nb, running[-1] if running else None)
+        raise DidNotFinish(
+            f"the kernel died while running {where} (os._exit, a crash in native code, or out of "
+            "memory)."
+        ) from None
+    except RuntimeError as e:  # jupyter_client: the kernel never answered
+        if running:
+            raise
+        atexit.unregister(client._cleanup_kernel)  # nbclient would fail again at exit
+        raise DidNotFinish(
+            f"the kernel did not start ({str(e).splitlines()[0]}): the machine is too busy, "
+            "or Jupyter is broken (python -m helpers doctor)."
+        ) from None
     _clean(nb)
     return time.perf_counter() - start
 
@@ -231,9 +271,12 @@ class GradeReport:
     restored: list[str]
     errors: list[str]
     seconds: float
+    unfinished: str | None = None  # why the notebook stopped early, if it did
 
     def text(self) -> str:
         lines = []
+        if self.unfinished:
+            lines.append(f"did not finish: {self.unfinished}")
         if self.restored:
             lines.append(
                 f"restored {len(self.restored)} locked cell(s) to the released version: "
@@ -315,6 +358,55 @@ def restore_locked_cells(nb: Any, released: Any, instructor: Any | None = None) 
     return restored
 
 
+def _cell_name(nb: Any, index: int | None) -> str:
+    if index is None:
+        return "the first cell"
+    gid = _grade_id(nb.cells[index])
+    return f"cell {gid!r} (cell {index})" if gid else f"cell {index}"
+
+
+def _planned(nb: Any) -> list[tuple[str, int]]:
+    """(claim, points) of every `checklist.check("claim", fn, points)` in the checklist cell,
+    read from its source (for a notebook that never reached it)."""
+    cell = next((c for c in nb.cells if _grade_id(c) == CHECKLIST_CELL), None)
+    try:
+        tree = ast.parse(cell.source) if cell is not None else None
+    except SyntaxError:
+        tree = None
+    planned = []
+    for node in ast.walk(tree) if tree is not None else []:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "check"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            points = node.args[2] if len(node.args) > 2 else None
+            points = next((k.value for k in node.keywords if k.arg == "points"), points)
+            value = points.value if isinstance(points, ast.Constant) else 1
+            planned.append((node.args[0].value, value if isinstance(value, int) else 1))
+    return planned or [("the checklist cell ran", 1)]
+
+
+def _positive_seconds(value: Any) -> int:
+    """A per-cell timeout: a whole number of seconds >= 1 (nbclient waits forever on -1)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"timeout must be a whole number of seconds >= 1, got {value!r}.")
+    return value
+
+
+def _timeout_argument(text: str) -> int:
+    """argparse type of --timeout: refuses 0, negative numbers and non-numbers."""
+    try:
+        return _positive_seconds(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of seconds >= 1 (per cell), got {text!r}"
+        ) from None
+
+
 def _cell_errors(nb: Any) -> list[str]:
     found = []
     for index, cell in enumerate(nb.cells):
@@ -345,11 +437,18 @@ def grade(path: Path, run: bool = True, timeout: int = 900) -> GradeReport:
     With `run=False` the outputs stored in the file are graded as they are (quick, but only
     sound for a notebook you executed yourself).
     """
+    timeout = _positive_seconds(timeout)
     nb = read_submission(Path(path))
     restored = restore_locked_cells(nb, build_student())
-    seconds = (
-        execute(nb, timeout, allow_errors=True, cwd=Path(path).resolve().parent) if run else 0.0
-    )
+    try:
+        seconds = (
+            execute(nb, timeout, allow_errors=True, cwd=Path(path).resolve().parent) if run else 0.0
+        )
+    except DidNotFinish as stopped:
+        items = [Item(claim, points, False, "did not finish") for claim, points in _planned(nb)]
+        total = sum(i.points for i in items)
+        errors = [e for e in _cell_errors(nb) if "KeyboardInterrupt" not in e]  # our own stop
+        return GradeReport(items, 0, total, restored, errors, 0.0, str(stopped))
     errors = _cell_errors(nb)
     found = _checklist_output(nb)
     if found is None:
@@ -375,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     g = sub.add_parser("grade", help="grade a submitted notebook and print the checklist")
     g.add_argument("submission", type=Path)
     g.add_argument("--no-execute", action="store_true", help="grade the stored outputs")
-    g.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+    g.add_argument("--timeout", type=_timeout_argument, default=900, help="seconds per cell (>= 1)")
     args = parser.parse_args(argv)
     if args.command == "build":
         seconds = write_student(run=not args.no_execute)

@@ -4,10 +4,12 @@ fix-it line for each problem; exits non-zero when something needs fixing."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import platform
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -82,17 +84,33 @@ def _settings() -> list[Finding]:
         s = get_settings()
     except SettingsError as err:
         return [Finding("settings", str(err), ok=False, fix="correct or unset that variable")]
-    exists = s.data_dir.is_dir()
+    problem, fix = _folder_problem(s.data_dir)
     return [
         Finding("mode", f"{s.mode} ({'auto' if s.fast_source == 'auto' else 'COURSE_FAST'})"),
         Finding("offline", "yes (COURSE_OFFLINE=1)" if s.offline else "no: downloads are tried"),
         Finding(
             "data directory",
-            f"{s.data_dir}" + ("" if exists else " (missing)"),
-            ok=exists,
-            fix=f"create it (mkdir -p {s.data_dir}) or point COURSE_DATA_DIR at your data",
+            f"{s.data_dir}" + (f" ({problem})" if problem else ""),
+            ok=not problem,
+            fix=fix,
         ),
     ]
+
+
+def _folder_problem(folder: Path) -> tuple[str, str]:
+    """(what is wrong with the data folder, how to fix it); ("", "") when it can be read."""
+    try:
+        if not folder.exists():
+            return "missing", f"create it (mkdir -p {folder}) or point COURSE_DATA_DIR at your data"
+        if not folder.is_dir():
+            return "a file, not a folder", "point COURSE_DATA_DIR at the folder that holds the data"
+        os.listdir(folder)
+    except PermissionError:
+        return "not readable: permission denied", (
+            f"give your user access (chmod -R u+rwX {folder}) or point COURSE_DATA_DIR at a "
+            "folder you own"
+        )
+    return "", ""
 
 
 def _datasets() -> list[Finding]:

@@ -14,12 +14,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data.arguments import check_count
 from .data.errors import DataError
 from .data.sources import (
     bounded_network,
     data_dir,
     download_root,
     earlier_failure,
+    matching_files,
+    permission_errors_explained,
     remember_failure,
     search_roots,
     shown,
@@ -84,6 +87,7 @@ class CifarResNet(nn.Module):
 
     def __init__(self, depth: int = 20, num_classes: int = 10) -> None:
         super().__init__()
+        depth, num_classes = check_count("depth", depth), check_count("num_classes", num_classes)
         if depth < 8 or (depth - 2) % 6:
             raise ValueError(f"depth must be 6n+2 with n >= 1 (20, 32, 44, 56, 110), got {depth}.")
         n = (depth - 2) // 6
@@ -123,6 +127,7 @@ def cifar_resnet(depth: int = 20, num_classes: int = 10) -> CifarResNet:
     return CifarResNet(depth, num_classes)
 
 
+@permission_errors_explained()
 def load_pretrained_cifar_resnet(
     depth: int = 20, device: torch.device | str | None = None
 ) -> CifarResNet:
@@ -140,6 +145,8 @@ def load_pretrained_cifar_resnet(
     path = _find_weights(depth) or _download_weights(depth)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except PermissionError:
+        raise  # not damage: explained as a permission problem
     except Exception as e:
         raise DataError(
             f"{path} cannot be read as a PyTorch checkpoint ({type(e).__name__}: {e}); it is "
@@ -163,7 +170,7 @@ def load_pretrained_cifar_resnet(
 def _find_weights(depth: int) -> Path | None:
     for root in search_roots():
         folder = root / PRETRAINED_FOLDER
-        matches = sorted(folder.glob(f"resnet{depth}-*.th")) if folder.is_dir() else []
+        matches = matching_files(folder, f"resnet{depth}-*.th")
         if matches:
             return matches[0]
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,8 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor
+
+from .data.arguments import check_count
 
 
 class CourseFigure(Figure):
@@ -66,12 +69,23 @@ def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
         x = x.unsqueeze(1)  # (N, 1, H, W)
     if x.dim() != 4 or x.shape[1] not in (1, 3):
         raise ValueError(
-            f"images must be (N, C, H, W) with C = 1 or 3, or (N, H, W); got {tuple(x.shape)}"
+            f"images must be (N, C, H, W) with C = 1 or 3, or (N, H, W); got shape "
+            f"{tuple(torch.as_tensor(images).shape)}. One image (C, H, W)? Pass images[None]."
+        )
+    if x.dtype != torch.uint8 and not x.is_floating_point():
+        raise ValueError(
+            f"images must be uint8 (0-255) or float (0-1, or normalised with mean/std); got "
+            f"{x.dtype}. Labels or indices passed as images? Convert with .to(torch.uint8)."
         )
     x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
     if mean is not None and std is not None:
         m = torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
         s = torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+        if m.shape[1] != x.shape[1] or s.shape[1] != x.shape[1]:
+            raise ValueError(
+                f"mean and std need one value per channel ({x.shape[1]}); got {m.shape[1]} "
+                f"and {s.shape[1]}."
+            )
         x = x * s + m  # undo (x - mean) / std
     x = x.clamp(0, 1).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
     return x[..., 0] if x.shape[-1] == 1 else x
@@ -84,11 +98,34 @@ def _name(label: int | str, classes: Sequence[str] | None) -> str:
     return str(label)
 
 
-def _labels(values: Sequence | Tensor | None) -> list | None:
+def _labels(values: Sequence | Tensor | None, name: str, n_images: int) -> list | None:
+    """One class index or name per image, as a list; anything else is refused."""
     if values is None:
         return None
+    if isinstance(values, (Tensor, np.ndarray)) and values.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D (one per image); got shape {tuple(values.shape)}. Scores or "
+            f"logits? Pass {name}.argmax(1)."
+        )
     values = values.tolist() if isinstance(values, (Tensor, np.ndarray)) else list(values)
-    return [v if isinstance(v, str) else int(v) for v in values]
+    if len(values) != n_images:
+        raise ValueError(f"{len(values)} {name} for {n_images} images; give one per image.")
+    bad = [v for v in values if not isinstance(v, str) and _class_index(v) is None]
+    if bad:
+        raise ValueError(f"{name} must be class indices (ints) or names; got {bad[0]!r}.")
+    return [v if isinstance(v, str) else _class_index(v) for v in values]
+
+
+def _class_index(value: Any) -> int | None:
+    """An int (or a float equal to one); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    try:
+        return operator.index(value)  # int, numpy int
+    except TypeError:
+        return None
 
 
 def show_images(
@@ -102,14 +139,19 @@ def show_images(
     std: Sequence[float] | None = None,
     max_images: int = 64,
 ) -> Figure:
-    """A grid of images, with the label (and the prediction, green if right, red if wrong)."""
+    """A grid of images, with the label (and the prediction, green if right, red if wrong).
+
+    `images`: uint8 or float, (N, C, H, W) with C = 1 or 3, or (N, H, W); `labels` and `preds`
+    give one class index (or name) per image."""
+    ncols, max_images = check_count("ncols", ncols), check_count("max_images", max_images)
     pics = _images_for_display(images[:max_images], mean, std)
     n = len(pics)
+    labels = _labels(labels, "labels", len(images))
+    preds = _labels(preds, "preds", len(images))
     rows, cols = _grid(n, ncols)
     fig, axes = _subplots(
         rows, cols, (1.5 * cols, 1.5 * rows + (0.5 if preds is not None else 0.3))
     )
-    labels, preds = _labels(labels), _labels(preds)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i >= n:
@@ -156,6 +198,7 @@ def _plot_column(ax, history, column: str, label: str) -> bool:
 
 def plot_history(history, title: str = "Training curves") -> Figure:
     """Loss per epoch (train and validation) and, when there is one, accuracy; best epoch marked."""
+    _check_history(history, "history")
     has_acc = any(v is not None for v in history["train_acc"] + history["val_acc"])
     fig, axes = _subplots(1, 2 if has_acc else 1, (11 if has_acc else 6, 4))
     epochs, best = history["epoch"], history.best_epoch
@@ -182,6 +225,13 @@ def plot_histories(
     histories: Mapping[str, Any], metric: str = "val_acc", title: str | None = None
 ) -> Figure:
     """One curve per run of `metric` (a History column) against the epoch."""
+    if not isinstance(histories, Mapping) or not histories:
+        raise ValueError(
+            f"histories must be a non-empty dict of run name -> History, got "
+            f"{type(histories).__name__}: e.g. plot_histories({{'baseline': h1, 'deeper': h2}})."
+        )
+    for name, history in histories.items():
+        _check_history(history, f"histories[{name!r}]")
     fig, axes = _subplots(1, 1, (7, 4))
     ax = axes[0, 0]
     for name, history in histories.items():
@@ -211,13 +261,23 @@ def show_kernels(
     Shown with a diverging colour map centred at 0 (blue < 0 < red, one scale for all) for input
     channel `in_channel`; with rgb=True and I == 3, as colour images (each kernel min-max scaled).
     """
-    w = torch.as_tensor(weight).detach().cpu().float()
+    ncols, max_kernels = check_count("ncols", ncols), check_count("max_kernels", max_kernels)
+    w = _float_tensor(weight, "weight")
     if w.dim() == 3:
         w = w.unsqueeze(1)  # (O, 1, kh, kw)
     if w.dim() != 4:
-        raise ValueError(f"weight must be (O, I, kh, kw) or (O, kh, kw); got {tuple(w.shape)}")
+        raise ValueError(
+            f"weight must be (O, I, kh, kw) or (O, kh, kw); got {tuple(w.shape)}. A layer? "
+            "Pass layer.weight."
+        )
     if rgb and w.shape[1] != 3:
         raise ValueError(f"rgb=True needs 3 input channels; this weight has {w.shape[1]}")
+    in_channel = check_count("in_channel", in_channel, minimum=0)
+    if in_channel >= w.shape[1]:
+        raise ValueError(
+            f"in_channel={in_channel}, but this weight has {w.shape[1]} input channel(s) "
+            f"(0 to {w.shape[1] - 1})."
+        )
     w = w[:max_kernels]
     rows, cols = _grid(len(w), ncols)
     fig, axes = _subplots(rows, cols, (1.2 * cols + (1 if not rgb else 0), 1.2 * rows + 0.6))
@@ -245,11 +305,14 @@ def show_feature_maps(
     maps: Tensor, title: str = "Feature maps", max_maps: int = 16, ncols: int = 8
 ) -> Figure:
     """The first `max_maps` channels of one image's activations (C, H, W), each on its own scale."""
-    m = torch.as_tensor(maps).detach().cpu().float()
+    max_maps, ncols = check_count("max_maps", max_maps), check_count("ncols", ncols)
+    m = _float_tensor(maps, "maps")
     if m.dim() == 4 and m.shape[0] == 1:
         m = m[0]
     if m.dim() != 3:
-        raise ValueError(f"maps must be (C, H, W) for one image; got {tuple(m.shape)}")
+        raise ValueError(
+            f"maps must be (C, H, W) for one image; got {tuple(m.shape)}. A batch? Pass maps[0]."
+        )
     m = m[:max_maps]
     rows, cols = _grid(len(m), ncols)
     fig, axes = _subplots(rows, cols, (1.5 * cols, 1.5 * rows + 0.5))
@@ -273,7 +336,10 @@ def plot_confusion_matrix(
     """Rows: true class, columns: predicted class; normalize=True shows each row as fractions."""
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
-    y_true, y_pred = _numpy(labels).astype(int).ravel(), _numpy(preds).astype(int).ravel()
+    if isinstance(classes, str) or len(classes) == 0:
+        raise ValueError(f"classes must be a non-empty list of class names, got {classes!r}.")
+    y_true = _class_indices(labels, "labels", len(classes))
+    y_pred = _class_indices(preds, "preds", len(classes))
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_pred)} predictions but {len(y_true)} labels")
     cm = confusion_matrix(
@@ -295,3 +361,44 @@ def plot_confusion_matrix(
     fig.tight_layout()
     fig.confusion_matrix = cm  # the numbers behind the picture
     return fig
+
+
+def _check_history(history: Any, name: str) -> None:
+    if not hasattr(history, "best_epoch"):
+        raise ValueError(
+            f"{name} must be the History that fit() returns, got {type(history).__name__}: "
+            "history = fit(...), then plot_history(history)."
+        )
+
+
+def _float_tensor(x: Any, name: str) -> Tensor:
+    try:
+        return torch.as_tensor(x).detach().cpu().float()
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be a tensor, got {type(x).__name__}.") from None
+
+
+def _class_indices(values: Any, name: str, n_classes: int) -> np.ndarray:
+    """Integer class indices in [0, n_classes) as a flat array; scores, floats or indices out of
+    range are refused (they would be truncated or dropped without a word)."""
+    array = _numpy(values)
+    if array.ndim == 2 and array.shape[1] == n_classes and array.shape[0] != 1:
+        raise ValueError(
+            f"{name} has shape {array.shape}: scores per class, not class indices. Pass "
+            f"{name}.argmax(1)."
+        )
+    array = array.ravel()
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        whole = np.issubdtype(array.dtype, np.floating) and np.all(array == np.round(array))
+        if not whole:
+            raise ValueError(
+                f"{name} must be integer class indices, got {array.dtype} values such as "
+                f"{array[0]!r}. Probabilities? Pass {name}.argmax(1)."
+            )
+    array = array.astype(int)
+    outside = array[(array < 0) | (array >= n_classes)]
+    if outside.size:
+        raise ValueError(
+            f"{name} holds {outside[0]}, outside the {n_classes} classes (0 to {n_classes - 1})."
+        )
+    return array

@@ -181,3 +181,86 @@ def test_grade_executes_the_student_notebook(tmp_path: Path):
     assert report.score < report.total and not report.restored
     assert any(e.startswith("check_baseline: AssertionError") for e in report.errors), report.text()
     assert any(A.NOT_DONE in i.detail for i in report.items)
+
+
+# --- a submission that never finishes -------------------------------------------------------
+
+
+def _graded_cell(source: str, grade_id: str, solution: bool) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {
+        "grade_id": grade_id,
+        "solution": solution,
+        "locked": not solution,
+        "grade": False,
+        "schema_version": 3,
+    }
+    return cell
+
+
+TINY_CHECKLIST = (
+    "from helpers.assignment import Checklist\n"
+    "checklist = Checklist()\n"
+    'checklist.check("the work cell ran", lambda: (done, "done"))\n'
+    'checklist.check("it ran twice", lambda: (done, "done"), points=2)\n'
+    "checklist.show()"
+)
+
+
+@pytest.fixture
+def tiny_assignment(tmp_path, monkeypatch):
+    """A two-cell assignment (the student's cell, then the checklist) in place of notebook 08,
+    so the grader starts a real kernel on a notebook that runs in moments;
+    `submit(source)` writes a submission whose student cell holds `source`."""
+
+    def notebook(work: str) -> nbformat.NotebookNode:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = dict(A.KERNELSPEC)
+        nb.cells = [
+            _graded_cell(work, "work", solution=True),
+            _graded_cell(TINY_CHECKLIST, A.CHECKLIST_CELL, solution=False),
+        ]
+        return nb
+
+    monkeypatch.setattr(A, "build_student", lambda source=None: notebook("done = None"))
+    monkeypatch.setattr(A, "instructor_notebook", lambda source=None: notebook("done = True"))
+
+    def submit(work: str) -> Path:
+        path = tmp_path / "submission.ipynb"
+        nbformat.write(notebook(work), path)
+        return path
+
+    return submit
+
+
+def test_grade_endless_loop_prints_the_table_with_did_not_finish(tiny_assignment, capfd):
+    path = tiny_assignment("while True:\n    pass")
+    assert A.main(["grade", str(path), "--timeout", "2"]) == 0
+    out, err = capfd.readouterr()
+    assert "did not finish: cell 'work' (cell 0) ran longer than the timeout of 2 s" in out
+    assert "the work cell ran" in out and "it ran twice" in out, "every check is listed"
+    assert out.count("did not finish") == 3 and "score: 0/3" in out
+    assert "Traceback" not in out + err and "CellTimeoutError" not in out + err
+    assert "KeyboardInterrupt" not in out, "stopping the kernel is not the student's error"
+
+
+def test_grade_dead_kernel_prints_the_table_with_did_not_finish(tiny_assignment, capfd):
+    path = tiny_assignment("import os\nos._exit(1)")
+    assert A.main(["grade", str(path), "--timeout", "300"]) == 0
+    out, err = capfd.readouterr()
+    assert "did not finish: the kernel died while running cell 'work' (cell 0)" in out
+    assert out.count("did not finish") == 3 and "score: 0/3" in out
+    assert "Traceback" not in out + err and "DeadKernelError" not in out + err
+
+
+@pytest.mark.parametrize("bad", ["-1", "0", "abc", "2.5"])
+def test_grade_timeout_must_be_a_positive_number_of_seconds(tmp_path, capsys, bad):
+    with pytest.raises(SystemExit) as stopped:
+        A.main(["grade", str(tmp_path / "submission.ipynb"), "--timeout", bad])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        f"argument --timeout: must be a whole number of seconds >= 1 (per cell), got '{bad}'" in err
+    )
+    with pytest.raises(ValueError, match=r"timeout must be a whole number of seconds >= 1, got -1"):
+        A.grade(tmp_path / "submission.ipynb", timeout=-1)

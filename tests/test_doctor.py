@@ -85,3 +85,32 @@ def test_command_line_runs():
     assert done.returncode in (0, 1)
     assert "torchvision compiled ops" in done.stdout
     assert done.stderr == "" or "Traceback" not in done.stderr
+
+
+def test_data_directory_that_is_a_file_or_unreadable_gets_the_right_fix(
+    monkeypatch, tmp_path, healthy
+):
+    afile = tmp_path / "data.txt"
+    afile.write_text("not a folder")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(afile))
+    helpers.reload_settings()
+    try:
+        row = {f.item: f for f in doctor._settings()}["data directory"]
+        assert not row.ok and "a file, not a folder" in row.value and "mkdir" not in row.fix
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        monkeypatch.setenv("COURSE_DATA_DIR", str(folder))
+        helpers.reload_settings()
+        real_listdir = doctor.os.listdir
+
+        def listdir(path):  # as root chmod does not stop reads: simulate a locked folder
+            if str(path) == str(folder):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_listdir(path)
+
+        monkeypatch.setattr(doctor.os, "listdir", listdir)
+        row = {f.item: f for f in doctor._settings()}["data directory"]
+        assert not row.ok and "permission denied" in row.value and "chmod" in row.fix
+    finally:
+        monkeypatch.delenv("COURSE_DATA_DIR")
+        helpers.reload_settings()

@@ -183,3 +183,18 @@ def test_missing_weights_are_downloaded_verified_from_a_loopback_server(
     assert [p.name for p in written] == [f"resnet20-{digest[:8]}.th"]
     assert written[0].read_bytes() == payload
     assert not model.training
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"depth": 20.0}, r"depth must be a whole number \(an int\) >= 1, got 20\.0 \(float\)"),
+        ({"depth": "20"}, r"depth must be a whole number \(an int\) >= 1, got '20' \(str\)"),
+        ({"num_classes": 0}, r"num_classes must be an int >= 1, got 0"),
+        ({"num_classes": True}, r"num_classes must be a whole number .* got True \(bool\)"),
+        ({"depth": 21}, r"depth must be 6n\+2 .* got 21"),
+    ],
+)
+def test_cifar_resnet_arguments_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cifar_resnet(**kwargs)

@@ -158,3 +158,74 @@ def test_figure_is_shown_once_in_jupyter(monkeypatch):
     assert not plt.fignum_exists(fig.number)  # nothing left for the backend to show again
     fig._ipython_display_()  # `fig` in a later cell
     assert len(shown) == 2
+
+
+# --- bad arguments: each message says what it got and what it expects ------------------------
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: plotting.show_images(torch.randint(0, 10, (4, 3, 8, 8))),
+            r"images must be uint8 .* or float .*; got torch\.int64",
+        ),
+        (
+            lambda: plotting.show_images(torch.zeros(3, 8)),
+            r"images must be \(N, C, H, W\) .*; got shape \(3, 8\)",
+        ),
+        (
+            lambda: plotting.show_images(torch.zeros(4, 3, 8, 8), labels=[0, 1]),
+            r"2 labels for 4 images; give one per image",
+        ),
+        (
+            lambda: plotting.show_images(torch.zeros(4, 3, 8, 8), preds=torch.zeros(4, 10)),
+            r"preds must be 1-D .*got shape \(4, 10\).*preds\.argmax\(1\)",
+        ),
+        (
+            lambda: plotting.show_images(torch.zeros(4, 3, 8, 8), ncols=2.5),
+            r"ncols must be a whole number \(an int\) >= 1, got 2\.5 \(float\)",
+        ),
+        (
+            lambda: plotting.show_images(torch.zeros(4, 3, 8, 8), mean=(0.5,), std=(0.2,)),
+            r"mean and std need one value per channel \(3\); got 1 and 1",
+        ),
+        (
+            lambda: plotting.show_kernels(torch.zeros(8, 3, 3, 3), in_channel=3),
+            r"in_channel=3, but this weight has 3 input channel\(s\) \(0 to 2\)",
+        ),
+        (
+            lambda: plotting.show_kernels(torch.zeros(8, 3, 3, 3), max_kernels=0),
+            r"max_kernels must be an int >= 1, got 0",
+        ),
+        (
+            lambda: plotting.show_feature_maps(torch.zeros(2, 4, 8, 8)),
+            r"maps must be \(C, H, W\) for one image; got \(2, 4, 8, 8\)\. A batch\? Pass maps\[0\]",
+        ),
+        (
+            lambda: plotting.plot_confusion_matrix(
+                torch.rand(6, 3), [0, 1, 2] * 2, ["a", "b", "c"]
+            ),
+            r"preds has shape \(6, 3\): scores per class, not class indices.*argmax\(1\)",
+        ),
+        (
+            lambda: plotting.plot_confusion_matrix([0.2, 0.7], [0, 1], ["a", "b"]),
+            r"preds must be integer class indices, got float64",
+        ),
+        (
+            lambda: plotting.plot_confusion_matrix([0, 3], [0, 1], ["a", "b"]),
+            r"preds holds 3, outside the 2 classes \(0 to 1\)",
+        ),
+        (
+            lambda: plotting.plot_history({"epoch": [1], "train_loss": [0.5]}),
+            r"history must be the History that fit\(\) returns, got dict",
+        ),
+        (
+            lambda: plotting.plot_histories([_history()]),
+            r"histories must be a non-empty dict of run name -> History, got list",
+        ),
+    ],
+)
+def test_bad_arguments_say_what_they_got_and_expect(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

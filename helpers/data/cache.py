@@ -1,18 +1,25 @@
-"""A cache of decoded arrays in the (writable) cache directory, keyed by the source files."""
+"""A cache of decoded arrays in the (writable) cache directory, keyed by the source files.
+
+The cache only saves time: when it cannot be written (a full disk, a read-only folder) the
+data is served from memory after one printed note, and loading goes on.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 
+from ..checkpoints import save_checkpoint
 from ..settings import get_settings
+from .sources import shown
 
 CACHE_FORMAT = 1  # bump when the decoded layout changes
+
+_warned_folders: set[Path] = set()  # cache folders whose failed write was already reported
 
 
 def cache_key(sources: Sequence[Path], extra: str = "") -> str:
@@ -29,22 +36,15 @@ def cache_path(name: str, key: str) -> Path:
 
 
 def save_atomic(obj: dict[str, torch.Tensor], path: Path) -> bool:
-    """Write `obj` with torch.save via a temporary file + os.replace; False if not writable."""
+    """Write `obj` atomically (per-process temp file + rename, as `save_checkpoint` does, which
+    also removes the stale temp files of killed writes). False, after one printed note per
+    cache folder, when the write fails: a full disk or a read-only folder is not an error."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
+        save_checkpoint(path, obj)
         return True
-    except OSError:
+    except (OSError, RuntimeError) as e:  # torch reports a full disk as a RuntimeError
+        _note_write_failed(path.parent, e)
         return False
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def cached(
@@ -62,7 +62,30 @@ def cached(
         try:
             return torch.load(path, map_location="cpu", weights_only=True), True
         except Exception:  # a damaged cache file is rebuilt, never trusted
-            path.unlink(missing_ok=True)
+            _remove(path)
     arrays = build()
     save_atomic(arrays, path)
     return arrays, False
+
+
+def _note_write_failed(folder: Path, error: Exception) -> None:
+    """Print one line (once per folder and process) saying the cache is skipped, and why."""
+    if folder in _warned_folders:
+        return
+    _warned_folders.add(folder)
+    text = str(error).strip()
+    reason = text.splitlines()[0][:160] if text else type(error).__name__
+    print(
+        f"Note: the decoded-data cache cannot be written in {shown(folder)} ({reason}); the "
+        "data is served from memory and decoded again next time. Free disk space there, or "
+        "set COURSE_CACHE_DIR to a writable folder.",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # a read-only cache: the file is simply not trusted
+        pass

@@ -118,6 +118,8 @@ def read_bin_archive(archive: Path, members: list[str]) -> dict[str, torch.Tenso
                 if info.isfile() and base in members and base not in found:
                     f = tar.extractfile(info)
                     found[base] = f.read() if f is not None else b""
+    except PermissionError:
+        raise  # not damage: the loader names the folder to fix
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as e:
         raise DataError(
             f"{archive} cannot be read as a .tar.gz archive ({type(e).__name__}: {e}); it is "

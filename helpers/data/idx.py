@@ -38,6 +38,8 @@ def read_idx(path: Path, ndim: int, known_md5: dict[str, str] | None = None) -> 
                 raw = f.read()
         else:
             raw = path.read_bytes()
+    except PermissionError:
+        raise  # not damage: the loader names the folder to fix
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(
             f"{path} cannot be decompressed ({type(e).__name__}: {e}); it is truncated or "

@@ -23,6 +23,7 @@ from .sources import (
     download_root,
     earlier_failure,
     first_per_class,
+    permission_errors_explained,
     remember_failure,
     resolve_fast,
     search_roots,
@@ -166,6 +167,7 @@ def _standin(spec: ImageDatasetSpec, split: str, fast: bool, reason: str) -> Ima
     )
 
 
+@permission_errors_explained()
 def load_image_dataset(spec: ImageDatasetSpec, split: str, fast: bool | None) -> ImageSet:
     """Resolve, read (through the decoded cache), subset in fast mode, and announce."""
     check_split(split)

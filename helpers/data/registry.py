@@ -19,6 +19,11 @@ DATASET_NAMES = tuple(_LOADERS)
 
 def load_dataset(name: str, split: str = "train", fast: bool | None = None) -> ImageSet:
     """The image dataset called `name` ("cifar10", "mnist" or "fashion_mnist")."""
+    if not isinstance(name, str):
+        raise DataError(
+            f"The dataset name must be a string such as 'cifar10', got {name!r}; the known names "
+            f"are: {', '.join(DATASET_NAMES)}."
+        )
     key = name.strip().lower().replace("-", "_")
     loader = _LOADERS.get(key) or _LOADERS.get(key.replace("_", ""))
     if loader is None:

@@ -8,11 +8,30 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from .arguments import check_count
 from .errors import DataError
 
 
-def _as_index(indices: Sequence[int] | torch.Tensor | np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(indices), dtype=torch.int64).reshape(-1)
+def _as_index(indices: Sequence[int] | torch.Tensor | np.ndarray, size: int) -> torch.Tensor:
+    """Integer positions, or a True/False mask of length `size`, as int64 positions; float
+    positions (which would be truncated) and a mask of another length are refused."""
+    array = np.asarray(indices.cpu() if isinstance(indices, torch.Tensor) else indices)
+    if array.dtype == bool:
+        if array.shape != (size,):
+            raise ValueError(
+                f"a True/False mask must have one entry per example ({size}); got shape "
+                f"{array.shape}."
+            )
+        array = np.flatnonzero(array)
+    elif array.size and not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(
+            f"indices must be ints (positions) or a True/False mask; got {array.dtype}."
+        )
+    index = torch.as_tensor(array, dtype=torch.int64).reshape(-1)
+    outside = index[(index >= size) | (index < -size)]
+    if len(outside):
+        raise ValueError(f"index {int(outside[0])} is outside this set of {size} examples.")
+    return index
 
 
 def balanced_pick(labels: torch.Tensor, total: int, seed: int) -> torch.Tensor:
@@ -82,12 +101,19 @@ class ImageSet:
 
     def subset(self, indices: Sequence[int] | torch.Tensor | np.ndarray) -> ImageSet:
         """The examples at `indices` (a new ImageSet; the source line is kept)."""
-        idx = _as_index(indices)
+        idx = _as_index(indices, len(self))
         return replace(self, images=self.images[idx], labels=self.labels[idx])
 
     def split(self, val_size: int, seed: int = 0) -> tuple[ImageSet, ImageSet]:
-        """A fixed (train, validation) split; the validation part is class-balanced."""
-        val_idx = balanced_pick(self.labels, int(val_size), seed)
+        """A fixed (train, validation) split of `val_size` examples (an int, e.g. 5000); the
+        validation part is class-balanced."""
+        if isinstance(val_size, float) and 0 < val_size < 1:
+            raise ValueError(
+                f"val_size is a number of examples, got the fraction {val_size}; for "
+                f"{val_size:.0%} pass round({val_size} * len(ds)) = {round(val_size * len(self))}."
+            )
+        val_size = check_count("val_size", val_size)
+        val_idx = balanced_pick(self.labels, val_size, check_count("seed", seed, minimum=0))
         keep = torch.ones(len(self), dtype=torch.bool)
         keep[val_idx] = False
         train = self.subset(torch.nonzero(keep).flatten())
@@ -143,7 +169,7 @@ class TextSet:
 
     def subset(self, indices: Sequence[int] | torch.Tensor | np.ndarray) -> TextSet:
         """The sentences at `indices` (a new TextSet; the source line is kept)."""
-        idx = _as_index(indices)
+        idx = _as_index(indices, len(self))
         return replace(
             self,
             sentences=[self.sentences[i] for i in idx.tolist()],

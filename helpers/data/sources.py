@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import socket
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import torch
 
 from ..settings import REPO_ROOT, get_settings
+from .arguments import check_flag
 from .errors import DataError
 
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
@@ -67,8 +69,25 @@ def download_root() -> Path:
     except OSError:
         pass
     fallback = get_settings().cache_dir / "downloads"
-    fallback.mkdir(parents=True, exist_ok=True)
+    try:
+        fallback.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(
+            f"Nowhere to download to: the data directory {path} is not writable and the "
+            f"download folder {fallback} cannot be created ({e.strerror or e}). Make one of "
+            "them writable, or set COURSE_CACHE_DIR to a writable folder."
+        ) from None
     return fallback
+
+
+def matching_files(folder: Path, pattern: str) -> list[Path]:
+    """Files in `folder` whose name matches `pattern` (sorted); none when it is no folder.
+
+    Unlike `Path.glob`, an unreadable folder raises PermissionError instead of looking empty.
+    """
+    if not folder.is_dir():
+        return []
+    return sorted(folder / name for name in os.listdir(folder) if fnmatch.fnmatch(name, pattern))
 
 
 def search_roots() -> list[Path]:
@@ -78,6 +97,16 @@ def search_roots() -> list[Path]:
     if fallback.is_dir() and fallback.resolve() != roots[0].resolve():
         roots.append(fallback)
     return roots
+
+
+@contextmanager
+def permission_errors_explained() -> Iterator[None]:
+    """A PermissionError inside (an unreadable data folder, file or download folder) becomes
+    one DataError naming the folder and what to do, instead of a traceback."""
+    try:
+        yield
+    except PermissionError as e:
+        raise DataError(_permission_message(e)) from None
 
 
 _failed: dict[str, tuple[object, str]] = {}
@@ -115,8 +144,9 @@ def first_per_class(labels: torch.Tensor, total: int, n_classes: int) -> torch.T
 
 
 def resolve_fast(fast: bool | None) -> bool:
-    """`fast=None` means the course setting."""
-    return get_settings().fast if fast is None else bool(fast)
+    """`fast=None` means the course setting; otherwise True or False ("no" or 0 are refused)."""
+    fast = check_flag("fast", fast, allow_none=True)
+    return get_settings().fast if fast is None else fast
 
 
 def describe_size(kept: int, total: int, noun: str, fast: bool, how: str = "class-balanced") -> str:
@@ -124,3 +154,24 @@ def describe_size(kept: int, total: int, noun: str, fast: bool, how: str = "clas
     if fast and kept < total:
         return f"{kept:,} of {total:,} {noun} (fast mode, {how})"
     return f"{total:,} {noun}"
+
+
+def _permission_message(error: PermissionError) -> str:
+    path = Path(os.fsdecode(error.filename)) if error.filename is not None else None
+    if path is None:
+        return f"Permission denied ({error}). Check the permissions of COURSE_DATA_DIR."
+    settings = get_settings()
+    folder, variable = path.parent, "COURSE_DATA_DIR"
+    for root, name in (
+        (settings.data_dir, "COURSE_DATA_DIR"),
+        (settings.cache_dir, "COURSE_CACHE_DIR"),
+    ):
+        root = Path(root).expanduser().absolute()
+        if path.absolute() == root or root in path.absolute().parents:
+            folder, variable = root, name
+            break
+    return (
+        f"Permission denied for {path}: the course cannot read (or write) it, or the folder "
+        f"{folder} it is in. Give your user access (e.g. chmod -R u+rwX {folder}), or set "
+        f"{variable} to a folder you own."
+    )

@@ -20,6 +20,7 @@ from .sources import (
     describe_size,
     download_root,
     earlier_failure,
+    permission_errors_explained,
     remember_failure,
     resolve_fast,
     search_roots,
@@ -63,6 +64,8 @@ def _read_text(path: Path, legacy: str | None = None) -> str:
     """
     try:
         raw = path.read_bytes()
+    except PermissionError:
+        raise  # explained once, by the loader
     except OSError as e:
         raise DataError(f"{path} cannot be read ({e}); check its permissions.") from e
     try:
@@ -117,6 +120,7 @@ def _download_shakespeare() -> Path:
     return target
 
 
+@permission_errors_explained()
 def load_shakespeare(fast: bool | None = None) -> str:
     """Tiny Shakespeare (1,115,394 characters); fast mode: the first 200,000 characters."""
     fast = resolve_fast(fast)
@@ -240,6 +244,7 @@ def _corpus(corpus: str, split: str) -> tuple[list[str], torch.Tensor, Path] | N
     return [sentences[i] for i in keep.tolist()], label_tensor[keep], folder
 
 
+@permission_errors_explained()
 def load_sentiment(corpus: str = "uci", split: str = "train", fast: bool | None = None) -> TextSet:
     """Sentences labelled negative (0) / positive (1) from `corpus` ("uci", "sst2", "rt").
 

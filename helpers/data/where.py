@@ -9,7 +9,7 @@ from .cifar import SPEC as CIFAR_SPEC
 from .errors import DataError
 from .images import ImageDatasetSpec, find_files
 from .mnist import FASHION_SPEC, MNIST_SPEC
-from .sources import data_dir, search_roots
+from .sources import data_dir, matching_files, permission_errors_explained, search_roots
 from .text import CORPUS_FOLDERS, SHAKESPEARE_PATH
 
 _NO_FILES = "no files: a download will be tried, else the stand-in"
@@ -39,7 +39,7 @@ def _text(relative: Path, online: bool) -> str:
 
 def _weights() -> str:
     folder = data_dir() / "pretrained" / "resnet_cifar10"
-    found = sorted(p.name for p in folder.glob("resnet*-*.th")) if folder.is_dir() else []
+    found = [p.name for p in matching_files(folder, "resnet*-*.th")]
     return f"{folder}: {', '.join(found)}" if found else f"missing (put them in {folder})"
 
 
@@ -59,7 +59,8 @@ def where_from() -> dict[str, str]:
     report = {}
     for name, check in checks.items():
         try:
-            report[name] = check()
+            with permission_errors_explained():
+                report[name] = check()
         except DataError as e:
             report[name] = f"problem: {e}"
     return report
