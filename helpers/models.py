@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data.arguments import check_count
+from .arguments import check_int
 from .data.errors import DataError
 from .data.sources import (
     bounded_network,
@@ -87,7 +87,8 @@ class CifarResNet(nn.Module):
 
     def __init__(self, depth: int = 20, num_classes: int = 10) -> None:
         super().__init__()
-        depth, num_classes = check_count("depth", depth), check_count("num_classes", num_classes)
+        depth = check_int(depth, "depth", minimum=1)
+        num_classes = check_int(num_classes, "num_classes", minimum=1)
         if depth < 8 or (depth - 2) % 6:
             raise ValueError(f"depth must be 6n+2 with n >= 1 (20, 32, 44, 56, 110), got {depth}.")
         n = (depth - 2) // 6

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
-from .data.arguments import check_count
+from .arguments import check_int
 
 
 class CourseFigure(Figure):
@@ -143,7 +143,8 @@ def show_images(
 
     `images`: uint8 or float, (N, C, H, W) with C = 1 or 3, or (N, H, W); `labels` and `preds`
     give one class index (or name) per image."""
-    ncols, max_images = check_count("ncols", ncols), check_count("max_images", max_images)
+    ncols = check_int(ncols, "ncols", minimum=1)
+    max_images = check_int(max_images, "max_images", minimum=1)
     pics = _images_for_display(images[:max_images], mean, std)
     n = len(pics)
     labels = _labels(labels, "labels", len(images))
@@ -261,7 +262,8 @@ def show_kernels(
     Shown with a diverging colour map centred at 0 (blue < 0 < red, one scale for all) for input
     channel `in_channel`; with rgb=True and I == 3, as colour images (each kernel min-max scaled).
     """
-    ncols, max_kernels = check_count("ncols", ncols), check_count("max_kernels", max_kernels)
+    ncols = check_int(ncols, "ncols", minimum=1)
+    max_kernels = check_int(max_kernels, "max_kernels", minimum=1)
     w = _float_tensor(weight, "weight")
     if w.dim() == 3:
         w = w.unsqueeze(1)  # (O, 1, kh, kw)
@@ -272,7 +274,7 @@ def show_kernels(
         )
     if rgb and w.shape[1] != 3:
         raise ValueError(f"rgb=True needs 3 input channels; this weight has {w.shape[1]}")
-    in_channel = check_count("in_channel", in_channel, minimum=0)
+    in_channel = check_int(in_channel, "in_channel", minimum=0)
     if in_channel >= w.shape[1]:
         raise ValueError(
             f"in_channel={in_channel}, but this weight has {w.shape[1]} input channel(s) "
@@ -305,7 +307,8 @@ def show_feature_maps(
     maps: Tensor, title: str = "Feature maps", max_maps: int = 16, ncols: int = 8
 ) -> Figure:
     """The first `max_maps` channels of one image's activations (C, H, W), each on its own scale."""
-    max_maps, ncols = check_count("max_maps", max_maps), check_count("ncols", ncols)
+    max_maps = check_int(max_maps, "max_maps", minimum=1)
+    ncols = check_int(ncols, "ncols", minimum=1)
     m = _float_tensor(maps, "maps")
     if m.dim() == 4 and m.shape[0] == 1:
         m = m[0]

@@ -196,5 +196,5 @@ def test_missing_weights_are_downloaded_verified_from_a_loopback_server(
     ],
 )
 def test_cifar_resnet_arguments_are_checked(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):
         cifar_resnet(**kwargs)

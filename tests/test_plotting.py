@@ -227,5 +227,5 @@ def test_figure_is_shown_once_in_jupyter(monkeypatch):
     ],
 )
 def test_bad_arguments_say_what_they_got_and_expect(call, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):
         call()

@@ -415,7 +415,7 @@ def test_a_device_of_the_wrong_kind_is_named():
 @pytest.mark.parametrize(
     ("kwargs", "error", "expected"),
     [
-        ({"epochs": 2.5}, TypeError, r"epochs must be a whole number \(an int\), got 2.5"),
+        ({"epochs": 2.5}, TypeError, r"epochs must be a whole number \(an int\) >= 0, got 2.5"),
         ({"epochs": True}, TypeError, "epochs must be a whole number .* got True"),
         ({"epochs": "3"}, TypeError, r"epochs must be a whole number .* got '3' \(str\)"),
         ({"lr": 0}, ValueError, "lr must be a finite number greater than 0, got 0"),
@@ -485,7 +485,7 @@ def test_a_model_that_is_not_a_module_is_refused():
     [
         ({"batch_size": 2.5}, TypeError, "batch_size must be a whole number .* got 2.5"),
         ({"batch_size": True}, TypeError, "batch_size must be a whole number .* got True"),
-        ({"batch_size": -4}, ValueError, "batch_size must be at least 1, got -4"),
+        ({"batch_size": -4}, ValueError, "batch_size must be an int >= 1, got -4"),
         ({"crop_padding": 1.5}, TypeError, "crop_padding must be a whole number .* got 1.5"),
         ({"seed": -1}, ValueError, "seed must be between 0 and .* got -1"),
         ({"seed": 0.5}, TypeError, "seed must be a whole number .* got 0.5"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .arguments import check_flag
+from ..arguments import check_flag
 from .errors import DataError
 from .sources import announce
 
@@ -39,7 +39,7 @@ def load_photo(name: str, gray: bool = False) -> torch.Tensor:
     """Photo `name` (see PHOTO_NAMES) as float32 (C, H, W) in [0, 1]; `gray` -> (1, H, W)."""
     if not isinstance(name, str) or name not in PHOTO_NAMES:
         raise DataError(f"Unknown photo {name!r}; the known names are: {', '.join(PHOTO_NAMES)}.")
-    gray = check_flag("gray", gray)
+    gray = check_flag(gray, "gray")
     try:
         import skimage.data
     except ImportError as e:

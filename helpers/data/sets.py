@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from .arguments import check_count
+from ..arguments import check_int
 from .errors import DataError
 
 
@@ -112,8 +112,8 @@ class ImageSet:
                 f"val_size is a number of examples, got the fraction {val_size}; for "
                 f"{val_size:.0%} pass round({val_size} * len(ds)) = {round(val_size * len(self))}."
             )
-        val_size = check_count("val_size", val_size)
-        val_idx = balanced_pick(self.labels, val_size, check_count("seed", seed, minimum=0))
+        val_size = check_int(val_size, "val_size", minimum=1)
+        val_idx = balanced_pick(self.labels, val_size, check_int(seed, "seed", minimum=0))
         keep = torch.ones(len(self), dtype=torch.bool)
         keep[val_idx] = False
         train = self.subset(torch.nonzero(keep).flatten())

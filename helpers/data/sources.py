@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ..settings import REPO_ROOT, get_settings
-from .arguments import check_flag
+from ..arguments import check_flag
 from .errors import DataError
 
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
@@ -145,7 +145,7 @@ def first_per_class(labels: torch.Tensor, total: int, n_classes: int) -> torch.T
 
 def resolve_fast(fast: bool | None) -> bool:
     """`fast=None` means the course setting; otherwise True or False ("no" or 0 are refused)."""
-    fast = check_flag("fast", fast, allow_none=True)
+    fast = check_flag(fast, "fast", allow_none=True)
     return get_settings().fast if fast is None else fast
 
 
