@@ -195,7 +195,12 @@ def test_state_dict_continues_the_random_stream():
     [
         (torch.zeros(5, 3), torch.zeros(4), {}, "same length: 5 inputs but 4 targets"),
         (torch.zeros(0, 3), torch.zeros(0), {}, "empty"),
-        (torch.zeros(5, 3), torch.zeros(5), {"batch_size": 0}, "batch_size must be an int >= 1, got 0"),
+        (
+            torch.zeros(5, 3),
+            torch.zeros(5),
+            {"batch_size": 0},
+            "batch_size must be an int >= 1, got 0",
+        ),
         (torch.zeros(5, 7), torch.zeros(5), {"augment": True}, r"augment=True needs images"),
         (torch.zeros(5, 3, 4, 4), torch.zeros(5), {"mean": [0.5] * 3}, "both mean and std"),
         (

@@ -20,11 +20,15 @@ def test_table_has_at_least_40_rows_each_with_one_test():
     assert len(rows) >= 40, f"docs/reliability.md has {len(rows)} rows, it promises at least 40"
     for fault, seen, test in rows:
         assert fault and seen, f"a row without its fault or what the user sees: {test}"
-        assert TEST_REF.fullmatch(test), f"row {fault!r}: expected `tests/file.py::test_name`, got {test!r}"
+        assert TEST_REF.fullmatch(test), (
+            f"row {fault!r}: expected `tests/file.py::test_name`, got {test!r}"
+        )
 
 
 def test_every_row_names_a_test_that_exists_and_no_test_is_claimed_twice():
-    refs = [TEST_REF.fullmatch(test) for _, _, test in table_rows(TABLE.read_text(encoding="utf-8"))]
+    refs = [
+        TEST_REF.fullmatch(test) for _, _, test in table_rows(TABLE.read_text(encoding="utf-8"))
+    ]
     missing = [m.group(0) for m in refs if m and m.group(2) not in defined_tests(ROOT / m.group(1))]
     assert not missing, f"docs/reliability.md names tests that do not exist: {missing}"
     claimed = [m.group(0) for m in refs if m]

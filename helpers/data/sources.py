@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from ..settings import REPO_ROOT, get_settings
 from ..arguments import check_flag
+from ..settings import REPO_ROOT, get_settings
 from .errors import DataError
 
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
