@@ -1,4 +1,8 @@
-"""Unit tests draw figures without a screen."""
+"""Unit tests draw figures without a screen; notebook runs carry the `notebooks` marker.
+
+The contributors' fast inner loop leaves the slow parts out:
+    python -m pytest -m "not slow and not browser and not notebooks"
+"""
 
 import http.server
 import threading
@@ -7,6 +11,13 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every nbval cell of a committed notebook, so `-m "not notebooks"` skips them."""
+    for item in items:
+        if str(item.fspath).endswith(".ipynb"):
+            item.add_marker(pytest.mark.notebooks)
 
 
 @pytest.fixture

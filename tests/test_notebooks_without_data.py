@@ -16,6 +16,7 @@ def cache_dir(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.notebooks
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
 def test_notebook_runs_offline_without_data(path, tmp_path, cache_dir, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # an empty data folder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,12 @@ def test_incomplete_or_damaged_records_are_refused(tmp_path):
 def test_committed_records_carry_their_provenance(path: Path):
     record = load_recorded_run(*path.stem.split("_", 1))
     assert set(REQUIRED) <= set(record)
-    assert len(record["commit"]) >= 40 and not record["commit"].endswith("-dirty")
+    commit = record["commit"].removesuffix("-dirty")
+    assert re.fullmatch(r"[0-9a-f]{40}", commit), f"not a commit hash: {record['commit']!r}"
+    if commit != record["commit"]:  # made from uncommitted code: the record must say what differed
+        assert len(record.get("note", "")) >= 40, (
+            f"{path.name} is -dirty and has no note saying why"
+        )
     assert record["wall_s"] > 0 and len(record["history"]) >= 1
     assert all(0 <= v <= 1 for k, v in record["final"].items() if k.endswith("_acc"))
     assert record["command"].startswith("python benchmarks/record_full_runs.py ")
