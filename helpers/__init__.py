@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "load_state_dict_checked": "checkpoints",
     # loaders: a batch loader that keeps a small image set on the device
     "DeviceLoader": "loaders",
+    # distributed: fit under torchrun (DistributedDataParallel); scripts guard prints with it
+    "is_main": "distributed",
     # training: fit / evaluate / predict with history
     "History": "training",
     "TrainingError": "training",

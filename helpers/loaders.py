@@ -8,6 +8,7 @@ idea comes from fast CIFAR-10 trainers such as `airbench`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -16,6 +17,7 @@ from torch import Tensor
 
 from .arguments import check_int, check_seed
 from .devices import resolve_device
+from .distributed import local_device
 from .settings import get_settings
 
 
@@ -86,8 +88,10 @@ class DeviceLoader:
         horizontal flip, done on the device for the whole batch (4-D inputs only).
     seed: the order and the augmentation repeat for the same seed (default: the course seed).
     device: where the data is kept (default: `best_device()`); one this machine lacks, such as
-        "cuda" without a GPU, is refused with a message saying what to use instead.
+        "cuda" without a GPU, is refused with a message saying what to use instead. Under
+        torchrun, "cuda" is this process's own GPU (cuda:LOCAL_RANK).
     Each pass over the loader is one epoch with a new random order when `shuffle` is True.
+    `shard(rank, world_size)` gives one process's part, for distributed training.
     """
 
     def __init__(
@@ -110,7 +114,7 @@ class DeviceLoader:
         crop_padding = check_int(crop_padding, "crop_padding", minimum=0)
         seed = get_settings().seed if seed is None else check_seed(seed)
         self._validate(inputs, targets, augment, crop_padding, mean, std, padding_mode)
-        self.device = resolve_device(device)  # refuses e.g. "cuda" on a machine without a GPU
+        self.device = local_device(resolve_device(device))  # refuses "cuda" without a GPU
         try:
             self.inputs = inputs.to(self.device)  # (N, ...) one tensor on the device, dtype kept
             self.targets = targets.to(self.device)  # (N, ...)
@@ -132,6 +136,7 @@ class DeviceLoader:
         )
         self.seed = seed
         self.generator = torch.Generator().manual_seed(self.seed)  # CPU: same stream everywhere
+        self.rank, self.world_size, self.pad = 0, 1, False  # the whole set (see `shard`)
 
     @staticmethod
     def _validate(inputs, targets, augment, crop_padding, mean, std, padding_mode):
@@ -181,12 +186,43 @@ class DeviceLoader:
         return scale.to(self.device), shift.to(self.device)
 
     def __len__(self) -> int:
-        n = len(self.inputs)
+        n = self._shard_size()
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def shard(self, rank: int, world_size: int, pad: bool = True) -> DeviceLoader:
+        """Process `rank`'s part of this loader when `world_size` processes train together.
+
+        Every process draws the same permutation of the whole set each epoch (same seed, same
+        generator state, so the same random numbers) and keeps the positions rank,
+        rank + world_size, rank + 2 world_size, ... of it, as torch's DistributedSampler
+        does: the parts never overlap and together cover the set. With batch size B, batch k
+        of all processes together is then exactly batch k of one process with batch size
+        B x world_size. pad: repeat the first positions so that every process gets the same
+        number of samples (training needs that: every process must take the same number of
+        steps); without padding every sample is scored once (validation).
+        The part shares the data and the random generator with this loader.
+        """
+        world_size = check_int(world_size, "world_size", minimum=1)
+        rank = check_int(rank, "rank", minimum=0)
+        if rank >= world_size:
+            raise ValueError(f"rank must be below world_size={world_size}, got {rank}.")
+        part = copy.copy(self)
+        part.rank, part.world_size, part.pad = rank, world_size, bool(pad)
+        return part
+
+    def _shard_positions(self) -> range:
+        """The positions of an epoch's order this process takes (all of them when not sharded)."""
+        n = len(self.inputs)
+        total = -(-n // self.world_size) * self.world_size if self.pad else n  # padded: equal parts
+        return range(self.rank, total, self.world_size)  # a position p >= n stands for p - n
+
+    def _shard_size(self) -> int:
+        return len(self._shard_positions())
 
     @property
     def num_samples(self) -> int:
-        return len(self.inputs)
+        """How many samples one pass gives (this process's part when sharded)."""
+        return self._shard_size()
 
     def _epoch_plan(self) -> tuple[Tensor, Tensor | None]:
         """One epoch's order (N,) and, when augmenting, per-sample (dy, dx, flip) as (N, 3)."""
@@ -213,7 +249,11 @@ class DeviceLoader:
         return x
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        order, plan = self._epoch_plan()
+        order, plan = self._epoch_plan()  # drawn for the whole set, also when sharded
+        if self.world_size > 1:  # keep this process's positions
+            p = self._shard_positions()
+            mine = torch.arange(p.start, p.stop, p.step, device=self.device) % len(self.inputs)
+            order, plan = order[mine], None if plan is None else plan[mine]
         for i in range(len(self)):
             part = slice(i * self.batch_size, (i + 1) * self.batch_size)
             x = self._batch(order[part], None if plan is None else plan[part])
@@ -231,5 +271,7 @@ class DeviceLoader:
             f"DeviceLoader({len(self.inputs)} samples of {tuple(self.inputs.shape[1:])} "
             f"{str(self.inputs.dtype).replace('torch.', '')}, batch_size={self.batch_size}, "
             f"{len(self)} batches, shuffle={self.shuffle}, augment={self.augment}, "
-            f"device={self.device})"
+            f"device={self.device}"
+            + (f", part {self.rank} of {self.world_size}" if self.world_size > 1 else "")
+            + ")"
         )

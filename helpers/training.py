@@ -6,6 +6,11 @@ from, a guard against NaN or exploding losses, checks that turn common mistakes 
 output does not fit the labels, a device this machine lacks, a checkpoint folder it cannot
 write) into one clear message, and on a GPU mixed precision and channels_last.
 
+Launched with `torchrun --nproc_per_node N script.py`, the same `fit` trains on N processes
+(one per GPU) with DistributedDataParallel: each process reads its own part of the data, the
+gradients are averaged over all of them, and only rank 0 prints and saves. The few lines that
+do this are marked `ddp.` below; `helpers/distributed.py` explains each step.
+
 Accuracy convention: it is computed when the targets are integer class labels and the class
 dimension of the outputs is dim 1, the layout `F.cross_entropy` expects: outputs (N, C) with
 targets (N,), or outputs (N, C, T) with targets (N, T) for sequences. Targets equal to -100
@@ -31,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import distributed as ddp
 from .arguments import check_int, check_positive
 from .checkpoints import (
     CheckpointError,
@@ -242,16 +248,17 @@ def _run_batches(
     epoch=0,
     loss_start=None,
     bar=None,
+    reduce=None,
 ) -> dict:
     """One pass over `loader`; trains when an optimizer is given. Returns mean loss and accuracy.
 
     loss_start: the loss a training run started from (None: the first loss of this pass); a
-    loss far above it stops training (see `_check_loss`).
+    loss far above it stops training (see `_check_loss`). reduce: in distributed training, a
+    function that sums [loss sum, samples, correct, labelled] over all processes.
     """
     use_amp, amp_dtype = amp
     total_loss, n_samples = 0.0, 0
     hits = torch.zeros(2, dtype=torch.long, device=device)  # correct, labelled: on the device
-    has_acc = False
     for step, (x, y) in enumerate(loader, start=1):
         x, y = _to_device(x, y, device, channels_last)
         with torch.autocast(device.type, dtype=amp_dtype) if use_amp else nullcontext():
@@ -270,19 +277,22 @@ def _run_batches(
         batch_hits = _correct_and_count(out.detach(), y)
         if batch_hits is not None:
             hits += torch.stack(batch_hits)
-            has_acc = True
         if bar is not None:
             bar.update(1)
-            acc = _accuracy(hits) if has_acc else None
+            acc = _accuracy(hits)
             shown = "-" if acc is None else f"{100 * acc:.1f}%"
             bar.set_postfix(loss=f"{total_loss / n_samples:.4f}", acc=shown, refresh=False)
+    totals = [total_loss, n_samples, *hits.tolist()]  # one read-back of the counts, at the end
+    if reduce is not None:
+        totals = reduce(totals)  # distributed: the sums over every process's part
+    total_loss, n_samples, correct, counted = totals
     if n_samples == 0:
         raise TrainingError("the loader gave no batches: is the data set empty?")
-    return {"loss": total_loss / n_samples, "acc": _accuracy(hits) if has_acc else None}
+    return {"loss": total_loss / n_samples, "acc": correct / counted if counted else None}
 
 
 def _accuracy(hits: Tensor) -> float | None:
-    correct, counted = hits.tolist()  # the only read-back of the counts from the device
+    correct, counted = hits.tolist()  # for the progress bar: a read-back from the device
     return correct / counted if counted else None
 
 
@@ -354,6 +364,7 @@ def fit(
     seed: int | None = None,
     restore_best: bool = False,
     verbose: bool = True,
+    distributed: bool | None = None,
 ) -> History:
     """Train `model` for `epochs` epochs on `train` (batches of (x, y)); returns the `History`.
 
@@ -363,6 +374,15 @@ def fit(
     (run.pt -> run.best.pt); resume=True continues from it. A path that already holds a run is
     never replaced silently: pass resume=True, overwrite=True or another path. seed: when
     given, everything is seeded first. amp / channels_last: None = on for CUDA. verbose: one line per epoch.
+
+    distributed: None = on when the script was launched by `torchrun` with several processes
+    (WORLD_SIZE > 1), True = on (an error otherwise), False = off. When on, the model is
+    wrapped in DistributedDataParallel (gradients averaged over all processes), each process
+    trains on its own part of `train` (a DeviceLoader is split here; a DataLoader needs a
+    DistributedSampler, whose `set_epoch` is called every epoch), the history holds the
+    metrics of all parts together, and only rank 0 prints, shows progress and writes the
+    checkpoint, which every process loads on resume=True. BatchNorm stays per process (see
+    `helpers.distributed`). Every process returns the same history and the same model.
 
     Before the first epoch the arguments are checked (epochs a whole number >= 0, lr and
     grad_clip > 0, a device this machine has, an optimizer of this model's parameters) and the
@@ -374,6 +394,11 @@ def fit(
     if seed is not None:
         seed_everything(seed)
     device = resolve_device(device)
+    distributed = ddp.wanted(distributed)
+    if distributed:
+        device = ddp.setup(device)  # joins the other processes; this process's own GPU
+    main = not distributed or ddp.is_main()  # only the main process prints and saves
+    verbose = verbose and main
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = _make_scheduler(scheduler, optimizer)
@@ -384,20 +409,20 @@ def fit(
     channels_last = (device.type == "cuda") if channels_last is None else channels_last
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    # run(loader, ...) = one pass over a loader with these settings (training if given an optimizer)
+    # run(model, loader, ...) = one pass with these settings (training if given an optimizer)
     run = partial(
         _run_batches,
-        model,
         loss_fn=loss_fn,
         device=device,
         amp=amp_cfg,
         channels_last=channels_last,
+        reduce=partial(ddp.all_reduce_sums, device=device) if distributed else None,
     )
     history, best_weights = History(), None
     ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
     if ckpt is not None and ckpt.exists() and not resume and not overwrite:
         raise TrainingError(_existing_run(ckpt))
-    if ckpt is not None:
+    if ckpt is not None and main:
         check_writable(ckpt.parent)  # a full or read-only folder stops here, not after epoch 1
     if resume and ckpt is not None and ckpt.exists():
         history = _resume(ckpt, model, optimizer, scheduler, scaler, train)
@@ -407,9 +432,13 @@ def fit(
             print(f"resumed from {ckpt} after epoch {len(history)} of {epochs}")
     elif resume and verbose:
         print(f"no checkpoint at {ckpt} yet: starting at epoch 1")
+    net = model  # what the training pass calls: the model, or DDP around it
+    if distributed:
+        net, train, val = _distribute(model, train, val, device)
     start = len(history) + 1
     steps = _length(train)
-    bar = _progress_bar(_progress_wanted(progress), steps and steps * max(epochs - start + 1, 0), 0)
+    show_bar = _progress_wanted(progress) and main
+    bar = _progress_bar(show_bar, steps and steps * max(epochs - start + 1, 0), 0)
     epoch = start
     try:
         for epoch in range(start, epochs + 1):
@@ -417,8 +446,10 @@ def fit(
             lr_now = optimizer.param_groups[0]["lr"]
             if bar is not None:
                 bar.set_description(f"epoch {epoch}/{epochs}")
-            model.train()
+            ddp.set_epoch(train, epoch)  # a DistributedSampler reshuffles; other loaders: no-op
+            net.train()
             tr = run(
+                net,
                 train,
                 optimizer=optimizer,
                 scaler=scaler,
@@ -427,6 +458,8 @@ def fit(
                 loss_start=history[0]["train_loss"] if history else None,
                 bar=bar,
             )
+            if distributed:
+                ddp.broadcast_buffers(model)  # every process keeps rank 0's BatchNorm statistics
             va = _evaluate(model, val, run) if val is not None else {}
             _step_scheduler(scheduler, va.get("loss"), tr["loss"])
             history.append(
@@ -445,12 +478,19 @@ def fit(
                 best_weights = {
                     k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
                 }
-            if ckpt is not None:
+            if ckpt is not None and main:
                 _save(ckpt, model, optimizer, scheduler, scaler, history, train, is_best)
+            if ckpt is not None and distributed:
+                ddp.barrier()  # the others wait until rank 0 has saved
             if verbose:
                 _print(_epoch_line(history.last, epochs), bar)
     except KeyboardInterrupt:
-        _print(f"interrupted in epoch {epoch}; resume with fit(..., resume=True)", bar)
+        if main:
+            _print(f"interrupted in epoch {epoch}; resume with fit(..., resume=True)", bar)
+        raise
+    except RuntimeError as exc:
+        if distributed and ddp.lost_contact(exc):
+            raise TrainingError(_lost_process(exc, epoch, ckpt)) from exc
         raise
     finally:
         if bar is not None:
@@ -458,6 +498,29 @@ def fit(
     if restore_best and best_weights is not None:
         model.load_state_dict(best_weights)
     return history
+
+
+def _distribute(model: nn.Module, train, val, device: torch.device):
+    """For distributed training: the model in DDP, and this process's parts of the data."""
+    train = ddp.shard(train, training=True)
+    ddp.same_loader_state(train)  # every process starts from rank 0's random order
+    val = ddp.shard(val, training=False) if val is not None else None
+    return ddp.wrap(model, device), train, val
+
+
+def _lost_process(exc: Exception, epoch: int, ckpt: Path | None) -> str:
+    """What to say when another process stopped (crashed, killed, out of memory) mid-run."""
+    saved = (
+        f"The checkpoint {ckpt} holds the last finished epoch; launch the same torchrun "
+        "command with fit(..., resume=True) to continue from it."
+        if ckpt is not None
+        else "No checkpoint was written (pass checkpoint_path=... to be able to resume)."
+    )
+    return (
+        f"distributed training stopped in epoch {epoch} on rank {ddp.rank()}: another process "
+        f"stopped answering ({ddp.first_reason(exc)}). torchrun's summary below names the "
+        f"process that failed first. {saved}"
+    )
 
 
 def _print(line: str, bar) -> None:
@@ -543,11 +606,11 @@ def _resume(ckpt: Path, model, optimizer, scheduler, scaler, train) -> History:
 
 @torch.no_grad()
 def _evaluate(model: nn.Module, loader: Iterable, run: Callable[..., dict]) -> dict:
-    """`run(loader)` in eval mode without gradients; the model's previous mode is restored."""
+    """`run(model, loader)` in eval mode without gradients; the model's mode is restored."""
     was_training = model.training
     model.eval()
     try:
-        return run(loader)
+        return run(model, loader)
     finally:
         model.train(was_training)
 
@@ -566,9 +629,7 @@ def evaluate(
     """
     device = resolve_device(device)
     model.to(device)
-    run = partial(
-        _run_batches, model, loss_fn=loss_fn, device=device, amp=_amp_settings(device, amp)
-    )
+    run = partial(_run_batches, loss_fn=loss_fn, device=device, amp=_amp_settings(device, amp))
     return _evaluate(model, loader, run)
 
 

@@ -45,6 +45,8 @@
 #   with the best validation accuracy, and read learning curves, a confusion matrix and the
 #   misclassified images.
 # - Attribute a difference in accuracy to a difference in architecture, and say so in words.
+# - Say what data-parallel training on several GPUs averages, how it changes the batch size
+#   and the learning rate, and how to launch it with `torchrun`.
 
 # %% [markdown]
 # ## You should already know
@@ -975,6 +977,79 @@ assert checklist.all_passed, "the solution passes the whole checklist"
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ## 11. Beyond one GPU: data-parallel training
+#
+# In full mode every model here trains for 20 epochs, one batch after another. A machine with
+# several GPUs can share that work by **data parallelism**: every GPU holds a full copy of the
+# model, and each takes a different part of every batch. The model is small enough for one
+# GPU; it is the images per second that grow with the number of GPUs. (Splitting a model that
+# does not fit on one GPU is *model* parallelism, a different tool.)
+#
+# **What DDP all-reduces.** PyTorch's `DistributedDataParallel` (DDP) runs one process per
+# GPU. Each process computes the forward and backward pass on its own $B$ images. While the
+# backward pass is still running, DDP groups the gradients into buckets (about 25 MB each),
+# and as soon as a bucket is complete it starts an **all-reduce**: the bucket is summed over
+# all $N$ processes and divided by $N$, while the backward pass goes on with earlier layers.
+# After the backward pass every process holds the same averaged gradient, takes the same
+# optimiser step, and so keeps an identical copy of the model: only gradients travel, never
+# the weights (DDP copies rank 0's weights once at the start, and BatchNorm's running
+# statistics at every forward pass). The average of the $N$ per-process mean gradients is the
+# mean gradient over all $N B$ images, as the cell below checks. BatchNorm is the exception:
+# each process normalises with the statistics of its own $B$ images, so a model with
+# BatchNorm computes slightly differently on 2 GPUs with $B$ each than on one with $2B$
+# (`nn.SyncBatchNorm.convert_sync_batchnorm(model)` computes them over all processes, at the
+# cost of more communication).
+#
+# **Effective batch size and learning rate.** One optimiser step now sees $N \cdot B$ images:
+# the *effective* (global) batch, and an epoch has $N$ times fewer steps. If you keep $B$ per
+# GPU, the **linear scaling rule** (Goyal et al., 2017) multiplies the learning rate by the
+# same factor as the batch: a gradient averaged over $k$ times more images is less noisy and
+# can take a $k$ times longer step, so an epoch makes about the same progress. The rule fails
+# in the first epochs, when the weights change fast; hence a **warm-up** that raises the
+# learning rate linearly to the scaled value over the first epochs (the schedule of section 6
+# already warms up). Past a few thousand images per batch the gains fade. The alternative is
+# to keep the global batch fixed ($B / N$ images per GPU): then training is exactly what it
+# was, only faster.
+#
+# **How to launch.** A notebook is one Python process, and DDP needs one process per GPU,
+# started together, so it runs from a terminal:
+#
+# ```
+# torchrun --standalone --nproc_per_node 4 train.py
+# ```
+#
+# `train.py` holds the code of this notebook (loaders, model, optimiser, `helpers.fit`).
+# `fit` sees the environment torchrun sets up (`WORLD_SIZE` > 1), joins the other processes,
+# wraps the model in DDP and gives each process its own part of the training set; only rank 0
+# prints and writes checkpoints, and `resume=True` continues a run on all processes.
+# [`benchmarks/ddp_cifar.py`](../benchmarks/ddp_cifar.py) is such a script for this
+# notebook's proposed model; on a 2-core CPU, `python benchmarks/ddp_cifar.py` compares one
+# process with 2 threads against 2 processes with 1 thread each (the README lists the
+# measured images per second).
+
+# %%
+# What DDP computes, in one process: two "processes" each take every second image of a batch
+# (rank r: images r, r + 2, ...), compute the gradient of their mean loss, and the all-reduce
+# averages the two gradients. That is the gradient of one process on the whole batch.
+torch.manual_seed(SEED)
+linear = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))  # no BatchNorm
+xb, yb = (t[:32].cpu() for t in next(iter(val_loader)))  # (32, 3, 32, 32), (32,)
+
+
+def gradients(images, labels) -> list[torch.Tensor]:
+    linear.zero_grad()
+    F.cross_entropy(linear(images), labels).backward()
+    return [p.grad.clone() for p in linear.parameters()]
+
+
+whole = gradients(xb, yb)  # one process, 32 images
+parts = [gradients(xb[r::2], yb[r::2]) for r in (0, 1)]  # two processes, 16 images each
+averaged = [(g0 + g1) / 2 for g0, g1 in zip(*parts)]  # the all-reduce: sum, divide by N = 2
+for name, a, w in zip(("weight", "bias"), averaged, whole):
+    helpers.check_close(a, w, f"averaged {name} gradient vs the whole batch's", rtol=1e-4)
+print("2 processes x 16 images, gradients averaged == 1 process x 32 images")
+
+# %% [markdown]
 # ## Exercises
 #
 # 1. **Ablation: shortcuts.** Section 7 removed BatchNorm. Build a copy of your proposed
@@ -1062,6 +1137,9 @@ print("n stacked 3x3 convolutions see a (2n + 1) x (2n + 1) window")
 #   what that component contributes.
 # - Learning curves, a confusion matrix and the misclassified images show *how* a model fails
 #   (which classes it confuses), not just how often.
+# - Data parallelism (DDP, launched with `torchrun`) averages the gradients of $N$ processes
+#   during the backward pass: one step sees $N \cdot B$ images. Scale the learning rate with
+#   the batch and warm it up, or keep the global batch fixed.
 
 # %% [markdown]
 # ## Further reading
@@ -1074,5 +1152,10 @@ print("n stacked 3x3 convolutions see a (2n + 1) x (2n + 1) window")
 #   Rates", 2017 (the one-cycle schedule).
 # - A. Krizhevsky, "Learning Multiple Layers of Features from Tiny Images", 2009 (CIFAR-10).
 # - A. Karpathy, "A Recipe for Training Neural Networks", 2019 (the sanity checks used here).
+# - P. Goyal et al., "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour", 2017 (the
+#   linear scaling rule and warm-up).
+# - S. Li et al., "PyTorch Distributed: Experiences on Accelerating Data Parallel Training",
+#   VLDB 2020 (how DDP buckets and overlaps its all-reduce); PyTorch's "Getting Started with
+#   Distributed Data Parallel" tutorial and the `torchrun` documentation.
 # - nbgrader documentation, "Creating and grading assignments" (how the student version and
 #   the grader are built).
