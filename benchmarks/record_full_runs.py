@@ -33,7 +33,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = ROOT / "notebooks" / "08_cifar10_assignment_solution.py"
+ASSIGNMENT = ROOT / "notebooks" / "src" / "08_cifar10_assignment_solution.py"
 RECORDABLE = {"08": ("baseline", "proposed", "ablation")}
 MODEL_CLASSES = {"baseline": "BaselineNet", "proposed": "ProposedNet", "ablation": "AblationNet"}
 

@@ -7,7 +7,7 @@
 A submission that runs past --timeout (seconds per cell) or kills its kernel still gets its
 score table: the checks it never reached say "did not finish", above it one line says why.
 
-The solution notebook (`notebooks/08_cifar10_assignment_solution.py`) is the only source.
+The solution notebook (`notebooks/src/08_cifar10_assignment_solution.py`) is the only source.
 The student notebook is generated from it with nbgrader's `ClearSolutions` (solution regions
 become a stub that raises "not done yet") and `ClearHiddenTests` (hidden checks removed).
 Inside the notebook, `attempt`, `ready` and `Checklist` let a half-finished notebook run top
@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-SOLUTION_SOURCE = NOTEBOOKS / "08_cifar10_assignment_solution.py"
+SOLUTION_SOURCE = NOTEBOOKS / "src" / "08_cifar10_assignment_solution.py"
 STUDENT_NOTEBOOK = NOTEBOOKS / "08_cifar10_assignment_student.ipynb"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 

@@ -1,11 +1,12 @@
 """Build the notebooks from their jupytext sources and execute them top to bottom.
 
-    python scripts/build_notebooks.py              # every notebooks/NN_*.py
+    python scripts/build_notebooks.py              # every notebooks/src/NN_*.py
     python scripts/build_notebooks.py 01 03        # only those numbers
     python scripts/build_notebooks.py --no-execute # sources -> .ipynb without outputs
     python scripts/build_notebooks.py 05 --allow-standins  # without the real data: not committable
 
-Each `notebooks/NN_name.py` (jupytext percent format) is the source of `NN_name.ipynb`.
+Each `notebooks/src/NN_name.py` (jupytext percent format) is the source of
+`notebooks/NN_name.ipynb`; the sources live apart so that JupyterLab lists each notebook once.
 Execution runs in fast mode unless COURSE_FAST is already set, so the committed outputs are
 the ones CI compares. The run time of each notebook is printed.
 
@@ -31,6 +32,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+SOURCES = NOTEBOOKS / "src"  # jupytext sources; see jupytext.toml for the pairing
 TIMINGS = NOTEBOOKS / "timings.json"  # fast-mode seconds per notebook, read by course_map.py
 # What a committed output must never show: a stand-in, a failed download, a machine's own path.
 FORBIDDEN = {
@@ -44,10 +46,15 @@ KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3
 
 
 def sources(selected: list[str]) -> list[Path]:
-    found = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    found = sorted(p for p in SOURCES.glob("[0-9][0-9]_*.py"))
     if selected:
         found = [p for p in found if any(p.name.startswith(s) for s in selected)]
     return found
+
+
+def notebook_of(src: Path) -> Path:
+    """The .ipynb built from the jupytext source `src`."""
+    return NOTEBOOKS / f"{src.stem}.ipynb"
 
 
 def clean(nb: nbformat.NotebookNode) -> None:
@@ -107,12 +114,12 @@ def build(src: Path, execute: bool, timeout: int, allow_standins: bool = False) 
         found = problems(nb)
         if found and not allow_standins:
             raise SystemExit(
-                f"{src.with_suffix('.ipynb').name} not written: its outputs are not real results.\n  "
+                f"{notebook_of(src).name} not written: its outputs are not real results.\n  "
                 + "\n  ".join(found)
                 + "\nSet COURSE_DATA_DIR to the real data (see README), or pass --allow-standins"
                 " and do not commit the notebook."
             )
-    nbformat.write(nb, src.with_suffix(".ipynb"))
+    nbformat.write(nb, notebook_of(src))
     return seconds
 
 
@@ -134,9 +141,9 @@ def main() -> int:
         return 1
     for src in todo:
         seconds = build(src, not args.no_execute, args.timeout, args.allow_standins)
-        print(f"{src.with_suffix('.ipynb').name}: {seconds:.1f} s")
+        print(f"{notebook_of(src).name}: {seconds:.1f} s")
         if seconds and os.environ["COURSE_FAST"] == "1":
-            record_time(src.with_suffix(".ipynb").name, seconds)
+            record_time(notebook_of(src).name, seconds)
     return 0
 
 

@@ -160,7 +160,7 @@ def write_setup_cells() -> None:
         if cell is not None and cell.source.strip() != want:
             cell.source = want
             nbformat.write(nb, path)
-            source = path.with_suffix(".py")
+            source = NOTEBOOKS / "src" / f"{path.stem}.py"
             if source.exists():  # replace the text only, keeping the source's own layout
                 old = first_code_cell(jupytext.read(source)).source
                 source.write_text(source.read_text().replace(old, want, 1))

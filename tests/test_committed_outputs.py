@@ -91,8 +91,9 @@ def test_shown_hides_the_machine_paths(tmp_path, monkeypatch):
 def test_build_refuses_a_run_on_a_stand_in(tmp_path):
     """A notebook whose run prints a stand-in announcement is not written, unless allowed."""
     notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    source = notebooks / "99_probe.py"
+    (notebooks / "src").mkdir(parents=True)
+    source = notebooks / "src" / "99_probe.py"
+    built = notebooks / "99_probe.ipynb"
     source.write_text('# %%\nprint("MNIST train: 5 generated stand-in images, NOT the real")\n')
     env = {**os.environ, "COURSE_FAST": "1"}
     script = tmp_path / "build_notebooks.py"
@@ -102,7 +103,7 @@ def test_build_refuses_a_run_on_a_stand_in(tmp_path):
     )
     assert refused.returncode != 0
     assert "99_probe.ipynb not written" in refused.stderr and "stand-in" in refused.stderr
-    assert not source.with_suffix(".ipynb").exists()
+    assert not built.exists()
     allowed = subprocess.run(
         [sys.executable, str(script), "99", "--allow-standins"],
         capture_output=True,
@@ -111,4 +112,4 @@ def test_build_refuses_a_run_on_a_stand_in(tmp_path):
         timeout=120,
     )
     assert allowed.returncode == 0, allowed.stderr
-    assert source.with_suffix(".ipynb").exists()
+    assert built.exists()
