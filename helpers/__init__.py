@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "check_shape": "checks",
     "check_equal": "checks",
     "check_true": "checks",
+    "verdict": "checks",
     # checkpoints: atomic save, safe load
     "CheckpointError": "checkpoints",
     "save_checkpoint": "checkpoints",

@@ -151,3 +151,43 @@ def check_true(condition: bool, claim: str, found: str = "", hint: str = "") -> 
         )
     if not bool(condition):
         _fail(claim, "the claim holds", found or "it does not", "", hint)
+
+
+def verdict(
+    answer: object,
+    expected: object,
+    hint: str,
+    rtol: float | None = None,
+) -> bool | None:
+    """Say whether an exercise answer is right, without stopping the notebook or revealing it.
+
+    `expected` is the right value, or a function `answer -> bool` for answers with more than one
+    right form. Numbers are compared within `rtol` when it is given. Prints one line: "not
+    attempted yet" while `answer` is None, "right", or "not right yet" with the hint. Returns
+    True, False, or None (not attempted), so a grader can use the same comparison.
+    """
+    if answer is None:
+        print("Not attempted yet: replace None in the cell above, run it, then run this cell.")
+        return None
+    try:
+        right = _is_right(answer, expected, rtol)
+    except Exception as err:  # a wrong type or shape: say so, never stop the notebook
+        print(f"Not right yet ({type(err).__name__}: {err}). Hint: {hint}")
+        return False
+    print("Right!" if right else f"Not right yet. Hint: {hint}")
+    return right
+
+
+def _is_right(answer: object, expected: object, rtol: float | None) -> bool:
+    if callable(expected):
+        return bool(expected(answer))
+    if isinstance(answer, (torch.Tensor, np.ndarray)) or isinstance(
+        expected, (torch.Tensor, np.ndarray)
+    ):
+        a, e = _as_tensor(answer).double(), _as_tensor(expected).double()
+        if a.shape != e.shape:
+            raise ValueError(f"shape {tuple(a.shape)} instead of {tuple(e.shape)}")
+        return bool(torch.allclose(a, e, rtol=rtol or 0.0, atol=0.0))
+    if rtol is not None:
+        return abs(float(answer) - float(expected)) <= rtol * abs(float(expected))  # type: ignore[arg-type]
+    return bool(answer == expected)

@@ -227,3 +227,34 @@ def test_check_true_default_found():
 def test_check_true_rejects_many_values_with_a_clear_error():
     with pytest.raises(TypeError, match=r"\.all\(\)"):
         check_true(torch.tensor([True, False]), "every entry is positive")
+
+
+# verdict ------------------------------------------------------------------------------------
+
+
+def test_verdict_says_not_attempted_while_the_answer_is_none(capsys):
+    from helpers.checks import verdict
+
+    assert verdict(None, 784, "count weights") is None
+    assert "not attempted" in capsys.readouterr().out.lower()
+
+
+def test_verdict_right_and_wrong_without_revealing_the_answer(capsys):
+    from helpers.checks import verdict
+
+    assert verdict(614656, 614656, "784 x 784") is True
+    assert capsys.readouterr().out.strip() == "Right!"
+    assert verdict(614000, 614656, "784 x 784") is False
+    out = capsys.readouterr().out
+    assert "Not right yet" in out and "784 x 784" in out and "614656" not in out
+
+
+def test_verdict_tolerance_tensors_and_predicates(capsys):
+    from helpers.checks import verdict
+
+    assert verdict(0.333, 1 / 3, "a third", rtol=0.01) is True
+    assert verdict(0.3, 1 / 3, "a third", rtol=0.01) is False
+    assert verdict(torch.ones(2, 3), torch.ones(2, 3), "ones") is True
+    assert verdict(torch.ones(3, 2), torch.ones(2, 3), "ones") is False  # a shape error is "wrong"
+    assert verdict("Worse", lambda a: a.lower() == "worse", "think of depth") is True
+    assert "shape" in capsys.readouterr().out
