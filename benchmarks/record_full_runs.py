@@ -13,6 +13,10 @@ Runs that can be recorded:
 - 08 baseline / proposed / ablation: notebook 08's three models, trained by the solution
   notebook's own code (its cells up to the training function are run here, hidden checks
   included), on 45,000 / 5,000 / 10,000 real CIFAR-10 images.
+- 06 regimes: notebook 06's four transfer regimes (frozen backbone, fine-tune layer3 + head,
+  fine-tune all, from scratch) with 100 real Fashion-MNIST images per class, run by the
+  notebook's own cells up to its results table; one file per regime (06_frozen, 06_top,
+  06_all, 06_scratch), all from the same run (`wall_s` is the whole run's).
 """
 
 from __future__ import annotations
@@ -33,8 +37,17 @@ import matplotlib
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = ROOT / "notebooks" / "src" / "08_cifar10_assignment_solution.py"
-RECORDABLE = {"08": ("baseline", "proposed", "ablation")}
+SOURCES = ROOT / "notebooks" / "src"
+ASSIGNMENT = SOURCES / "08_cifar10_assignment_solution.py"
+TRANSFER = SOURCES / "06_transfer_learning.py"
+RECORDABLE = {"06": ("regimes",), "08": ("baseline", "proposed", "ablation")}
+# notebook 06's regimes as the notebook names them -> the short name of their record
+REGIMES = {
+    "frozen backbone, new head": "frozen",
+    "fine-tune layer3 + head": "top",
+    "fine-tune all (backbone lr / 10)": "all",
+    "from scratch": "scratch",
+}
 MODEL_CLASSES = {"baseline": "BaselineNet", "proposed": "ProposedNet", "ablation": "AblationNet"}
 
 
@@ -50,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["COURSE_FAST"] = "0"
     os.environ.setdefault("COURSE_OFFLINE", "1")
     started = provenance(args.notebook, "")  # the commit and date the runs start from
+    if args.notebook == "06":
+        return record_transfer_regimes(started)
     namespace = notebook_namespace(ASSIGNMENT, until="train_function")
     if not namespace["REAL_DATA"]:
         raise SystemExit("not the real CIFAR-10: set COURSE_DATA_DIR to a folder that holds it")
@@ -67,8 +82,42 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def record_transfer_regimes(started: dict) -> int:
+    """Run notebook 06 up to its results table in full mode; one record per regime."""
+    from helpers.results import save_recorded_run
+
+    start = time.perf_counter()
+    namespace = notebook_namespace(TRANSFER, until="results[name] = helpers.evaluate(")
+    wall = time.perf_counter() - start
+    if not namespace["test_set"].real:
+        raise SystemExit("not the real Fashion-MNIST: set COURSE_DATA_DIR (see README)")
+    for regime, (net, _, _, history) in namespace["regimes"].items():
+        name = REGIMES[regime]
+        record = {
+            **provenance("06", name, commit=started["commit"]),
+            "date": started["date"],
+            "command": "python benchmarks/record_full_runs.py 06",
+            "wall_s": round(wall, 1),
+            "regime": regime,
+            "config": {"per_class": namespace["PER_CLASS"], "epochs": len(history)},
+            "history": list(history),
+            "final": {
+                "test_acc": namespace["results"][regime],
+                "val_acc": history.best["val_acc"],
+                "best_epoch": history.best_epoch,
+                "trainable": namespace["count_trainable"](net),
+                "train_s": round(sum(r["seconds"] for r in history), 1),
+            },
+        }
+        path = save_recorded_run(record)
+        print(f"{path.name}: test {record['final']['test_acc']:.2%}", flush=True)
+    print(f"whole run {wall / 60:.1f} min", flush=True)
+    return 0
+
+
 def notebook_namespace(source: Path, until: str) -> dict:
-    """Run the notebook's code cells up to the cell with nbgrader id `until`; its globals."""
+    """Run the notebook's code cells up to the cell `until` (an nbgrader id, or a line of code
+    the cell holds); its globals."""
     namespace: dict = {"__name__": "__main__"}
     for code in notebook_code(source, until):
         exec(compile(code, str(source), "exec"), namespace)  # noqa: S102 - our own notebook
@@ -76,15 +125,16 @@ def notebook_namespace(source: Path, until: str) -> dict:
 
 
 def notebook_code(source: Path, until: str) -> list[str]:
-    """The code cells of `source` up to (and including) the cell with nbgrader id `until`."""
+    """The code cells of `source` up to (and including) the cell `until`: the one with that
+    nbgrader id, or the first one whose code contains it."""
     cells = []
     for cell in jupytext.read(source).cells:
         if cell.cell_type != "code":
             continue
         cells.append(cell.source)
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == until:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == until or until in cell.source:
             return cells
-    raise SystemExit(f"no cell with grade_id {until!r} in {source.name}")
+    raise SystemExit(f"no cell {until!r} in {source.name}")
 
 
 def record_assignment_run(namespace: dict, name: str, started: dict) -> dict:
@@ -163,7 +213,7 @@ def git_commit() -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
         return done.stdout.strip()
 
-    code = ["helpers", "benchmarks", "pyproject.toml", str(ASSIGNMENT.relative_to(ROOT))]
+    code = ["helpers", "benchmarks", "pyproject.toml", str(SOURCES.relative_to(ROOT))]
     dirty = git("status", "--porcelain", "--untracked-files=no", "--", *code)
     return git("rev-parse", "HEAD") + ("-dirty" if dirty else "")
 
