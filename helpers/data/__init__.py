@@ -3,16 +3,30 @@
 Resolution order for every dataset, announced in one printed line: files already in the data
 directory (COURSE_DATA_DIR) -> a bounded download (unless COURSE_OFFLINE=1) -> a generated
 stand-in of the same shapes, dtypes and classes that says plainly it is not the real data.
+
+Modules: `images` (the image datasets, one spec each), `text` (Shakespeare and the sentiment
+corpora), `photos`, `sets` (ImageSet, TextSet, picking subsets, normalize), `readers` (file
+formats), `standins` and `text_standins` (generated data), `sources` (data directory,
+downloads, announcements), `cache` (decoded arrays), `where` (`where_from`).
 """
 
 from __future__ import annotations
 
-from .cifar import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, load_cifar10
-from .errors import DataError
-from .mnist import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_fashion_mnist, load_mnist
+from .images import (
+    CIFAR10_CLASSES,
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    DATASET_NAMES,
+    FASHION_MNIST_CLASSES,
+    MNIST_CLASSES,
+    load_cifar10,
+    load_dataset,
+    load_fashion_mnist,
+    load_mnist,
+)
 from .photos import PHOTO_NAMES, load_photo
-from .registry import DATASET_NAMES, load_dataset
-from .sets import ImageSet, TextSet
+from .sets import ImageSet, TextSet, normalize
+from .sources import DataError
 from .text import SENTIMENT_CORPORA, load_sentiment, load_shakespeare
 from .where import where_from
 
@@ -35,5 +49,6 @@ __all__ = [
     "load_photo",
     "load_sentiment",
     "load_shakespeare",
+    "normalize",
     "where_from",
 ]
