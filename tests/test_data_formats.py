@@ -19,7 +19,7 @@ import torch
 
 from helpers import settings
 from helpers.data import DataError, load_cifar10, load_dataset, load_fashion_mnist, load_mnist
-from helpers.data import images
+from helpers.data import images as image_module
 from helpers.data.sources import shown
 
 CIFAR_PER_BATCH = 20  # tiny batches: 2 images of each class
@@ -34,7 +34,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     monkeypatch.setenv("COURSE_FAST", "0")
-    monkeypatch.setattr(images.DEBIAN_FASHION_MNIST, "folder", tmp_path / "no-debian-package")
+    monkeypatch.setattr(image_module.DEBIAN_FASHION_MNIST, "folder", tmp_path / "no-debian-package")
     settings.reload_settings()
     yield data
     monkeypatch.undo()
@@ -189,7 +189,7 @@ def test_mnist_idx_read_back_exactly(env, compressed):
 
 def test_fashion_mnist_reads_torchvision_layout_and_debian_package(env, tmp_path, monkeypatch):
     debian = write_files(tmp_path / "debian", mnist_files(seed=5))
-    monkeypatch.setattr(images.DEBIAN_FASHION_MNIST, "folder", debian)
+    monkeypatch.setattr(image_module.DEBIAN_FASHION_MNIST, "folder", debian)
     ds = load_fashion_mnist("train")
     assert len(ds) == 30 and str(debian) in ds.source and ds.classes[-1] == "Ankle boot"
     write_files(env / "FashionMNIST" / "raw", mnist_files(seed=9))  # the data dir comes first
@@ -200,7 +200,7 @@ def test_fashion_mnist_reads_torchvision_layout_and_debian_package(env, tmp_path
 
 def test_fast_mode_takes_a_fixed_class_balanced_subset(env, monkeypatch):
     write_bin_archive(env, cifar_batches())
-    monkeypatch.setitem(images.FAST_SIZES, "train", 50)
+    monkeypatch.setitem(image_module.FAST_SIZES, "train", 50)
     set_env(monkeypatch, COURSE_FAST="1")
     first, second = load_cifar10("train"), load_cifar10("train")
     assert len(first) == 50 and torch.bincount(first.labels).tolist() == [5] * 10
