@@ -3,11 +3,6 @@
 Resolution order for every dataset, announced in one printed line: files already in the data
 directory (COURSE_DATA_DIR) -> a bounded download (unless COURSE_OFFLINE=1) -> a generated
 stand-in of the same shapes, dtypes and classes that says plainly it is not the real data.
-
-Modules: `images` (the image datasets, one spec each), `text` (Shakespeare and the sentiment
-corpora), `photos`, `sets` (ImageSet, TextSet, picking subsets, normalize), `readers` (file
-formats), `standins` and `text_standins` (generated data), `sources` (data directory,
-downloads, announcements), `cache` (decoded arrays), `where` (`where_from`).
 """
 
 from __future__ import annotations
@@ -30,25 +25,8 @@ from .sources import DataError
 from .text import SENTIMENT_CORPORA, load_sentiment, load_shakespeare
 from .where import where_from
 
-__all__ = [
-    "CIFAR10_CLASSES",
-    "CIFAR10_MEAN",
-    "CIFAR10_STD",
-    "DATASET_NAMES",
-    "DataError",
-    "FASHION_MNIST_CLASSES",
-    "ImageSet",
-    "MNIST_CLASSES",
-    "PHOTO_NAMES",
-    "SENTIMENT_CORPORA",
-    "TextSet",
-    "load_cifar10",
-    "load_dataset",
-    "load_fashion_mnist",
-    "load_mnist",
-    "load_photo",
-    "load_sentiment",
-    "load_shakespeare",
-    "normalize",
-    "where_from",
-]
+__all__ = ["CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DATASET_NAMES", "DataError",
+           "FASHION_MNIST_CLASSES", "ImageSet", "MNIST_CLASSES", "PHOTO_NAMES",
+           "SENTIMENT_CORPORA", "TextSet", "load_cifar10", "load_dataset", "load_fashion_mnist",
+           "load_mnist", "load_photo", "load_sentiment", "load_shakespeare", "normalize",
+           "where_from"]  # fmt: skip

@@ -1,11 +1,10 @@
 """A cache of decoded arrays in the cache directory, keyed by the files they were read from.
-
-The cache only saves time: when it cannot be written (a full disk, a read-only folder) the
-data is served from memory after one printed note, and loading goes on.
-"""
+It only saves time: when it cannot be written (a full disk, a read-only folder) the data is
+served from memory after one printed note, and loading goes on."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sys
 from collections.abc import Callable, Sequence
@@ -26,17 +25,14 @@ def cached(
     name: str, sources: Sequence[Path], build: Callable[[], Arrays], extra: str = ""
 ) -> tuple[Arrays, bool]:
     """(arrays, was it cached?): the cached result of `build()`, or `build()` stored anew.
-
-    The cache file is named after `name` and a key of the `sources` files (path, size and
-    modification time) and `extra`, so a changed source file is decoded again. A cache file
-    that cannot be read is rebuilt, never trusted; it is read with weights_only=True.
-    """
+    A cache file that cannot be read is rebuilt, never trusted (read with weights_only=True)."""
     path = cache_path(name, sources, extra)
     if path.is_file():
         try:
             return torch.load(path, map_location="cpu", weights_only=True), True
-        except Exception:  # a damaged cache file is rebuilt
-            _remove(path)
+        except Exception:  # damaged: removed (where the cache is writable) and rebuilt
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
     arrays = build()
     try:
         atomic_write(path, lambda f: torch.save(arrays, f))
@@ -46,7 +42,8 @@ def cached(
 
 
 def cache_path(name: str, sources: Sequence[Path], extra: str = "") -> Path:
-    """The cache file for `name` decoded from `sources` as they are now."""
+    """The cache file of `name`: its key changes when any source file's path, size or
+    modification time does, or `extra`."""
     key = hashlib.sha1(f"v{CACHE_FORMAT}|{extra}".encode())
     for path in sources:
         st = path.stat()
@@ -62,8 +59,7 @@ def _note_write_failed(folder: Path, error: Exception) -> None:
     if folder in _warned_folders:
         return
     _warned_folders.add(folder)
-    text = str(error).strip()
-    reason = text.splitlines()[0][:160] if text else type(error).__name__
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
     print(
         f"Note: the decoded-data cache cannot be written in {shown(folder)} ({reason}); the "
         "data is served from memory and decoded again next time. Free disk space there, or "
@@ -71,10 +67,3 @@ def _note_write_failed(folder: Path, error: Exception) -> None:
         file=sys.stderr,
         flush=True,
     )
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError:  # a read-only cache: the file is simply not trusted
-        pass

@@ -17,8 +17,30 @@ from .sources import DataError
 Stats = Sequence[float] | Tensor
 
 
+class _Labelled:
+    """What ImageSet and TextSet share: int64 `labels`, class names, counts per class."""
+
+    labels: Tensor
+    classes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def class_counts(self) -> dict[str, int]:
+        """How many examples each class has."""
+        counts = torch.bincount(self.labels, minlength=len(self.classes)).tolist()
+        return dict(zip(self.classes, counts))
+
+    def _check_labels(self, name: str, n: int) -> None:
+        if self.labels.dtype != torch.int64 or self.labels.shape != (n,):
+            raise DataError(
+                f"{name}: labels must be int64 ({n},), got {self.labels.dtype} "
+                f"{tuple(self.labels.shape)}."
+            )
+
+
 @dataclass
-class ImageSet:
+class ImageSet(_Labelled):
     """Images with labels: `images` uint8 (N, C, H, W), `labels` int64 (N,).
 
     `source` is the one line announcing where the images came from; `mean`/`std` are the
@@ -41,10 +63,7 @@ class ImageSet:
                 f"{self.name}: images must be uint8 (N, C, H, W), got {self.images.dtype} "
                 f"{tuple(self.images.shape)}."
             )
-        _check_labels(self.name, self.labels, len(self.images))
-
-    def __len__(self) -> int:
-        return len(self.labels)
+        self._check_labels(self.name, len(self.images))
 
     def __repr__(self) -> str:
         return (
@@ -74,10 +93,6 @@ class ImageSet:
             val, name=f"{self.name} (validation part)"
         )
 
-    def class_counts(self) -> dict[str, int]:
-        """How many examples each class has."""
-        return _class_counts(self.labels, self.classes)
-
     def float(self, normalize: bool = False) -> Tensor:
         """Images as float32 in [0, 1]; with `normalize`, standardised per channel
         (with this dataset's usual `mean`/`std`, or the set's own when it has none)."""
@@ -90,7 +105,7 @@ class ImageSet:
 
 
 @dataclass
-class TextSet:
+class TextSet(_Labelled):
     """Labelled sentences: `sentences` list[str], `labels` int64 (N,); `real` is False for a
     generated stand-in."""
 
@@ -102,10 +117,7 @@ class TextSet:
     real: bool = True
 
     def __post_init__(self) -> None:
-        _check_labels(self.name, self.labels, len(self.sentences))
-
-    def __len__(self) -> int:
-        return len(self.sentences)
+        self._check_labels(self.name, len(self.sentences))
 
     def __repr__(self) -> str:
         return f"TextSet({self.name!r}, {len(self)} sentences, classes={self.classes})"
@@ -115,10 +127,6 @@ class TextSet:
         idx = _as_index(indices, len(self))
         sentences = [self.sentences[i] for i in idx.tolist()]
         return replace(self, sentences=sentences, labels=self.labels[idx])
-
-    def class_counts(self) -> dict[str, int]:
-        """How many sentences each class has."""
-        return _class_counts(self.labels, self.classes)
 
 
 def balanced_pick(labels: Tensor, total: int, seed: int | None = None) -> Tensor:
@@ -180,17 +188,6 @@ def channel_stats(mean: Stats, std: Stats, channels: int) -> tuple[Tensor, Tenso
 
 
 _normalize = normalize  # for ImageSet.float, whose argument `normalize` hides the function
-
-
-def _check_labels(name: str, labels: Tensor, n: int) -> None:
-    if labels.dtype != torch.int64 or labels.shape != (n,):
-        raise DataError(
-            f"{name}: labels must be int64 ({n},), got {labels.dtype} {tuple(labels.shape)}."
-        )
-
-
-def _class_counts(labels: Tensor, classes: list[str]) -> dict[str, int]:
-    return dict(zip(classes, torch.bincount(labels, minlength=len(classes)).tolist()))
 
 
 def _as_index(indices: Sequence[int] | Tensor | np.ndarray, size: int) -> Tensor:

@@ -1,8 +1,4 @@
-"""Where data comes from: the data directory, bounded downloads, and the one-line announcement.
-
-Every loader tries, in this order: files in the data directory (COURSE_DATA_DIR) -> a bounded
-download (unless COURSE_OFFLINE=1) -> a generated stand-in; and prints which in one line.
-"""
+"""Where data comes from (the data directory, bounded downloads) and the one-line announcement."""
 
 from __future__ import annotations
 
@@ -55,50 +51,32 @@ def search_roots() -> list[Path]:
 
 def find(relative: str | Path) -> Path | None:
     """`relative` (a file or folder) in the first search root that has it, else None."""
-    for root in search_roots():
-        if (root / relative).exists():
-            return root / relative
-    return None
+    return next((root / relative for root in search_roots() if (root / relative).exists()), None)
 
 
 def matching_files(folder: Path, pattern: str) -> list[Path]:
     """Files in `folder` whose name matches `pattern` (sorted); none when it is no folder.
-
-    Unlike `Path.glob`, an unreadable folder raises PermissionError instead of looking empty.
-    """
+    Unlike `Path.glob`, an unreadable folder raises PermissionError instead of looking empty."""
     if not folder.is_dir():
         return []
     return sorted(folder / name for name in os.listdir(folder) if fnmatch.fnmatch(name, pattern))
 
 
 def download(what: str, fetch: Callable[[Path], object]) -> str | None:
-    """Run `fetch(folder)` to download `what` into the download folder, every socket bounded in
-    time. None when it worked, else why not. A failure is remembered for the session (with the
-    same settings), so a machine without network pays for the timeout once, not in every call."""
+    """Run `fetch(download folder)` with bounded sockets: None when it worked, else why not.
+    A failure is remembered for the session (with the same settings), so a machine without
+    network pays for the timeout once, not in every call."""
     settings = get_settings()
-    earlier = _failed.get(what)
-    if earlier is not None and earlier[0] is settings:
-        return f"{earlier[1]} (earlier in this session; not retried)"
+    if what in _failed and _failed[what][0] is settings:
+        return f"{_failed[what][1]} (earlier in this session; not retried)"
     folder = download_root()
     try:
         with bounded_network():
             fetch(folder)
         return None
     except Exception as e:  # any network, server or checksum failure: the caller falls back
-        reason = f"{type(e).__name__}: {e}".replace("\n", " ")[:160]
-        _failed[what] = (settings, reason)
-        return reason
-
-
-@contextmanager
-def bounded_network() -> Iterator[None]:
-    """Every socket opened inside gives up after NETWORK_TIMEOUT_S seconds; restored after."""
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(NETWORK_TIMEOUT_S)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(old)
+        _failed[what] = (settings, f"{type(e).__name__}: {e}".replace("\n", " ")[:160])
+        return _failed[what][1]
 
 
 def fetch_url(url: str, target: Path, algorithm: str, digest: str) -> None:
@@ -117,6 +95,17 @@ def check_hash(data: bytes, algorithm: str, expected: str, where: object, advice
             f"{where}: {algorithm} {actual} differs from the published {expected}; the file is "
             f"damaged. {advice}"
         )
+
+
+@contextmanager
+def bounded_network() -> Iterator[None]:
+    """Every socket opened inside gives up after NETWORK_TIMEOUT_S seconds."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(NETWORK_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
 
 
 def download_root() -> Path:
@@ -150,16 +139,15 @@ def permission_errors_explained() -> Iterator[None]:
         raise DataError(_permission_message(e)) from None
 
 
+def check_split(split: str) -> None:
+    if split not in ("train", "test"):
+        raise DataError(f"split={split!r} is not known; use 'train' or 'test'.")
+
+
 def resolve_fast(fast: bool | None) -> bool:
     """`fast=None` means the course setting; otherwise True or False ("no" or 0 are refused)."""
     fast = check_flag(fast, "fast", allow_none=True)
     return get_settings().fast if fast is None else fast
-
-
-def check_split(split: str) -> str:
-    if split not in ("train", "test"):
-        raise DataError(f"split={split!r} is not known; use 'train' or 'test'.")
-    return split
 
 
 def describe_size(kept: int, total: int, noun: str, fast: bool, how: str = "class-balanced") -> str:
@@ -196,9 +184,9 @@ _failed: dict[str, tuple[Settings, str]] = {}  # what -> (the settings then, why
 
 
 def _permission_message(error: PermissionError) -> str:
-    path = Path(os.fsdecode(error.filename)) if error.filename is not None else None
-    if path is None:
+    if error.filename is None:
         return f"Permission denied ({error}). Check the permissions of COURSE_DATA_DIR."
+    path = Path(os.fsdecode(error.filename))
     settings = get_settings()
     folder, variable = path.parent, "COURSE_DATA_DIR"
     for root, name in (
