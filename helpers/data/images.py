@@ -181,16 +181,17 @@ def find_files(spec: ImageSpec, split: str) -> tuple[Layout, list[Path]] | None:
     for root in search_roots():
         for layout in spec.layouts:
             folder = root / layout.folder
-            paths = [_existing(folder / name) for name in layout.files[split]]
-            if all(p is None for p in paths):
+            paths = {name: _existing(folder / name) for name in layout.files[split]}
+            found = [path for path in paths.values() if path is not None]
+            if not found:
                 continue
-            for name, path in zip(layout.files[split], paths):
-                if path is None:
-                    raise DataError(
-                        f"{folder / name} is missing ({folder} has only part of {spec.title}). "
-                        f"Copy the complete folder, or delete it and download {spec.title} again."
-                    )
-            return layout, paths
+            if len(found) < len(paths):
+                missing = next(name for name, path in paths.items() if path is None)
+                raise DataError(
+                    f"{folder / missing} is missing ({folder} has only part of {spec.title}). "
+                    f"Copy the complete folder, or delete it and download {spec.title} again."
+                )
+            return layout, found
     return None
 
 

@@ -20,7 +20,7 @@ def load_photo(name: str, gray: bool = False) -> torch.Tensor:
     """Photo `name` (see PHOTO_NAMES) as float32 (C, H, W) in [0, 1]; `gray` -> (1, H, W)."""
     if not isinstance(name, str) or name not in PHOTO_NAMES:
         raise DataError(f"Unknown photo {name!r}; the known names are: {', '.join(PHOTO_NAMES)}.")
-    gray = check_flag(gray, "gray")
+    gray = bool(check_flag(gray, "gray"))
     try:
         import skimage.data
     except ImportError as e:

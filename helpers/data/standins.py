@@ -4,6 +4,8 @@ They are NOT the real data; every loader says so when it uses one."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 
@@ -72,7 +74,8 @@ def _blur(x: np.ndarray) -> np.ndarray:
     """A 3x3 box blur over the last two axes (edges padded by repetition)."""
     p = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(1, 1), (1, 1)], mode="edge")
     h, w = x.shape[-2:]
-    return sum(p[..., i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9.0
+    total = sum(p[..., i : i + h, j : j + w] for i in range(3) for j in range(3))
+    return cast(np.ndarray, total) / 9.0
 
 
 def _to_uint8(x: np.ndarray) -> torch.Tensor:

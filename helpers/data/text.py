@@ -94,14 +94,14 @@ def load_sentiment(corpus: str = "uci", split: str = "train", fast: bool | None 
     folder = find(Path("text") / CORPORA[corpus].folder)
     if folder is None:
         n = SENTIMENT_FAST[split] if fast else SENTIMENT_STANDIN_FULL[split]
-        sentences, labels = text_standins.review_sentences(n, get_settings().seed, split)
+        generated, generated_labels = text_standins.review_sentences(n, get_settings().seed, split)
         line = (
             f"Sentiment ({corpus}) {split}: {n:,} generated stand-in sentences, NOT the real "
             f"corpus (no files in the data directory). To use the real data, set "
             f"COURSE_DATA_DIR to a folder holding text/{CORPORA[corpus].folder}/."
         )
         return TextSet(
-            sentences, torch.from_numpy(labels), list(SENTIMENT_CLASSES), announce(line),
+            generated, torch.from_numpy(generated_labels), list(SENTIMENT_CLASSES), announce(line),
             f"sentiment stand-in {split}", real=False,
         )  # fmt: skip
     sentences, label_list, where = CORPORA[corpus].read(folder, split)
