@@ -147,7 +147,7 @@ def expected_split(batches, split: str) -> tuple[torch.Tensor, torch.Tensor]:
 # ------------------------------------------------------------ reading every layout exactly
 
 
-@pytest.mark.parametrize("layout", ["bin_folder", "bin_archive", "py_folder"])
+@pytest.mark.parametrize("layout", ["bin_folder", "bin_archive", "bin_tar", "py_folder"])
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_cifar_layouts_read_back_exactly(env, layout, split):
     batches = cifar_batches()
@@ -155,6 +155,11 @@ def test_cifar_layouts_read_back_exactly(env, layout, split):
         where = write_bin_folder(env, batches)
     elif layout == "bin_archive":
         where = write_bin_archive(env, batches)
+    elif layout == "bin_tar":  # the archive as it is after gunzip
+        archive = write_bin_archive(env, batches)
+        where = archive.with_suffix("")
+        where.write_bytes(gzip.decompress(archive.read_bytes()))
+        archive.unlink()
     else:
         members = {k.split("/")[1]: v for k, v in py_members(batches).items()}
         where = write_files(env / "cifar-10-batches-py", members)

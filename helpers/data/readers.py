@@ -66,11 +66,12 @@ def read_cifar_bin(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
 
 
 def read_cifar_archive(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
-    """The split's batches straight out of `cifar-10-binary.tar.gz` (nothing is extracted)."""
+    """The split's batches straight out of `cifar-10-binary.tar.gz` (or the same archive
+    uncompressed, `.tar`); nothing is extracted."""
     archive, members = paths[0], CIFAR_BIN[split]
     found: dict[str, bytes] = {}
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with tarfile.open(archive, "r:*") as tar:  # gzip-compressed, or not
             for info in tar:
                 base = info.name.rsplit("/", 1)[-1]
                 if info.isfile() and base in members and base not in found:
