@@ -149,6 +149,8 @@ def _read_sst2(folder: Path, split: str) -> Sentences:
 
 @dataclass(frozen=True)
 class Corpus:
+    """One sentiment corpus: where its files are and the reader of its format."""
+
     folder: str  # under <data>/text/
     read: Callable[[Path, str], Sentences]  # (its folder, split) -> the split's sentences
 
