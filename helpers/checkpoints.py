@@ -10,9 +10,9 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch import nn
@@ -60,28 +60,40 @@ def save_checkpoint(
 ) -> Path:
     """Save `state` (a dict; keyword arguments are added to it) to `path` atomically.
 
-    The data goes to a temporary file in the same folder, is flushed to disk, and is then
-    renamed onto `path`. A crash at any moment leaves either the old complete file or the new
-    complete file, never a half-written one. A failed write (e.g. a full disk) raises
+    A crash at any moment leaves either the old complete file or the new complete file, never a
+    half-written one (see `atomic_write`). A failed write (e.g. a full disk) raises
     `CheckpointError` saying so; the old file stays as it was.
     """
-    path = Path(path)
     data = dict(state or {})
     data.update(more)
+    try:
+        return atomic_write(path, lambda f: torch.save(data, f))
+    except (OSError, RuntimeError) as exc:  # torch reports a full disk as a RuntimeError
+        raise CheckpointError(_save_failed(Path(path), exc)) from None
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], object]) -> Path:
+    """Write `data` (bytes, or a function that writes into the open file) to `path` atomically.
+
+    The data goes to a temporary file in the same folder (one per process and write), is
+    flushed to disk, and is then renamed onto `path`; temporary files that killed writes left
+    behind are removed. Used for checkpoints, the decoded-data cache and every download.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(path)
-    prefix = f"{TEMP_PREFIX}{path.name}.{os.getpid()}."  # one per process and save
+    prefix = f"{TEMP_PREFIX}{path.name}.{os.getpid()}."
     fd, tmp_name = tempfile.mkstemp(prefix=prefix, dir=path.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(data, f)
+            if callable(data):
+                data(f)
+            else:
+                f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except (OSError, RuntimeError) as exc:  # torch reports a full disk as a RuntimeError
-        tmp.unlink(missing_ok=True)
-        raise CheckpointError(_save_failed(path, exc)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

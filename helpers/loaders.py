@@ -16,18 +16,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .arguments import check_int, check_seed
+from .data.sets import channel_stats
 from .devices import resolve_device
 from .distributed import local_device
 from .settings import get_settings
-
-
-def _as_channel_vector(values: Sequence[float] | Tensor, channels: int, name: str) -> Tensor:
-    v = torch.as_tensor(values, dtype=torch.float32).flatten()
-    if v.numel() == 1:
-        v = v.expand(channels)
-    if v.numel() != channels:
-        raise ValueError(f"{name} has {v.numel()} values but the images have {channels} channels.")
-    return v.view(1, channels, 1, 1)
 
 
 def pad_for_crops(images: Tensor, padding: int, mode: str = "zeros") -> Tensor:
@@ -176,11 +168,8 @@ class DeviceLoader:
         scale = torch.full((1, channels, 1, 1), 1 / 255 if is_uint8 else 1.0)
         shift = torch.zeros(1, channels, 1, 1)
         if mean is not None:
-            m = _as_channel_vector(mean, channels, "mean")
-            s = _as_channel_vector(std, channels, "std")
-            if (s <= 0).any():
-                raise ValueError(f"std must be positive, got {s.flatten().tolist()}.")
-            scale, shift = scale / s, -m / s
+            m, s = channel_stats(mean, std, channels)
+            scale, shift = scale / s, -m / s  # normalize, folded into one multiply-add
         if inputs.dim() != 4:  # uint8 non-image data: only /255
             scale, shift = scale.flatten()[:1], shift.flatten()[:1]
         return scale.to(self.device), shift.to(self.device)

@@ -4,10 +4,7 @@ blocks themselves."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
-import urllib.request
 from pathlib import Path
 
 import torch
@@ -15,15 +12,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from .arguments import check_int
-from .data.errors import DataError
+from .data.sets import normalize
 from .data.sources import (
+    DataError,
     bounded_network,
     data_dir,
-    download_root,
-    earlier_failure,
+    download,
+    fetch_url,
     matching_files,
     permission_errors_explained,
-    remember_failure,
     search_roots,
     shown,
 )
@@ -117,10 +114,7 @@ class CifarResNet(nn.Module):
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images (N, 3, H, W) -> the float input this model expects (/255, normalised)."""
-        x = images.float() / 255.0
-        mean = torch.tensor(self.input_mean, device=x.device).view(1, 3, 1, 1)
-        std = torch.tensor(self.input_std, device=x.device).view(1, 3, 1, 1)
-        return (x - mean) / std
+        return normalize(images.float() / 255.0, self.input_mean, self.input_std)
 
 
 def cifar_resnet(depth: int = 20, num_classes: int = 10) -> CifarResNet:
@@ -184,29 +178,18 @@ def _download_weights(depth: int) -> Path:
     if get_settings().offline:
         raise DataError(f"No weights for ResNet-{depth} in {shown(folder)} (offline mode). {how}")
     name = f"resnet{depth}-{PRETRAINED_SHA256[depth][:8]}.th"
-    reason = earlier_failure(name)
-    if reason is None:
-        try:
-            return _fetch_verified(PRETRAINED_URL + name, PRETRAINED_SHA256[depth], name)
-        except Exception as e:  # any network or checksum failure: one message below
-            reason = remember_failure(name, f"{type(e).__name__}: {e}"[:160])
-    raise DataError(
-        f"No weights for ResNet-{depth} in {shown(folder)}; download failed ({reason}). {how}"
-    )
 
+    def fetch(root: Path) -> None:
+        target = root / PRETRAINED_FOLDER / name
+        fetch_url(PRETRAINED_URL + name, target, "sha256", PRETRAINED_SHA256[depth])
 
-def _fetch_verified(url: str, sha256: str, name: str) -> Path:
-    with bounded_network(), urllib.request.urlopen(url) as response:
-        data = response.read()
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise DataError(f"the file from {url} does not have the published sha256")
-    target = download_root() / PRETRAINED_FOLDER / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, target)
-    return target
+    reason = download(name, fetch)
+    path = _find_weights(depth)
+    if path is None:
+        raise DataError(
+            f"No weights for ResNet-{depth} in {shown(folder)}; download failed ({reason}). {how}"
+        )
+    return path
 
 
 def load_torchvision_model(name: str = "resnet18") -> tuple[nn.Module, nn.Module]:

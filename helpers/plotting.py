@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
 from .arguments import check_int
+from .data.sets import channel_stats
 
 
 class CourseFigure(Figure):
@@ -79,14 +80,8 @@ def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
         )
     x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
     if mean is not None and std is not None:
-        m = torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-        s = torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
-        if m.shape[1] != x.shape[1] or s.shape[1] != x.shape[1]:
-            raise ValueError(
-                f"mean and std need one value per channel ({x.shape[1]}); got {m.shape[1]} "
-                f"and {s.shape[1]}."
-            )
-        x = x * s + m  # undo (x - mean) / std
+        m, s = channel_stats(mean, std, x.shape[1])
+        x = x * s + m  # undo normalize: (x - mean) / std
     x = x.clamp(0, 1).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
     return x[..., 0] if x.shape[-1] == 1 else x
 

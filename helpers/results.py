@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .checkpoints import atomic_write
+
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "results"
 REQUIRED = ("notebook", "name", "device", "torch", "date", "commit", "command", "wall_s")
 REQUIRED += ("history", "final")
@@ -53,11 +55,7 @@ def save_recorded_run(record: dict[str, Any], folder: str | os.PathLike | None =
     if missing:
         raise ResultsError(f"a recorded run needs {', '.join(missing)}")
     path = results_path(record["notebook"], record["name"], folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
 
 
 def recorded_label(record: dict[str, Any]) -> str:

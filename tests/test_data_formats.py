@@ -19,8 +19,7 @@ import torch
 
 from helpers import settings
 from helpers.data import DataError, load_cifar10, load_dataset, load_fashion_mnist, load_mnist
-from helpers.data import cifar as cifar_module
-from helpers.data import mnist as mnist_module
+from helpers.data import images as image_module
 from helpers.data.sources import shown
 
 CIFAR_PER_BATCH = 20  # tiny batches: 2 images of each class
@@ -35,7 +34,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     monkeypatch.setenv("COURSE_FAST", "0")
-    monkeypatch.setattr(mnist_module, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
+    monkeypatch.setattr(image_module.DEBIAN_FASHION_MNIST, "folder", tmp_path / "no-debian-package")
     settings.reload_settings()
     yield data
     monkeypatch.undo()
@@ -148,7 +147,7 @@ def expected_split(batches, split: str) -> tuple[torch.Tensor, torch.Tensor]:
 # ------------------------------------------------------------ reading every layout exactly
 
 
-@pytest.mark.parametrize("layout", ["bin_folder", "bin_archive", "py_folder"])
+@pytest.mark.parametrize("layout", ["bin_folder", "bin_archive", "bin_tar", "py_folder"])
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_cifar_layouts_read_back_exactly(env, layout, split):
     batches = cifar_batches()
@@ -156,6 +155,11 @@ def test_cifar_layouts_read_back_exactly(env, layout, split):
         where = write_bin_folder(env, batches)
     elif layout == "bin_archive":
         where = write_bin_archive(env, batches)
+    elif layout == "bin_tar":  # the archive as it is after gunzip
+        archive = write_bin_archive(env, batches)
+        where = archive.with_suffix("")
+        where.write_bytes(gzip.decompress(archive.read_bytes()))
+        archive.unlink()
     else:
         members = {k.split("/")[1]: v for k, v in py_members(batches).items()}
         where = write_files(env / "cifar-10-batches-py", members)
@@ -190,7 +194,7 @@ def test_mnist_idx_read_back_exactly(env, compressed):
 
 def test_fashion_mnist_reads_torchvision_layout_and_debian_package(env, tmp_path, monkeypatch):
     debian = write_files(tmp_path / "debian", mnist_files(seed=5))
-    monkeypatch.setattr(mnist_module, "DEBIAN_FASHION_MNIST", debian)
+    monkeypatch.setattr(image_module.DEBIAN_FASHION_MNIST, "folder", debian)
     ds = load_fashion_mnist("train")
     assert len(ds) == 30 and str(debian) in ds.source and ds.classes[-1] == "Ankle boot"
     write_files(env / "FashionMNIST" / "raw", mnist_files(seed=9))  # the data dir comes first
@@ -201,7 +205,7 @@ def test_fashion_mnist_reads_torchvision_layout_and_debian_package(env, tmp_path
 
 def test_fast_mode_takes_a_fixed_class_balanced_subset(env, monkeypatch):
     write_bin_archive(env, cifar_batches())
-    monkeypatch.setitem(cifar_module.SPEC.fast_sizes, "train", 50)
+    monkeypatch.setitem(image_module.FAST_SIZES, "train", 50)
     set_env(monkeypatch, COURSE_FAST="1")
     first, second = load_cifar10("train"), load_cifar10("train")
     assert len(first) == 50 and torch.bincount(first.labels).tolist() == [5] * 10

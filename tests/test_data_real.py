@@ -20,7 +20,7 @@ from helpers.data import (
     load_sentiment,
     load_shakespeare,
 )
-from helpers.data.mnist import DEBIAN_FASHION_MNIST
+from helpers.data.images import DEBIAN_FASHION_MNIST
 
 pytestmark = pytest.mark.real_data
 
@@ -82,7 +82,10 @@ def test_mnist_sizes():
 
 
 def test_fashion_mnist_sizes():
-    if not (DATA_DIR / "FashionMNIST/raw").exists() and not DEBIAN_FASHION_MNIST.exists():
+    if (
+        not (DATA_DIR / "FashionMNIST/raw").exists()
+        and not Path(DEBIAN_FASHION_MNIST.folder).exists()
+    ):
         pytest.skip("Fashion-MNIST not found (apt-get install dataset-fashion-mnist)")
     test = load_fashion_mnist("test", fast=False)
     assert len(test) == 10_000 and torch.bincount(test.labels).tolist() == [1_000] * 10

@@ -18,7 +18,7 @@ from helpers.data import (
     load_sentiment,
     load_shakespeare,
 )
-from helpers.data import mnist as mnist_module
+from helpers.data import images as image_module
 
 LOADERS = {
     "cifar10": (load_cifar10, (3, 32, 32)),
@@ -35,7 +35,7 @@ def offline_empty(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     monkeypatch.setenv("COURSE_SEED", "0")
-    monkeypatch.setattr(mnist_module, "DEBIAN_FASHION_MNIST", tmp_path / "absent")
+    monkeypatch.setattr(image_module.DEBIAN_FASHION_MNIST, "folder", tmp_path / "absent")
     settings.reload_settings()
     yield monkeypatch
     monkeypatch.undo()

@@ -207,7 +207,7 @@ def test_state_dict_continues_the_random_stream():
             torch.zeros(5, 3, 4, 4),
             torch.zeros(5),
             {"mean": [0.5] * 2, "std": [1] * 2},
-            "3 channels",
+            r"one value per channel \(3\); got 2 and 2",
         ),
         (
             torch.zeros(5, 3, 4, 4),

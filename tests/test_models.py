@@ -171,7 +171,9 @@ def test_missing_weights_are_downloaded_verified_from_a_loopback_server(
     monkeypatch.setitem(models.PRETRAINED_SHA256, 20, "0123abcd" + digest[8:])
     monkeypatch.setenv("COURSE_OFFLINE", "0")
     settings.reload_settings()
-    with pytest.raises(DataError, match=r"download failed \(DataError: .*published sha256"):
+    with pytest.raises(
+        DataError, match=r"download failed \(DataError: .*sha256 \w+ differs from the published"
+    ):
         load_pretrained_cifar_resnet(20)  # the name matches, the checksum does not
     assert not list(weights_dir.iterdir()), "a refused file is never written"
     monkeypatch.setitem(models.PRETRAINED_SHA256, 20, digest)

@@ -187,8 +187,8 @@ def test_figure_is_shown_once_in_jupyter(monkeypatch):
             r"ncols must be a whole number \(an int\) >= 1, got 2\.5 \(float\)",
         ),
         (
-            lambda: plotting.show_images(torch.zeros(4, 3, 8, 8), mean=(0.5,), std=(0.2,)),
-            r"mean and std need one value per channel \(3\); got 1 and 1",
+            lambda: plotting.show_images(torch.zeros(4, 3, 8, 8), mean=(0.5, 0.5), std=(0.2, 0.2)),
+            r"mean and std need one value per channel \(3\); got 2 and 2",
         ),
         (
             lambda: plotting.show_kernels(torch.zeros(8, 3, 3, 3), in_channel=3),

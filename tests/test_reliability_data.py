@@ -127,7 +127,7 @@ def test_full_cache_disk_warns_once_and_serves_from_memory(env, monkeypatch, cap
 
 def test_stale_cache_temp_files_are_removed_fresh_ones_kept(env):
     source = env / "cifar-10-batches-bin" / "test_batch.bin"
-    target = cache_module.cache_path("cifar10-test", cache_module.cache_key([source]))
+    target = cache_module.cache_path("cifar10-test", [source])
     target.parent.mkdir(parents=True)
     stale = target.parent / f"{TEMP_PREFIX}{target.name}.4242.killed"  # a killed write's
     fresh = target.parent / f"{TEMP_PREFIX}{target.name}.4243.writing"  # another process's
@@ -295,7 +295,7 @@ def test_download_from_a_server_that_never_answers_gives_up(env, monkeypatch, ca
         silent.listen(1)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/input.txt"
         monkeypatch.setattr(text_module, "SHAKESPEARE_URL", url)
-        monkeypatch.setattr(text_module, "bounded_network", lambda: sources.bounded_network(0.5))
+        monkeypatch.setattr(sources, "NETWORK_TIMEOUT_S", 0.5)
         monkeypatch.setenv("COURSE_OFFLINE", "0")
         settings.reload_settings()
         started = time.perf_counter()

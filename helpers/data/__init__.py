@@ -7,33 +7,26 @@ stand-in of the same shapes, dtypes and classes that says plainly it is not the 
 
 from __future__ import annotations
 
-from .cifar import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, load_cifar10
-from .errors import DataError
-from .mnist import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_fashion_mnist, load_mnist
+from .images import (
+    CIFAR10_CLASSES,
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    DATASET_NAMES,
+    FASHION_MNIST_CLASSES,
+    MNIST_CLASSES,
+    load_cifar10,
+    load_dataset,
+    load_fashion_mnist,
+    load_mnist,
+)
 from .photos import PHOTO_NAMES, load_photo
-from .registry import DATASET_NAMES, load_dataset
-from .sets import ImageSet, TextSet
+from .sets import ImageSet, TextSet, normalize
+from .sources import DataError
 from .text import SENTIMENT_CORPORA, load_sentiment, load_shakespeare
 from .where import where_from
 
-__all__ = [
-    "CIFAR10_CLASSES",
-    "CIFAR10_MEAN",
-    "CIFAR10_STD",
-    "DATASET_NAMES",
-    "DataError",
-    "FASHION_MNIST_CLASSES",
-    "ImageSet",
-    "MNIST_CLASSES",
-    "PHOTO_NAMES",
-    "SENTIMENT_CORPORA",
-    "TextSet",
-    "load_cifar10",
-    "load_dataset",
-    "load_fashion_mnist",
-    "load_mnist",
-    "load_photo",
-    "load_sentiment",
-    "load_shakespeare",
-    "where_from",
-]
+__all__ = ["CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DATASET_NAMES", "DataError",
+           "FASHION_MNIST_CLASSES", "ImageSet", "MNIST_CLASSES", "PHOTO_NAMES",
+           "SENTIMENT_CORPORA", "TextSet", "load_cifar10", "load_dataset", "load_fashion_mnist",
+           "load_mnist", "load_photo", "load_sentiment", "load_shakespeare", "normalize",
+           "where_from"]  # fmt: skip

@@ -6,32 +6,13 @@ import numpy as np
 import torch
 
 from ..arguments import check_flag
-from .errors import DataError
-from .sources import announce
+from .sources import DataError, announce
 
 # Images that ship inside the scikit-image package itself (skimage/data/*), so they load
 # offline. Colour ones come back as (3, H, W), gray ones as (1, H, W).
-PHOTO_NAMES = (
-    "astronaut",
-    "camera",
-    "cat",
-    "chelsea",
-    "coffee",
-    "coins",
-    "moon",
-    "page",
-    "text",
-    "brick",
-    "grass",
-    "gravel",
-    "rocket",
-    "horse",
-    "clock",
-    "checkerboard",
-    "colorwheel",
-    "immunohistochemistry",
-    "hubble_deep_field",
-)
+PHOTO_NAMES = ("astronaut", "camera", "cat", "chelsea", "coffee", "coins", "moon", "page", "text",
+               "brick", "grass", "gravel", "rocket", "horse", "clock", "checkerboard",
+               "colorwheel", "immunohistochemistry", "hubble_deep_field")  # fmt: skip
 _LUMA = (0.2125, 0.7154, 0.0721)  # the ITU-R 709 weights scikit-image's rgb2gray uses
 
 
@@ -39,7 +20,7 @@ def load_photo(name: str, gray: bool = False) -> torch.Tensor:
     """Photo `name` (see PHOTO_NAMES) as float32 (C, H, W) in [0, 1]; `gray` -> (1, H, W)."""
     if not isinstance(name, str) or name not in PHOTO_NAMES:
         raise DataError(f"Unknown photo {name!r}; the known names are: {', '.join(PHOTO_NAMES)}.")
-    gray = check_flag(gray, "gray")
+    gray = bool(check_flag(gray, "gray"))
     try:
         import skimage.data
     except ImportError as e:

@@ -1,22 +1,160 @@
-"""Where data comes from: the data directory, bounded downloads, fast subsets, the announcement."""
+"""Where data comes from (the data directory, bounded downloads) and the one-line announcement."""
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import socket
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
-
 from ..arguments import check_flag
-from ..settings import REPO_ROOT, get_settings
-from .errors import DataError
+from ..checkpoints import atomic_write
+from ..settings import REPO_ROOT, Settings, get_settings
 
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
-NETWORK_TIMEOUT_S = 5.0
+NETWORK_TIMEOUT_S = 5.0  # every socket a download opens gives up after this long
+
+
+class DataError(RuntimeError):
+    """A dataset, photo, text or weights file is missing, unreadable or not what it claims."""
+
+
+def data_dir() -> Path:
+    """The data directory; a user-chosen one (COURSE_DATA_DIR) that does not exist is an error."""
+    path = get_settings().data_dir
+    if path.exists() and not path.is_dir():
+        raise DataError(
+            f"The data directory {path} is a file, not a folder. Point COURSE_DATA_DIR at the "
+            "folder that holds the datasets."
+        )
+    if not path.exists() and path.resolve() != DEFAULT_DATA_DIR.resolve():
+        raise DataError(
+            f"The data directory {path} (from COURSE_DATA_DIR) does not exist. Create it, point "
+            f"COURSE_DATA_DIR at the folder that holds the datasets, or unset it to use "
+            f"{DEFAULT_DATA_DIR}."
+        )
+    return path
+
+
+def search_roots() -> list[Path]:
+    """Folders searched for dataset files: the data directory, then the download fallback."""
+    roots = [data_dir()]
+    fallback = get_settings().cache_dir / "downloads"
+    if fallback.is_dir() and fallback.resolve() != roots[0].resolve():
+        roots.append(fallback)
+    return roots
+
+
+def find(relative: str | Path) -> Path | None:
+    """`relative` (a file or folder) in the first search root that has it, else None."""
+    return next((root / relative for root in search_roots() if (root / relative).exists()), None)
+
+
+def matching_files(folder: Path, pattern: str) -> list[Path]:
+    """Files in `folder` whose name matches `pattern` (sorted); none when it is no folder.
+    Unlike `Path.glob`, an unreadable folder raises PermissionError instead of looking empty."""
+    if not folder.is_dir():
+        return []
+    return sorted(folder / name for name in os.listdir(folder) if fnmatch.fnmatch(name, pattern))
+
+
+def download(what: str, fetch: Callable[[Path], object]) -> str | None:
+    """Run `fetch(download folder)` with bounded sockets: None when it worked, else why not.
+    A failure is remembered for the session (with the same settings), so a machine without
+    network pays for the timeout once, not in every call."""
+    settings = get_settings()
+    if what in _failed and _failed[what][0] is settings:
+        return f"{_failed[what][1]} (earlier in this session; not retried)"
+    folder = download_root()
+    try:
+        with bounded_network():
+            fetch(folder)
+        return None
+    except Exception as e:  # any network, server or checksum failure: the caller falls back
+        _failed[what] = (settings, f"{type(e).__name__}: {e}".replace("\n", " ")[:160])
+        return _failed[what][1]
+
+
+def fetch_url(url: str, target: Path, algorithm: str, digest: str) -> None:
+    """Download `url` and write it to `target` (atomically) if its hash is the published one."""
+    with urllib.request.urlopen(url) as response:
+        data = response.read()
+    check_hash(data, algorithm, digest, url, "Nothing was written.")
+    atomic_write(target, data)
+
+
+def check_hash(data: bytes, algorithm: str, expected: str, where: object, advice: str) -> None:
+    """Refuse `data` whose md5 / sha256 differs from the published `expected` one."""
+    actual = hashlib.new(algorithm, data).hexdigest()
+    if actual != expected:
+        raise DataError(
+            f"{where}: {algorithm} {actual} differs from the published {expected}; the file is "
+            f"damaged. {advice}"
+        )
+
+
+@contextmanager
+def bounded_network() -> Iterator[None]:
+    """Every socket opened inside gives up after NETWORK_TIMEOUT_S seconds."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(NETWORK_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def download_root() -> Path:
+    """Where downloads go: the data directory when writable, else a folder in the cache."""
+    path = data_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if os.access(path, os.W_OK):
+            return path
+    except OSError:
+        pass
+    fallback = get_settings().cache_dir / "downloads"
+    try:
+        fallback.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(
+            f"Nowhere to download to: the data directory {path} is not writable and the "
+            f"download folder {fallback} cannot be created ({e.strerror or e}). Make one of "
+            "them writable, or set COURSE_CACHE_DIR to a writable folder."
+        ) from None
+    return fallback
+
+
+@contextmanager
+def permission_errors_explained() -> Iterator[None]:
+    """A PermissionError inside (an unreadable data folder, file or download folder) becomes
+    one DataError naming the folder and what to do, instead of a traceback."""
+    try:
+        yield
+    except PermissionError as e:
+        raise DataError(_permission_message(e)) from None
+
+
+def check_split(split: str) -> None:
+    if split not in ("train", "test"):
+        raise DataError(f"split={split!r} is not known; use 'train' or 'test'.")
+
+
+def resolve_fast(fast: bool | None) -> bool:
+    """`fast=None` means the course setting; otherwise True or False ("no" or 0 are refused)."""
+    fast = check_flag(fast, "fast", allow_none=True)
+    return get_settings().fast if fast is None else fast
+
+
+def describe_size(kept: int, total: int, noun: str, fast: bool, how: str = "class-balanced") -> str:
+    """'2,000 of 50,000 images (fast mode, class-balanced)' or '50,000 images'."""
+    if fast and kept < total:
+        return f"{kept:,} of {total:,} {noun} (fast mode, {how})"
+    return f"{total:,} {noun}"
 
 
 def shown(path: str | os.PathLike) -> str:
@@ -42,124 +180,13 @@ def announce(line: str) -> str:
     return line
 
 
-def data_dir() -> Path:
-    """The data directory; a user-chosen one (COURSE_DATA_DIR) that does not exist is an error."""
-    path = get_settings().data_dir
-    if path.exists() and not path.is_dir():
-        raise DataError(
-            f"The data directory {path} is a file, not a folder. Point COURSE_DATA_DIR at the "
-            "folder that holds the datasets."
-        )
-    if not path.exists() and path.resolve() != DEFAULT_DATA_DIR.resolve():
-        raise DataError(
-            f"The data directory {path} (from COURSE_DATA_DIR) does not exist. Create it, point "
-            f"COURSE_DATA_DIR at the folder that holds the datasets, or unset it to use "
-            f"{DEFAULT_DATA_DIR}."
-        )
-    return path
-
-
-def download_root() -> Path:
-    """Where downloads go: the data directory when writable, else a folder in the cache."""
-    path = data_dir()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        if os.access(path, os.W_OK):
-            return path
-    except OSError:
-        pass
-    fallback = get_settings().cache_dir / "downloads"
-    try:
-        fallback.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise DataError(
-            f"Nowhere to download to: the data directory {path} is not writable and the "
-            f"download folder {fallback} cannot be created ({e.strerror or e}). Make one of "
-            "them writable, or set COURSE_CACHE_DIR to a writable folder."
-        ) from None
-    return fallback
-
-
-def matching_files(folder: Path, pattern: str) -> list[Path]:
-    """Files in `folder` whose name matches `pattern` (sorted); none when it is no folder.
-
-    Unlike `Path.glob`, an unreadable folder raises PermissionError instead of looking empty.
-    """
-    if not folder.is_dir():
-        return []
-    return sorted(folder / name for name in os.listdir(folder) if fnmatch.fnmatch(name, pattern))
-
-
-def search_roots() -> list[Path]:
-    """Folders searched for dataset files: the data directory, then the download fallback."""
-    roots = [data_dir()]
-    fallback = get_settings().cache_dir / "downloads"
-    if fallback.is_dir() and fallback.resolve() != roots[0].resolve():
-        roots.append(fallback)
-    return roots
-
-
-@contextmanager
-def permission_errors_explained() -> Iterator[None]:
-    """A PermissionError inside (an unreadable data folder, file or download folder) becomes
-    one DataError naming the folder and what to do, instead of a traceback."""
-    try:
-        yield
-    except PermissionError as e:
-        raise DataError(_permission_message(e)) from None
-
-
-_failed: dict[str, tuple[object, str]] = {}
-
-
-def earlier_failure(what: str) -> str | None:
-    """Why downloading `what` failed earlier in this process (with the same settings), so a
-    machine without network pays for the timeout once, not in every call."""
-    settings, reason = _failed.get(what, (None, ""))
-    return reason if settings is get_settings() else None
-
-
-def remember_failure(what: str, reason: str) -> str:
-    _failed[what] = (get_settings(), reason)
-    return reason
-
-
-@contextmanager
-def bounded_network(timeout: float = NETWORK_TIMEOUT_S) -> Iterator[None]:
-    """Every socket opened inside gives up after `timeout` seconds; restored afterwards."""
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(old)
-
-
-def first_per_class(labels: torch.Tensor, total: int, n_classes: int) -> torch.Tensor:
-    """A fixed class-balanced subset: the first `total // n_classes` examples of each class
-    in file order (the same indices every run), returned sorted."""
-    per_class = total // n_classes
-    parts = [torch.nonzero(labels == c).flatten()[:per_class] for c in range(n_classes)]
-    return torch.sort(torch.cat(parts)).values
-
-
-def resolve_fast(fast: bool | None) -> bool:
-    """`fast=None` means the course setting; otherwise True or False ("no" or 0 are refused)."""
-    fast = check_flag(fast, "fast", allow_none=True)
-    return get_settings().fast if fast is None else fast
-
-
-def describe_size(kept: int, total: int, noun: str, fast: bool, how: str = "class-balanced") -> str:
-    """'2,000 of 50,000 images (fast mode, class-balanced)' or '50,000 images'."""
-    if fast and kept < total:
-        return f"{kept:,} of {total:,} {noun} (fast mode, {how})"
-    return f"{total:,} {noun}"
+_failed: dict[str, tuple[Settings, str]] = {}  # what -> (the settings then, why it failed)
 
 
 def _permission_message(error: PermissionError) -> str:
-    path = Path(os.fsdecode(error.filename)) if error.filename is not None else None
-    if path is None:
+    if error.filename is None:
         return f"Permission denied ({error}). Check the permissions of COURSE_DATA_DIR."
+    path = Path(os.fsdecode(error.filename))
     settings = get_settings()
     folder, variable = path.parent, "COURSE_DATA_DIR"
     for root, name in (

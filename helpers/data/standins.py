@@ -4,6 +4,8 @@ They are NOT the real data; every loader says so when it uses one."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 
@@ -54,6 +56,33 @@ _CIFAR_COLOURS = np.array(
 )
 
 
+def cifar_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images uint8 (n, 3, 32, 32), labels int64 (n,)) with class-dependent shapes/colours."""
+    rng = _rng("cifar10", split, seed)
+    labels = _balanced_labels(rng, n)
+    chunks = []
+    for start in range(0, n, 4096):
+        lab = labels[start : start + 4096]
+        m = len(lab)
+        mask = _cifar_masks(lab, rng)[:, None]  # (m, 1, 32, 32)
+        fg = 0.6 * _CIFAR_COLOURS[lab] + 0.4 * rng.uniform(0, 1, (m, 3)).astype(np.float32)
+        bg = rng.uniform(0.05, 0.8, (m, 3)).astype(np.float32)
+        img = bg[:, :, None, None] * (1 - mask) + fg[:, :, None, None] * mask
+        img = _blur(img) + 0.07 * rng.standard_normal(img.shape, dtype=np.float32)
+        chunks.append(_to_uint8(img))
+    return torch.cat(chunks), torch.from_numpy(labels.astype(np.int64))
+
+
+def mnist_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Digit-shaped stand-in for MNIST: (n, 1, 28, 28) uint8, labels 0-9."""
+    return _glyph_images(_DIGITS, "mnist", split, n, seed)
+
+
+def fashion_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clothing-silhouette stand-in for Fashion-MNIST: (n, 1, 28, 28) uint8, labels 0-9."""
+    return _glyph_images(_CLOTHES, "fashion_mnist", split, n, seed)
+
+
 def _rng(name: str, split: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), _DATASET_IDS[name], _SPLIT_IDS[split]])
 
@@ -72,7 +101,8 @@ def _blur(x: np.ndarray) -> np.ndarray:
     """A 3x3 box blur over the last two axes (edges padded by repetition)."""
     p = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(1, 1), (1, 1)], mode="edge")
     h, w = x.shape[-2:]
-    return sum(p[..., i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9.0
+    total = sum(p[..., i : i + h, j : j + w] for i in range(3) for j in range(3))
+    return cast(np.ndarray, total) / 9.0
 
 
 def _to_uint8(x: np.ndarray) -> torch.Tensor:
@@ -120,23 +150,6 @@ def _cifar_masks(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return masks
 
 
-def cifar_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images uint8 (n, 3, 32, 32), labels int64 (n,)) with class-dependent shapes/colours."""
-    rng = _rng("cifar10", split, seed)
-    labels = _balanced_labels(rng, n)
-    chunks = []
-    for start in range(0, n, 4096):
-        lab = labels[start : start + 4096]
-        m = len(lab)
-        mask = _cifar_masks(lab, rng)[:, None]  # (m, 1, 32, 32)
-        fg = 0.6 * _CIFAR_COLOURS[lab] + 0.4 * rng.uniform(0, 1, (m, 3)).astype(np.float32)
-        bg = rng.uniform(0.05, 0.8, (m, 3)).astype(np.float32)
-        img = bg[:, :, None, None] * (1 - mask) + fg[:, :, None, None] * mask
-        img = _blur(img) + 0.07 * rng.standard_normal(img.shape, dtype=np.float32)
-        chunks.append(_to_uint8(img))
-    return torch.cat(chunks), torch.from_numpy(labels.astype(np.int64))
-
-
 def _scaled(bitmap: np.ndarray, sy: int, sx: int) -> np.ndarray:
     return np.kron(bitmap, np.ones((sy, sx), np.float32))
 
@@ -164,13 +177,3 @@ def _glyph_images(
     out *= rng.uniform(0.6, 1.0, (n, 1, 1)).astype(np.float32)
     out = _blur(out) + 0.08 * rng.standard_normal(out.shape, dtype=np.float32)
     return _to_uint8(out)[:, None], torch.from_numpy(labels.astype(np.int64))
-
-
-def mnist_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Digit-shaped stand-in for MNIST: (n, 1, 28, 28) uint8, labels 0-9."""
-    return _glyph_images(_DIGITS, "mnist", split, n, seed)
-
-
-def fashion_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Clothing-silhouette stand-in for Fashion-MNIST: (n, 1, 28, 28) uint8, labels 0-9."""
-    return _glyph_images(_CLOTHES, "fashion_mnist", split, n, seed)

@@ -20,21 +20,17 @@ _NOUNS = ["crown", "heart", "sword", "daughter", "father", "night", "grave", "fr
           "tongue", "blood", "house", "word", "queen", "fortune", "tears"]  # fmt: skip
 _OPENERS = ["", "", "", "O, ", "Nay, ", "Ay, ", "Come, ", "Alas, ", "Good sir, ", "Well, "]
 _ENDS = [".", ".", ".", "!", "?", ";", ","]
-
-
-def _line(rng: np.random.Generator) -> str:
-    pick = lambda words: words[rng.integers(len(words))]  # noqa: E731
-    if rng.random() < 0.25:
-        body = f"{pick(['go', 'look', 'speak', 'hark', 'stay'])}, {pick(_DETS)} {pick(_ADJS)}{pick(_NOUNS)}"
-    else:
-        body = (
-            f"{pick(_SUBJECTS)} {pick(_MODALS)} {pick(_VERBS)} "
-            f"{pick(_DETS)} {pick(_ADJS)}{pick(_NOUNS)}"
-        )
-        if rng.random() < 0.4:
-            body += f" and {pick(_DETS)} {pick(_NOUNS)}"
-    text = pick(_OPENERS) + body
-    return text[0].upper() + text[1:] + pick(_ENDS)
+_REVIEW_SUBJECTS = ["the movie", "the film", "this place", "the food", "the service",
+                    "the plot", "the acting", "this phone", "the battery", "the staff"]  # fmt: skip
+_LINKS = ["was", "is", "felt", "seemed"]
+_INTENSIFIERS = ["", "", "very ", "really ", "quite ", "so "]
+_POSITIVE = ["good", "great", "excellent", "wonderful", "fun", "pleasant", "lovely", "enjoyable"]
+_NEGATIVE = ["bad", "awful", "terrible", "boring", "dull", "poor", "horrible", "disappointing"]
+# past tense -> base form ("i loved it" / "i did not love it")
+_LIKE = {"liked": "like", "loved": "love", "enjoyed": "enjoy", "recommended": "recommend"}
+_DISLIKE = {"hated": "hate", "disliked": "dislike", "regretted": "regret", "avoided": "avoid"}
+_PREFIXES = ["", "", "", "overall , ", "honestly , ", "to be fair , ", "in the end , "]
+NEGATION_RATE = 0.35
 
 
 def play_text(n_chars: int, seed: int) -> str:
@@ -49,19 +45,6 @@ def play_text(n_chars: int, seed: int) -> str:
         parts.append(speech)
         size += len(speech)
     return "".join(parts)[:n_chars]
-
-
-_REVIEW_SUBJECTS = ["the movie", "the film", "this place", "the food", "the service",
-                    "the plot", "the acting", "this phone", "the battery", "the staff"]  # fmt: skip
-_LINKS = ["was", "is", "felt", "seemed"]
-_INTENSIFIERS = ["", "", "very ", "really ", "quite ", "so "]
-_POSITIVE = ["good", "great", "excellent", "wonderful", "fun", "pleasant", "lovely", "enjoyable"]
-_NEGATIVE = ["bad", "awful", "terrible", "boring", "dull", "poor", "horrible", "disappointing"]
-# past tense -> base form ("i loved it" / "i did not love it")
-_LIKE = {"liked": "like", "loved": "love", "enjoyed": "enjoy", "recommended": "recommend"}
-_DISLIKE = {"hated": "hate", "disliked": "dislike", "regretted": "regret", "avoided": "avoid"}
-_PREFIXES = ["", "", "", "overall , ", "honestly , ", "to be fair , ", "in the end , "]
-NEGATION_RATE = 0.35
 
 
 def review_sentences(n: int, seed: int, split: str) -> tuple[list[str], np.ndarray]:
@@ -90,3 +73,18 @@ def review_sentences(n: int, seed: int, split: str) -> tuple[list[str], np.ndarr
             core = f"i did not {base} {obj}" if negated else f"i {verb} {obj}"
         sentences.append(f"{pick(_PREFIXES)}{core} .")
     return sentences, labels.astype(np.int64)
+
+
+def _line(rng: np.random.Generator) -> str:
+    pick = lambda words: words[rng.integers(len(words))]  # noqa: E731
+    if rng.random() < 0.25:
+        body = f"{pick(['go', 'look', 'speak', 'hark', 'stay'])}, {pick(_DETS)} {pick(_ADJS)}{pick(_NOUNS)}"
+    else:
+        body = (
+            f"{pick(_SUBJECTS)} {pick(_MODALS)} {pick(_VERBS)} "
+            f"{pick(_DETS)} {pick(_ADJS)}{pick(_NOUNS)}"
+        )
+        if rng.random() < 0.4:
+            body += f" and {pick(_DETS)} {pick(_NOUNS)}"
+    text = pick(_OPENERS) + body
+    return text[0].upper() + text[1:] + pick(_ENDS)

@@ -2,60 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from functools import partial
 
 from ..settings import get_settings
-from .cifar import SPEC as CIFAR_SPEC
-from .errors import DataError
-from .images import ImageDatasetSpec, find_files
-from .mnist import FASHION_SPEC, MNIST_SPEC
-from .sources import data_dir, matching_files, permission_errors_explained, search_roots
-from .text import CORPUS_FOLDERS, SHAKESPEARE_PATH
+from .images import IMAGE_DATASETS, ImageSpec, find_files
+from .sources import DataError, data_dir, find, matching_files, permission_errors_explained
+from .text import CORPORA, SHAKESPEARE_PATH
 
-_NO_FILES = "no files: a download will be tried, else the stand-in"
-_OFFLINE = "no files and offline: the generated stand-in (not the real data)"
-
-
-def _fallback() -> str:
-    return _OFFLINE if get_settings().offline else _NO_FILES
-
-
-def _image(spec: ImageDatasetSpec) -> str:
-    found = find_files(spec, "train")
-    if found is None:
-        return _fallback()
-    files = found[0]
-    return str(files[0] if len(files) == 1 else files[0].parent)
-
-
-def _text(relative: Path, online: bool) -> str:
-    for root in search_roots():
-        if (root / relative).exists():
-            return str(root / relative)
-    if online and not get_settings().offline:
-        return _NO_FILES
-    return "no files: the generated stand-in (not the real data)"
-
-
-def _weights() -> str:
-    folder = data_dir() / "pretrained" / "resnet_cifar10"
-    found = [p.name for p in matching_files(folder, "resnet*-*.th")]
-    return f"{folder}: {', '.join(found)}" if found else f"missing (put them in {folder})"
+_DOWNLOAD = "no files: a download will be tried, else the stand-in"
 
 
 def where_from() -> dict[str, str]:
     """Dataset name -> the file or folder it would be read from, or what happens instead."""
-    checks = {
-        "cifar10": lambda: _image(CIFAR_SPEC),
-        "mnist": lambda: _image(MNIST_SPEC),
-        "fashion_mnist": lambda: _image(FASHION_SPEC),
-        "shakespeare": lambda: _text(SHAKESPEARE_PATH, online=True),
-        **{
-            f"sentiment ({name})": (lambda f=folder: _text(Path("text") / f, online=False))
-            for name, folder in CORPUS_FOLDERS.items()
-        },
-        "pretrained CIFAR ResNets": _weights,
-    }
+    checks: dict[str, Callable[[], str]] = {s.name: partial(_image, s) for s in IMAGE_DATASETS}
+    checks["shakespeare"] = partial(_text, SHAKESPEARE_PATH, downloadable=True)
+    for name, corpus in CORPORA.items():
+        checks[f"sentiment ({name})"] = partial(_text, f"text/{corpus.folder}", False)
+    checks["pretrained CIFAR ResNets"] = _weights
     report = {}
     for name, check in checks.items():
         try:
@@ -64,3 +28,31 @@ def where_from() -> dict[str, str]:
         except DataError as e:
             report[name] = f"problem: {e}"
     return report
+
+
+def _image(spec: ImageSpec) -> str:
+    found = find_files(spec, "train")
+    if found is not None:
+        paths = found[1]
+        return str(paths[0] if len(paths) == 1 else paths[0].parent)
+    offline = get_settings().offline
+    return (
+        "no files and offline: the generated stand-in (not the real data)" if offline else _DOWNLOAD
+    )
+
+
+def _text(relative: str, downloadable: bool) -> str:
+    path = find(relative)
+    if path is not None:
+        return str(path)
+    if downloadable and not get_settings().offline:
+        return _DOWNLOAD
+    return "no files: the generated stand-in (not the real data)"
+
+
+def _weights() -> str:
+    from ..models import PRETRAINED_FOLDER  # models imports this package
+
+    folder = data_dir() / PRETRAINED_FOLDER
+    found = [p.name for p in matching_files(folder, "resnet*-*.th")]
+    return f"{folder}: {', '.join(found)}" if found else f"missing (put them in {folder})"

@@ -1,0 +1,215 @@
+"""Readers of the image file formats: CIFAR-10's binary version (folder or .tar.gz), the python
+pickles torchvision downloads (`cifar-10-batches-py`, read without running code from the file),
+and the idx files of MNIST and Fashion-MNIST (gzip-compressed or plain).
+
+Each reader takes the files of one split (and the split) and gives (images uint8 (N, C, H, W),
+labels int64 (N,)). Full-size files must have their published md5; smaller ones are partial
+copies (as in the tests) and are only checked for structure.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+import tarfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .sources import DataError, check_hash
+
+CIFAR_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
+CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then the R, G and B planes, row-major
+CIFAR_BATCH = 10_000  # records in a full-size batch file
+CIFAR_BIN = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
+CIFAR_PY = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+IDX = {  # split -> (images, labels) files; the same names for MNIST and Fashion-MNIST
+    "train": ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"],
+    "test": ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"],
+}
+IDX_FULL = {"train": 60_000, "t10k": 10_000}  # entries of the full-size idx files
+
+# Published md5s of the full-size files (CIFAR-10 binary version: checked against the verified
+# copy; python version: the values torchvision checks; MNIST: of the *uncompressed* files).
+CIFAR_MD5 = {
+    "data_batch_1.bin": "5dd7e06a14cb22eb9f671a540d1b7c25",
+    "data_batch_2.bin": "5ea93a67294ea407fff1d09f752e9692",
+    "data_batch_3.bin": "942cd6a4bcdd0dd3c604fbe906cb4421",
+    "data_batch_4.bin": "ae636b3ba5c66a11e91e8cb52e771fcb",
+    "data_batch_5.bin": "53f37980c15c3d472c316c40844f3f0d",
+    "test_batch.bin": "803d5f7f4d78ea53de84dbe85f74fb6d",
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+}
+MNIST_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+
+_CIFAR_AGAIN = f"Delete it and download CIFAR-10 again ({CIFAR_PAGE})."
+_IDX_AGAIN = "Delete it and download the dataset again (or fix COURSE_DATA_DIR)."
+
+
+def read_cifar_bin(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
+    """Batch files of the binary version (`cifar-10-batches-bin/*.bin`)."""
+    return _stack([_records(p.read_bytes(), str(p), p.name) for p in paths])
+
+
+def read_cifar_archive(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
+    """The split's batches straight out of `cifar-10-binary.tar.gz` (or the same archive
+    uncompressed, `.tar`); nothing is extracted."""
+    archive, members = paths[0], CIFAR_BIN[split]
+    found: dict[str, bytes] = {}
+    try:
+        with tarfile.open(archive, "r:*") as tar:  # gzip-compressed, or not
+            for info in tar:
+                base = info.name.rsplit("/", 1)[-1]
+                if info.isfile() and base in members and base not in found:
+                    f = tar.extractfile(info)
+                    found[base] = f.read() if f is not None else b""
+    except PermissionError:
+        raise  # not damage: the loader names the folder to fix
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as e:
+        raise DataError(
+            f"{archive} cannot be read as a .tar.gz archive ({type(e).__name__}: {e}); it is "
+            f"truncated or damaged. {_CIFAR_AGAIN}"
+        ) from e
+    missing = [m for m in members if m not in found]
+    if missing:
+        raise DataError(
+            f"{archive} does not contain {', '.join(missing)}: it is not the CIFAR-10 binary "
+            f"version (cifar-10-binary.tar.gz). {_CIFAR_AGAIN}"
+        )
+    return _stack([_records(found[m], f"{archive}:{m}", m) for m in members])
+
+
+def read_cifar_pickles(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
+    """torchvision's python batches (`cifar-10-batches-py/*`), unpickled by `_ArraysOnly`."""
+    parts = []
+    for path in paths:
+        raw = path.read_bytes()
+        try:
+            entry = _ArraysOnly(io.BytesIO(raw), encoding="latin1").load()
+            images = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+            labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
+        except Exception as e:
+            raise DataError(
+                f"{path} is not a readable CIFAR-10 python batch ({type(e).__name__}: {e}). "
+                f"{_CIFAR_AGAIN}"
+            ) from e
+        if len(labels) != len(images) or (len(labels) and labels.max() > 9):
+            raise DataError(f"{path} has labels that do not match its images. {_CIFAR_AGAIN}")
+        if len(images) == CIFAR_BATCH and path.name in CIFAR_MD5:
+            check_hash(raw, "md5", CIFAR_MD5[path.name], path, _CIFAR_AGAIN)
+        parts.append((images, labels))
+    return _stack(parts)
+
+
+def read_mnist(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
+    """MNIST's idx files, checked against the published md5s."""
+    return _idx_pair(paths, MNIST_MD5)
+
+
+def read_fashion_mnist(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
+    """Fashion-MNIST's idx files (the same names as MNIST's, other contents)."""
+    return _idx_pair(paths, {})
+
+
+def _idx_pair(paths: list[Path], md5: dict[str, str]) -> tuple[Tensor, Tensor]:
+    """An images file (N, H, W) and a labels file (N,) in the idx format."""
+    images, labels = _idx(paths[0], 3, md5), _idx(paths[1], 1, md5)
+    if len(images) != len(labels):
+        raise DataError(
+            f"{paths[0]} holds {len(images):,} images but {paths[1]} holds {len(labels):,} "
+            "labels; one of them is damaged or they do not belong together."
+        )
+    if len(labels) and labels.max() > 9:
+        raise DataError(f"{paths[1]} has a label {int(labels.max())} outside 0-9.")
+    return torch.from_numpy(images[:, None].copy()), torch.from_numpy(labels.astype(np.int64))
+
+
+def _records(data: bytes, origin: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Binary-version records -> (images uint8 (N, 3, 32, 32), labels uint8 (N,))."""
+    if len(data) == 0 or len(data) % CIFAR_RECORD:
+        raise DataError(
+            f"{origin} holds {len(data):,} bytes, not a whole number of {CIFAR_RECORD:,}-byte "
+            f"CIFAR-10 records (1 label byte + 3,072 pixel bytes): it is truncated or not the "
+            f"CIFAR-10 binary version. {_CIFAR_AGAIN}"
+        )
+    if len(data) == CIFAR_BATCH * CIFAR_RECORD and name in CIFAR_MD5:
+        check_hash(data, "md5", CIFAR_MD5[name], origin, _CIFAR_AGAIN)
+    records = np.frombuffer(data, dtype=np.uint8).reshape(-1, CIFAR_RECORD)
+    labels = records[:, 0]
+    if labels.max() > 9:
+        raise DataError(
+            f"{origin} has a label byte {int(labels.max())} (CIFAR-10 labels are 0-9): it is not "
+            f"the CIFAR-10 binary version. {_CIFAR_AGAIN}"
+        )
+    return records[:, 1:].reshape(-1, 3, 32, 32), labels
+
+
+def _stack(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[Tensor, Tensor]:
+    images = np.ascontiguousarray(np.concatenate([p[0] for p in parts]))
+    labels = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    return torch.from_numpy(images), torch.from_numpy(labels)
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles what a CIFAR-10 python batch holds (dicts, lists, strings, numbers and numpy
+    arrays) and refuses every other global, so a crafted file cannot run code when read."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how protocol 2 stores bytes
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(
+                f"it refers to {module}.{name}, which a CIFAR batch never does"
+            )
+        return super().find_class(module, name)
+
+
+def _idx(path: Path, ndim: int, md5: dict[str, str]) -> np.ndarray:
+    """An idx file of unsigned bytes with `ndim` dimensions -> a uint8 array."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except PermissionError:
+        raise  # not damage: the loader names the folder to fix
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(
+            f"{path} cannot be decompressed ({type(e).__name__}: {e}); it is truncated or "
+            f"damaged. {_IDX_AGAIN}"
+        ) from e
+    header = 4 + 4 * ndim
+    if len(raw) < header or raw[:3] != b"\0\0\x08" or raw[3] != ndim:
+        found = raw[:4].hex() if len(raw) >= 4 else "nothing"
+        raise DataError(
+            f"{path} does not start with the idx magic number 0x0000080{ndim} (found {found}): "
+            f"it is not an idx file of unsigned bytes with {ndim} dimension(s). {_IDX_AGAIN}"
+        )
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    if len(raw) - header != int(np.prod(dims)):
+        raise DataError(
+            f"{path} should hold {int(np.prod(dims)):,} values after its header "
+            f"({' x '.join(map(str, dims))}) but holds {len(raw) - header:,}: it is truncated "
+            f"or damaged. {_IDX_AGAIN}"
+        )
+    stem = path.name.removesuffix(".gz")
+    if stem in md5 and dims[0] == IDX_FULL[stem.split("-")[0]]:
+        check_hash(raw, "md5", md5[stem], path, _IDX_AGAIN)
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
