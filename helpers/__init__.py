@@ -25,7 +25,6 @@ _EXPORTS: dict[str, str] = {
     "environment_report": "devices",
     "banner": "devices",
     "print_banner": "devices",
-    "strict_warnings": "devices",
     # checks: self-checks with plain-language messages
     "check_close": "checks",
     "check_shape": "checks",

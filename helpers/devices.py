@@ -72,16 +72,17 @@ def seed_everything(seed: int | None = None) -> int:
 
 
 def set_deterministic(on: bool = True) -> None:
-    """Ask PyTorch for bit-identical results run to run (slower on a GPU).
+    """Ask PyTorch for bit-identical results run to run (slower on a GPU); False restores
+    PyTorch's defaults.
 
-    Turns on deterministic algorithms (warning, not failing, where an op has none),
-    switches off cuDNN's benchmark autotuner, and fixes cuBLAS's workspace.
+    On: deterministic algorithms (warning, not failing, where an op has none), cuDNN's
+    deterministic kernels without its benchmark autotuner, and a fixed cuBLAS workspace.
     """
-    if on:
+    if on:  # cuBLAS reads this when it starts; PyTorch's docs ask for it with determinism
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(on, warn_only=True)
+    torch.use_deterministic_algorithms(on, warn_only=on)
     torch.backends.cudnn.deterministic = on
-    torch.backends.cudnn.benchmark = not on
+    torch.backends.cudnn.benchmark = False  # PyTorch's default; on, it picks kernels by speed
 
 
 def device_name(device: torch.device | None = None) -> str:
@@ -115,7 +116,7 @@ def banner() -> str:
     how = "auto" if s.fast_source == "auto" else "COURSE_FAST"
     offline = ", offline" if s.offline else ""
     # never the machine's own path: the banner is part of every committed notebook
-    data = "COURSE_DATA_DIR" if os.environ.get("COURSE_DATA_DIR") else "data/"
+    data = "COURSE_DATA_DIR" if s.data_dir_source == "env" else "data/"
     return (
         f"mode={s.mode} ({how}{offline}) | device={env['device']} | "
         f"torch {env['torch']}, torchvision {env['torchvision']}, python {env['python']} | "
@@ -124,23 +125,8 @@ def banner() -> str:
 
 
 def print_banner() -> None:
-    """Print `banner()`; the first code cell of every notebook calls this.
-
-    Under the test suite (`COURSE_STRICT_WARNINGS=1`) it also turns deprecation warnings
-    raised from notebook code, torch, torchvision or helpers into errors.
-    """
-    if os.environ.get("COURSE_STRICT_WARNINGS") == "1":
-        strict_warnings()
+    """Print `banner()`; the first code cell of every notebook calls this. Changes nothing."""
     print(banner())
-
-
-def strict_warnings() -> None:
-    """Make deprecated torch/torchvision usage an error in this process."""
-    import warnings
-
-    for category in (DeprecationWarning, FutureWarning):
-        for module in ("__main__", "torch", "torchvision", "helpers"):
-            warnings.filterwarnings("error", category=category, module=rf"{module}(\..*)?$")
 
 
 # ---------------------------------------------------------------- private helpers

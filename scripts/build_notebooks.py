@@ -30,6 +30,8 @@ import jupytext
 import nbformat
 from nbclient import NotebookClient
 
+from helpers.strict import kernel_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = NOTEBOOKS / "src"  # jupytext sources; see jupytext.toml for the pairing
@@ -135,6 +137,7 @@ def main() -> int:
     os.environ.setdefault("COURSE_FAST", "1")
     os.environ.setdefault("COURSE_STRICT_WARNINGS", "1")
     os.environ.setdefault("COURSE_PROGRESS", "0")
+    os.environ.update(kernel_environment())  # kernels: strict when COURSE_STRICT_WARNINGS=1
     todo = sources(args.numbers)
     if not todo:
         print("no notebook sources matched", file=sys.stderr)

@@ -33,6 +33,26 @@ def one_thread():
 
 
 @pytest.fixture
+def course_env(monkeypatch):
+    """`course_env(COURSE_SEED="5", COURSE_PROGRESS=None)` sets (None: removes) environment
+    variables for this test and returns the settings read again from them; when the test ends
+    the variables and the settings are as before."""
+    from helpers.settings import Settings, reload_settings
+
+    def set_vars(**values: str | None) -> Settings:
+        for name, value in values.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, str(value))
+        return reload_settings()
+
+    yield set_vars
+    monkeypatch.undo()
+    reload_settings()
+
+
+@pytest.fixture
 def serve_folder():
     """`serve_folder(path)` serves that folder over HTTP on the loopback interface (for the
     download tests) and returns its base URL; every server stops when the test ends."""

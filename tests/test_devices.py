@@ -70,9 +70,11 @@ def test_torchvision_compiled_ops_load():
 
 
 def test_strict_warnings_turn_torch_deprecations_into_errors():
+    from helpers.strict import strict_warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        devices.strict_warnings()
+        strict_warnings()
         with pytest.raises(FutureWarning):
             warnings.warn_explicit("old API", FutureWarning, "x.py", 1, module="torch.cuda.amp")
         warnings.warn_explicit("unrelated", FutureWarning, "y.py", 1, module="somewhere_else")
@@ -94,3 +96,19 @@ def test_bf16_pays_on_cuda_and_on_amx_cpus_only(monkeypatch):
     assert devices.bf16_pays("cpu") is False
     monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
     assert devices.bf16_pays("cpu") is False
+
+
+def test_set_deterministic_false_restores_pytorchs_defaults():
+    devices.set_deterministic(True)
+    devices.set_deterministic(False)
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert not torch.is_deterministic_algorithms_warn_only_enabled()
+    assert not torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+
+
+def test_print_banner_prints_and_changes_nothing(capsys, course_env):
+    course_env(COURSE_STRICT_WARNINGS="1")
+    before = list(warnings.filters)
+    devices.print_banner()
+    assert warnings.filters == before
+    assert capsys.readouterr().out.strip() == devices.banner()
