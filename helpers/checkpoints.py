@@ -260,5 +260,5 @@ def _os_reason(exc: OSError) -> str:
         errno.EACCES: "you have no permission to write there",
         errno.EPERM: "you have no permission to write there",
     }
-    plain = reasons.get(exc.errno)
+    plain = reasons.get(exc.errno) if exc.errno is not None else None
     return f"{plain} ({exc.strerror})" if plain else str(exc.strerror or exc)

@@ -20,7 +20,8 @@ def _fail(what: str, expected: str, found: str, detail: str = "", hint: str = ""
     raise AssertionError("\n".join(lines))
 
 
-def _as_tensor(x: ArrayLike) -> torch.Tensor:
+def _as_tensor(x: ArrayLike | object) -> torch.Tensor:
+    """A tensor, array, number or (nested) sequence as a CPU tensor."""
     if isinstance(x, torch.Tensor):
         return x.detach().cpu()
     return torch.as_tensor(np.asarray(x))

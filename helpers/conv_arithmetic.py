@@ -69,8 +69,7 @@ def _window(layer: Layer) -> tuple[int, int, int] | None:
         k, s, d = (*layer, 1) if len(layer) == 2 else layer
         return (_positive("kernel", k, 1), _positive("stride", s, 1), _positive("dilation", d, 1))
     if isinstance(layer, (nn.modules.conv._ConvNd, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
-        k, s, d = layer.kernel_size, layer.stride, layer.dilation
-        return (_as_int(k), _as_int(s), _as_int(d))
+        return (_as_int(layer.kernel_size), _as_int(layer.stride), _as_int(layer.dilation))
     if isinstance(layer, (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
         return (_as_int(layer.kernel_size), _as_int(layer.stride), 1)
     if len(list(layer.children())) == 0:

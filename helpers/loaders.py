@@ -231,12 +231,12 @@ class DeviceLoader:
 
     def _batch(self, idx: Tensor, aug: Tensor | None) -> Tensor:
         """Inputs `idx` (B,), cropped and flipped as `aug` (B, 3) says, as float if images."""
-        if aug is None:
+        if aug is None or self.padded is None:
             x = self.inputs[idx]
         else:
             h, w = self.inputs.shape[-2:]
             x = crop_flip(self.padded, idx, aug[:, 0], aug[:, 1], aug[:, 2].bool(), h, w)
-        if self.scale is not None:
+        if self.scale is not None and self.shift is not None:
             x = x.float().mul_(self.scale).add_(self.shift)  # (x / 255 - mean) / std
         return x
 

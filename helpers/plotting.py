@@ -87,8 +87,8 @@ def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
                 f"and {s.shape[1]}."
             )
         x = x * s + m  # undo (x - mean) / std
-    x = x.clamp(0, 1).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
-    return x[..., 0] if x.shape[-1] == 1 else x
+    shown = x.clamp(0, 1).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
+    return shown[..., 0] if shown.shape[-1] == 1 else shown
 
 
 def _name(label: int | str, classes: Sequence[str] | None) -> str:
@@ -171,22 +171,6 @@ def show_images(
     return fig
 
 
-def _mark_best(ax, epochs: list[int], values: list[float | None], best: int | None) -> None:
-    if best is None or best not in epochs or values[epochs.index(best)] is None:
-        return
-    ax.axvline(best, color="gray", linestyle=":", linewidth=1)
-    ax.plot(
-        [best],
-        [values[epochs.index(best)]],
-        marker="*",
-        markersize=12,
-        color="gold",
-        markeredgecolor="black",
-        linestyle="none",
-        label=f"best epoch ({best})",
-    )
-
-
 def _plot_column(ax, history, column: str, label: str) -> bool:
     values = history[column]
     if not any(v is not None for v in values):
@@ -195,31 +179,6 @@ def _plot_column(ax, history, column: str, label: str) -> bool:
     ax.plot(*zip(*pts), marker="o", markersize=3, label=label)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     return True
-
-
-def plot_history(history, title: str = "Training curves") -> Figure:
-    """Loss per epoch (train and validation) and, when there is one, accuracy; best epoch marked."""
-    _check_history(history, "history")
-    has_acc = any(v is not None for v in history["train_acc"] + history["val_acc"])
-    fig, axes = _subplots(1, 2 if has_acc else 1, (11 if has_acc else 6, 4))
-    epochs, best = history["epoch"], history.best_epoch
-    panels = [("loss", "train_loss", "val_loss")]
-    if has_acc:
-        panels.append(("accuracy", "train_acc", "val_acc"))
-    for ax, (name, tr, va) in zip(axes.flat, panels):
-        _plot_column(ax, history, tr, "train")
-        if _plot_column(ax, history, va, "validation"):
-            _mark_best(ax, epochs, history[va], best)
-        elif tr == "train_loss":
-            _mark_best(ax, epochs, history[tr], best)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(name)
-        ax.set_title(name.capitalize())
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
 
 
 def plot_histories(
@@ -370,7 +329,7 @@ def _check_history(history: Any, name: str) -> None:
     if not hasattr(history, "best_epoch"):
         raise ValueError(
             f"{name} must be the History that fit() returns, got {type(history).__name__}: "
-            "history = fit(...), then plot_history(history)."
+            "history = fit(...), then plot_histories({'my run': history})."
         )
 
 

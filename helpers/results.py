@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "results"
-REQUIRED = ("notebook", "name", "device", "torch", "date", "commit", "command", "wall_s")
-REQUIRED += ("history", "final")
+REQUIRED: tuple[str, ...] = ("notebook", "name", "device", "torch", "date", "commit", "command")
+REQUIRED += ("wall_s", "history", "final")
 
 
 class ResultsError(RuntimeError):

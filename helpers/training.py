@@ -5,7 +5,7 @@ step) plus the plumbing a real run needs: a history of every epoch, checkpoints 
 from (`Checkpointer`), a guard against NaN or exploding losses, checks that turn common
 mistakes (a model whose output does not fit the labels, a device this machine lacks, a
 checkpoint folder it cannot write) into one clear message, and on a GPU mixed precision and
-channels_last. Used by 00, 02, 03, 04, 05, 06, 07, 08 and 09.
+channels_last.
 
 Launched with `torchrun --nproc_per_node N script.py`, the same `fit` trains on N processes
 (one per GPU) with DistributedDataParallel: each process reads its own part of the data, the
@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import torch
@@ -125,7 +125,7 @@ def fit(
     main = not distributed or ddp.is_main()  # only the main process prints and saves
     verbose = verbose and main
     how = _How.choose(device, loss_fn, amp, channels_last, distributed)
-    model.to(device, memory_format=how.memory_format)
+    how.place(model)
     optimizer = optimizer or torch.optim.Adam(
         model.parameters(), lr=DEFAULT_LR if lr is None else lr
     )
@@ -213,7 +213,6 @@ def evaluate(
 
     amp: mixed precision as in `fit` (None = on for CUDA), so that a model is scored with the
     same arithmetic it was trained and selected with. The model's train/eval mode is restored.
-    Used by 04, 05, 06, 07, 08 and 09.
     """
     device = resolve_device(device)
     model.to(device)
@@ -245,7 +244,7 @@ def predict(
 ) -> tuple[Tensor, Tensor]:
     """Predicted classes (argmax over dim 1) and true labels for every sample, as CPU LongTensors.
 
-    amp: mixed precision as in `evaluate` (None = on for CUDA). Used by 04, 05 and 08.
+    amp: mixed precision as in `evaluate` (None = on for CUDA).
     """
     device = resolve_device(device)
     how = _How.choose(device, F.cross_entropy, amp)
@@ -358,6 +357,10 @@ class History:
     def __iter__(self):
         return iter(self.records)
 
+    @overload
+    def __getitem__(self, column: int) -> dict: ...
+    @overload
+    def __getitem__(self, column: str) -> list: ...
     def __getitem__(self, column: str | int) -> list | dict:
         """`history["val_acc"]`: that column as a list; `history[-1]`: one epoch's record."""
         if isinstance(column, int):
@@ -451,9 +454,11 @@ class _How:
         cl = device.type == "cuda" if channels_last is None else bool(channels_last)
         return _How(device, loss_fn, _amp_dtype(device, amp), cl, distributed)
 
-    @property
-    def memory_format(self) -> torch.memory_format:
-        return torch.channels_last if self.channels_last else torch.preserve_format
+    def place(self, model: nn.Module) -> None:
+        """Move the model to the device, its weights in channels_last memory when chosen."""
+        model.to(self.device)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
 
     def autocast(self) -> AbstractContextManager:
         if self.amp_dtype is None:
@@ -665,10 +670,10 @@ def _step_scheduler(scheduler: Any, val_loss: float | None, train_loss: float) -
 
 def _rng_state() -> dict:
     """Python, NumPy and torch random states, as plain values a weights_only load accepts."""
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # a tuple
     state = {
         "python": random.getstate(),
-        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+        "numpy": [name, torch.from_numpy(np.asarray(keys, dtype=np.int64)), pos, has_gauss, cached],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():

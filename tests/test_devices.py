@@ -33,14 +33,9 @@ def test_seed_everything_repeats_every_generator():
     assert draw() != first
 
 
-def test_seed_everything_defaults_to_the_course_seed(monkeypatch):
-    monkeypatch.setenv("COURSE_SEED", "9")
-    helpers.reload_settings()
-    try:
-        assert devices.seed_everything() == 9
-    finally:
-        monkeypatch.delenv("COURSE_SEED")
-        helpers.reload_settings()
+def test_seed_everything_defaults_to_the_course_seed(course_env):
+    course_env(COURSE_SEED="9")
+    assert devices.seed_everything() == 9
 
 
 def test_deterministic_switch_round_trips():

@@ -304,15 +304,6 @@ def test_predict_shapes_and_values():
     assert torch.equal(labels, y) and model.training
 
 
-def test_torchvision_ops_run():
-    """Guards against a torch/torchvision pair that imports but whose compiled ops are broken."""
-    from torchvision.ops import nms
-
-    boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]])
-    keep = nms(boxes, torch.tensor([0.9, 0.8, 0.7]), iou_threshold=0.5)
-    assert keep.tolist() == [0, 2]
-
-
 def test_bad_epochs_rejected():
     with pytest.raises(ValueError, match="epochs"):
         fit(mlp(), loaders()[0], epochs=-1, device=CPU)
