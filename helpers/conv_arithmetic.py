@@ -27,6 +27,8 @@ def conv_output_size(
     the floor becomes a ceiling, as in PyTorch's pooling layers, which also drop a last
     window that would start entirely inside the right-hand padding.
     Raises `ValueError` when the window does not fit into the padded input.
+
+    Used by notebook 03.
     """
     i = _positive("input size i", i, 1)
     k = _positive("kernel size k", k, 1)
@@ -94,6 +96,8 @@ def receptive_field(layers: Sequence[Layer] | nn.Sequential) -> int:
     (Conv, MaxPool, AvgPool; pixel-wise layers such as ReLU are skipped). The recursion is
     `r += (k_eff - 1) * j; j *= s` starting from `r = j = 1`, where `j` is the distance in
     input pixels between neighbouring positions of the current layer.
+
+    Used by notebooks 03, 09.
     """
     r, j = 1, 1
     for layer in _flatten(layers):

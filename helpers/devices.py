@@ -14,7 +14,10 @@ from .settings import get_settings
 
 
 def best_device() -> torch.device:
-    """The fastest device here: CUDA, then Apple's MPS, then the CPU."""
+    """The fastest device here: CUDA, then Apple's MPS, then the CPU.
+
+    Used by notebooks 00, 04, 05, 06, 07, 08, 09.
+    """
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
@@ -50,6 +53,8 @@ def bf16_pays(device: torch.device | str | None = None) -> bool:
     True on CUDA, and on CPUs with AMX matrix units (there a training step of notebook 08's
     CNNs ran 2.3-2.9x faster than in float32: `benchmarks/cpu_bf16_speed.py`). False
     elsewhere: without AMX the CPU's bfloat16 path was not measured to be faster.
+
+    Used by notebook 08.
     """
     device = best_device() if device is None else torch.device(device)
     if device.type == "cuda":
@@ -63,6 +68,8 @@ def seed_everything(seed: int | None = None) -> int:
 
     Without an argument the course seed (`COURSE_SEED`, default 0) is used. A seed is a whole
     number from 0 to 2**32 - 1.
+
+    Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
     """
     seed = get_settings().seed if seed is None else check_seed(seed)
     random.seed(seed)
@@ -86,7 +93,10 @@ def set_deterministic(on: bool = True) -> None:
 
 
 def device_name(device: torch.device | None = None) -> str:
-    """A human name for `device`: the GPU's model, or the CPU's architecture."""
+    """A human name for `device`: the GPU's model, or the CPU's architecture.
+
+    Used by notebook 04.
+    """
     device = best_device() if device is None else torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -125,7 +135,10 @@ def banner() -> str:
 
 
 def print_banner() -> None:
-    """Print `banner()`; the first code cell of every notebook calls this. Changes nothing."""
+    """Print `banner()`; the first code cell of every notebook calls this. Changes nothing.
+
+    Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
+    """
     print(banner())
 
 

@@ -93,6 +93,8 @@ class DeviceLoader:
         torchrun, "cuda" is this process's own GPU (cuda:LOCAL_RANK).
     Each pass over the loader is one epoch with a new random order when `shuffle` is True.
     `shard(rank, world_size)` gives one process's part, for distributed training.
+
+    Used by notebooks 02, 03, 04, 05, 06, 08, 09.
     """
 
     def __init__(

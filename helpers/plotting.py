@@ -142,7 +142,10 @@ def show_images(
     """A grid of images, with the label (and the prediction, green if right, red if wrong).
 
     `images`: uint8 or float, (N, C, H, W) with C = 1 or 3, or (N, H, W); `labels` and `preds`
-    give one class index (or name) per image."""
+    give one class index (or name) per image.
+
+    Used by notebooks 03, 06, 08.
+    """
     ncols = check_int(ncols, "ncols", minimum=1)
     max_images = check_int(max_images, "max_images", minimum=1)
     pics = _images_for_display(images[:max_images], mean, std)
@@ -184,7 +187,10 @@ def _plot_column(ax, history, column: str, label: str) -> bool:
 def plot_histories(
     histories: Mapping[str, Any], metric: str = "val_acc", title: str | None = None
 ) -> Figure:
-    """One curve per run of `metric` (a History column) against the epoch."""
+    """One curve per run of `metric` (a History column) against the epoch.
+
+    Used by notebooks 04, 05, 06, 07.
+    """
     if not isinstance(histories, Mapping) or not histories:
         raise ValueError(
             f"histories must be a non-empty dict of run name -> History, got "
@@ -220,6 +226,8 @@ def show_kernels(
 
     Shown with a diverging colour map centred at 0 (blue < 0 < red, one scale for all) for input
     channel `in_channel`; with rgb=True and I == 3, as colour images (each kernel min-max scaled).
+
+    Used by notebook 02.
     """
     ncols = check_int(ncols, "ncols", minimum=1)
     max_kernels = check_int(max_kernels, "max_kernels", minimum=1)
@@ -265,7 +273,10 @@ def show_kernels(
 def show_feature_maps(
     maps: Tensor, title: str = "Feature maps", max_maps: int = 16, ncols: int = 8
 ) -> Figure:
-    """The first `max_maps` channels of one image's activations (C, H, W), each on its own scale."""
+    """The first `max_maps` channels of one image's activations (C, H, W), each on its own scale.
+
+    Used by notebook 02.
+    """
     max_maps = check_int(max_maps, "max_maps", minimum=1)
     ncols = check_int(ncols, "ncols", minimum=1)
     m = _float_tensor(maps, "maps")
@@ -295,7 +306,10 @@ def plot_confusion_matrix(
     title: str = "Confusion matrix",
     normalize: bool = True,
 ) -> Figure:
-    """Rows: true class, columns: predicted class; normalize=True shows each row as fractions."""
+    """Rows: true class, columns: predicted class; normalize=True shows each row as fractions.
+
+    Used by notebook 08.
+    """
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
     if isinstance(classes, str) or len(classes) == 0:

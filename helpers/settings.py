@@ -124,7 +124,10 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The settings of this process, read once and then remembered."""
+    """The settings of this process, read once and then remembered.
+
+    Used by notebooks 00, 06, 07, 08, 09.
+    """
     return read_settings()
 
 
@@ -135,5 +138,8 @@ def reload_settings() -> Settings:
 
 
 def pick(fast: T, full: T) -> T:
-    """Return `fast` in fast mode and `full` otherwise: `epochs = pick(2, 30)`."""
+    """Return `fast` in fast mode and `full` otherwise: `epochs = pick(2, 30)`.
+
+    Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
+    """
     return fast if get_settings().fast else full

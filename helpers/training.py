@@ -60,7 +60,10 @@ LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on (e.g. the loss became NaN, infinite or exploded)."""
+    """Training cannot go on (e.g. the loss became NaN, infinite or exploded).
+
+    Used by notebook 05.
+    """
 
 
 # ---------------------------------------------------------------- the loop
@@ -114,6 +117,8 @@ def fit(
     Before the first epoch the arguments are checked (epochs a whole number >= 0, lr and
     grad_clip > 0, a device this machine has, an optimizer of this model's parameters) and the
     checkpoint folder is probed for writing; each fault stops with one message.
+
+    Used by notebooks 00, 02, 03, 04, 05, 06, 07, 08.
     """
     _check_fit_arguments(
         model, train, val, optimizer, epochs, lr, grad_clip, resume, checkpoint_path
@@ -213,6 +218,8 @@ def evaluate(
 
     amp: mixed precision as in `fit` (None = on for CUDA), so that a model is scored with the
     same arithmetic it was trained and selected with. The model's train/eval mode is restored.
+
+    Used by notebooks 05, 06, 07, 08.
     """
     device = resolve_device(device)
     model.to(device)
@@ -245,6 +252,8 @@ def predict(
     """Predicted classes (argmax over dim 1) and true labels for every sample, as CPU LongTensors.
 
     amp: mixed precision as in `evaluate` (None = on for CUDA).
+
+    Used by notebooks 05, 08.
     """
     device = resolve_device(device)
     how = _How.choose(device, F.cross_entropy, amp)
@@ -329,6 +338,8 @@ class History:
 
     `history["val_acc"]` is that column as a list; `history.best` is the best epoch's record
     (by validation accuracy, else validation loss, else training loss).
+
+    Used by notebooks 05, 08.
     """
 
     def __init__(self, records: Iterable[dict] | None = None) -> None:
