@@ -37,7 +37,7 @@ def _history(with_val: bool = True, with_acc: bool = True) -> History:
 
 
 def _title(fig: Figure) -> str:
-    return fig._suptitle.get_text() if fig._suptitle is not None else ""
+    return fig.get_suptitle()  # "" without one
 
 
 def _image_axes(fig: Figure) -> list:
