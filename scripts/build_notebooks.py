@@ -99,6 +99,7 @@ def _around(text: str, match: re.Match, width: int = 40) -> str:
 def run(nb: nbformat.NotebookNode, timeout: int) -> float:
     """Execute `nb` in place, top to bottom, from the notebooks folder; the seconds it took."""
     start = time.perf_counter()
+    os.environ.update(kernel_environment())  # the kernel: strict when COURSE_STRICT_WARNINGS=1
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
     )
@@ -137,7 +138,6 @@ def main() -> int:
     os.environ.setdefault("COURSE_FAST", "1")
     os.environ.setdefault("COURSE_STRICT_WARNINGS", "1")
     os.environ.setdefault("COURSE_PROGRESS", "0")
-    os.environ.update(kernel_environment())  # kernels: strict when COURSE_STRICT_WARNINGS=1
     todo = sources(args.numbers)
     if not todo:
         print("no notebook sources matched", file=sys.stderr)
