@@ -1,20 +1,22 @@
 """Shared plumbing for the course notebooks: settings, devices, data, training, plots, checks.
 
 Everything public is listed in `_EXPORTS` below (name -> submodule). Submodules are imported
-on first use, so `import helpers` stays quick and a notebook pays only for what it uses.
+on first use, so `import helpers` stays quick and a notebook pays only for what it uses. The
+`TYPE_CHECKING` block names the same objects for IDEs and mypy, which then see their real
+signatures and types; tests/test_public_api.py keeps the two lists, CONTRIBUTING's API list and
+the modules in agreement.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     # settings: the environment switches
     "Settings": "settings",
     "SettingsError": "settings",
     "get_settings": "settings",
-    "reload_settings": "settings",
     "pick": "settings",
     # devices: device choice, seeding, determinism, banner
     "best_device": "devices",
@@ -22,10 +24,8 @@ _EXPORTS: dict[str, str] = {
     "seed_everything": "devices",
     "set_deterministic": "devices",
     "device_name": "devices",
-    "environment_report": "devices",
     "banner": "devices",
     "print_banner": "devices",
-    "strict_warnings": "devices",
     # checks: self-checks with plain-language messages
     "check_close": "checks",
     "check_shape": "checks",
@@ -53,7 +53,6 @@ _EXPORTS: dict[str, str] = {
     "recorded_label": "results",
     # plotting: every figure with a title and axis labels
     "show_images": "plotting",
-    "plot_history": "plotting",
     "plot_histories": "plotting",
     "show_kernels": "plotting",
     "show_feature_maps": "plotting",
@@ -91,6 +90,65 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # never run: the names above, imported, for IDEs and type checkers
+    from .checkpoints import (
+        CheckpointError,
+        load_checkpoint,
+        load_state_dict_checked,
+        save_checkpoint,
+    )
+    from .checks import check_close, check_equal, check_shape, check_true, verdict
+    from .conv_arithmetic import conv_output_size, receptive_field
+    from .data import (
+        CIFAR10_CLASSES,
+        CIFAR10_MEAN,
+        CIFAR10_STD,
+        DATASET_NAMES,
+        FASHION_MNIST_CLASSES,
+        MNIST_CLASSES,
+        PHOTO_NAMES,
+        SENTIMENT_CORPORA,
+        DataError,
+        ImageSet,
+        TextSet,
+        load_cifar10,
+        load_dataset,
+        load_fashion_mnist,
+        load_mnist,
+        load_photo,
+        load_sentiment,
+        load_shakespeare,
+        where_from,
+    )
+    from .devices import (
+        banner,
+        best_device,
+        bf16_pays,
+        device_name,
+        print_banner,
+        seed_everything,
+        set_deterministic,
+    )
+    from .distributed import is_main
+    from .loaders import DeviceLoader
+    from .models import (
+        CifarResNet,
+        cifar_resnet,
+        load_pretrained_cifar_resnet,
+        load_torchvision_model,
+    )
+    from .plotting import (
+        plot_confusion_matrix,
+        plot_histories,
+        show_feature_maps,
+        show_images,
+        show_kernels,
+    )
+    from .results import ResultsError, load_recorded_run, recorded_label
+    from .settings import Settings, SettingsError, get_settings, pick
+    from .training import History, TrainingError, evaluate, fit, predict
+    from .widgets import conv_explorer, kernel_editor
 
 
 def __getattr__(name: str) -> Any:

@@ -32,9 +32,10 @@ def check_positive(value: Any, name: str) -> float:
     """A finite number greater than 0, such as a learning rate."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {_shown(value)}.")
-    if not (math.isfinite(value) and value > 0):
+    number = float(value)
+    if not (math.isfinite(number) and number > 0):
         raise ValueError(f"{name} must be a finite number greater than 0, got {value}.")
-    return float(value)
+    return number
 
 
 def check_seed(value: Any, name: str = "seed") -> int:

@@ -21,7 +21,10 @@ TEMP_PREFIX = ".tmp-"  # temporary files start with this; they never end in ".pt
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint is missing, damaged, or does not fit the model."""
+    """A checkpoint is missing, damaged, or does not fit the model.
+
+    Used by notebook 06.
+    """
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -63,6 +66,8 @@ def save_checkpoint(
     A crash at any moment leaves either the old complete file or the new complete file, never a
     half-written one (see `atomic_write`). A failed write (e.g. a full disk) raises
     `CheckpointError` saying so; the old file stays as it was.
+
+    Used by notebook 06.
     """
     data = dict(state or {})
     data.update(more)
@@ -107,6 +112,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
     Uses `weights_only=True`, so a file can only hold tensors and plain Python values, never
     code: a file that holds anything else is refused before any of it runs. Raises
     `CheckpointError` naming the file when it is missing, not a weights file, or not a dict.
+
+    Used by notebook 06.
     """
     path = Path(path)
     if not path.is_file():
@@ -176,6 +183,8 @@ def load_state_dict_checked(
 
     On any mismatch raises `CheckpointError` listing the missing keys, the unexpected keys and
     the shape mismatches, instead of PyTorch's long message.
+
+    Used by notebook 06.
     """
     if not isinstance(state_dict, Mapping):
         raise CheckpointError(
@@ -272,5 +281,5 @@ def _os_reason(exc: OSError) -> str:
         errno.EACCES: "you have no permission to write there",
         errno.EPERM: "you have no permission to write there",
     }
-    plain = reasons.get(exc.errno)
+    plain = reasons.get(exc.errno) if exc.errno is not None else None
     return f"{plain} ({exc.strerror})" if plain else str(exc.strerror or exc)

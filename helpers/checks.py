@@ -20,7 +20,8 @@ def _fail(what: str, expected: str, found: str, detail: str = "", hint: str = ""
     raise AssertionError("\n".join(lines))
 
 
-def _as_tensor(x: ArrayLike) -> torch.Tensor:
+def _as_tensor(x: ArrayLike | object) -> torch.Tensor:
+    """A tensor, array, number or (nested) sequence as a CPU tensor."""
     if isinstance(x, torch.Tensor):
         return x.detach().cpu()
     return torch.as_tensor(np.asarray(x))
@@ -29,7 +30,10 @@ def _as_tensor(x: ArrayLike) -> torch.Tensor:
 def check_shape(
     x: ArrayLike, expected: Sequence[int], name: str = "tensor", hint: str = ""
 ) -> None:
-    """Check that `x` has shape `expected`; use -1 (or None) for "any size" in a dimension."""
+    """Check that `x` has shape `expected`; use -1 (or None) for "any size" in a dimension.
+
+    Used by notebooks 00, 01, 02, 03, 04, 06, 07, 08, 09.
+    """
     found = tuple(_as_tensor(x).shape)
     want = tuple(expected)
     ok = len(found) == len(want) and all(w in (-1, None) or w == f for w, f in zip(want, found))
@@ -56,7 +60,10 @@ def check_close(
     atol: float = 1e-6,
     hint: str = "",
 ) -> None:
-    """Check that two tensors/arrays/numbers agree elementwise within `rtol` and `atol`."""
+    """Check that two tensors/arrays/numbers agree elementwise within `rtol` and `atol`.
+
+    Used by notebooks 00, 01, 02, 04, 05, 06, 07, 08, 09.
+    """
     a, e = _as_tensor(actual), _as_tensor(expected)
     if a.shape != e.shape:
         _fail(
@@ -94,7 +101,10 @@ def check_close(
 
 
 def check_equal(actual: object, expected: object, name: str = "value", hint: str = "") -> None:
-    """Check exact equality of numbers, strings, tuples, lists or integer tensors."""
+    """Check exact equality of numbers, strings, tuples, lists or integer tensors.
+
+    Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
+    """
     if isinstance(actual, (torch.Tensor, np.ndarray)) or isinstance(
         expected, (torch.Tensor, np.ndarray)
     ):
@@ -143,7 +153,10 @@ def check_equal(actual: object, expected: object, name: str = "value", hint: str
 
 
 def check_true(condition: bool, claim: str, found: str = "", hint: str = "") -> None:
-    """Check a claim the notebook makes, e.g. `check_true(loss < 0.1, "the loss falls below 0.1")`."""
+    """Check a claim the notebook makes, e.g. `check_true(loss < 0.1, "the loss falls below 0.1")`.
+
+    Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
+    """
     if isinstance(condition, (torch.Tensor, np.ndarray)) and _as_tensor(condition).numel() != 1:
         raise TypeError(
             f"check_true({claim!r}) needs one True/False value, not an array of shape "

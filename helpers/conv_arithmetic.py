@@ -27,6 +27,8 @@ def conv_output_size(
     the floor becomes a ceiling, as in PyTorch's pooling layers, which also drop a last
     window that would start entirely inside the right-hand padding.
     Raises `ValueError` when the window does not fit into the padded input.
+
+    Used by notebook 03.
     """
     i = _positive("input size i", i, 1)
     k = _positive("kernel size k", k, 1)
@@ -69,8 +71,7 @@ def _window(layer: Layer) -> tuple[int, int, int] | None:
         k, s, d = (*layer, 1) if len(layer) == 2 else layer
         return (_positive("kernel", k, 1), _positive("stride", s, 1), _positive("dilation", d, 1))
     if isinstance(layer, (nn.modules.conv._ConvNd, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
-        k, s, d = layer.kernel_size, layer.stride, layer.dilation
-        return (_as_int(k), _as_int(s), _as_int(d))
+        return (_as_int(layer.kernel_size), _as_int(layer.stride), _as_int(layer.dilation))
     if isinstance(layer, (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
         return (_as_int(layer.kernel_size), _as_int(layer.stride), 1)
     if len(list(layer.children())) == 0:
@@ -95,6 +96,8 @@ def receptive_field(layers: Sequence[Layer] | nn.Sequential) -> int:
     (Conv, MaxPool, AvgPool; pixel-wise layers such as ReLU are skipped). The recursion is
     `r += (k_eff - 1) * j; j *= s` starting from `r = j = 1`, where `j` is the distance in
     input pixels between neighbouring positions of the current layer.
+
+    Used by notebooks 03, 09.
     """
     r, j = 1, 1
     for layer in _flatten(layers):

@@ -14,7 +14,10 @@ from .settings import get_settings
 
 
 def best_device() -> torch.device:
-    """The fastest device here: CUDA, then Apple's MPS, then the CPU."""
+    """The fastest device here: CUDA, then Apple's MPS, then the CPU.
+
+    Used by notebooks 00, 04, 05, 06, 07, 08, 09.
+    """
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
@@ -50,6 +53,8 @@ def bf16_pays(device: torch.device | str | None = None) -> bool:
     True on CUDA, and on CPUs with AMX matrix units (there a training step of notebook 08's
     CNNs ran 2.3-2.9x faster than in float32: `benchmarks/cpu_bf16_speed.py`). False
     elsewhere: without AMX the CPU's bfloat16 path was not measured to be faster.
+
+    Used by notebook 08.
     """
     device = best_device() if device is None else torch.device(device)
     if device.type == "cuda":
@@ -63,6 +68,8 @@ def seed_everything(seed: int | None = None) -> int:
 
     Without an argument the course seed (`COURSE_SEED`, default 0) is used. A seed is a whole
     number from 0 to 2**32 - 1.
+
+    Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
     """
     seed = get_settings().seed if seed is None else check_seed(seed)
     random.seed(seed)
@@ -72,20 +79,24 @@ def seed_everything(seed: int | None = None) -> int:
 
 
 def set_deterministic(on: bool = True) -> None:
-    """Ask PyTorch for bit-identical results run to run (slower on a GPU).
+    """Ask PyTorch for bit-identical results run to run (slower on a GPU); False restores
+    PyTorch's defaults.
 
-    Turns on deterministic algorithms (warning, not failing, where an op has none),
-    switches off cuDNN's benchmark autotuner, and fixes cuBLAS's workspace.
+    On: deterministic algorithms (warning, not failing, where an op has none), cuDNN's
+    deterministic kernels without its benchmark autotuner, and a fixed cuBLAS workspace.
     """
-    if on:
+    if on:  # cuBLAS reads this when it starts; PyTorch's docs ask for it with determinism
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(on, warn_only=True)
+    torch.use_deterministic_algorithms(on, warn_only=on)
     torch.backends.cudnn.deterministic = on
-    torch.backends.cudnn.benchmark = not on
+    torch.backends.cudnn.benchmark = False  # PyTorch's default; on, it picks kernels by speed
 
 
 def device_name(device: torch.device | None = None) -> str:
-    """A human name for `device`: the GPU's model, or the CPU's architecture."""
+    """A human name for `device`: the GPU's model, or the CPU's architecture.
+
+    Used by notebook 04.
+    """
     device = best_device() if device is None else torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -115,7 +126,7 @@ def banner() -> str:
     how = "auto" if s.fast_source == "auto" else "COURSE_FAST"
     offline = ", offline" if s.offline else ""
     # never the machine's own path: the banner is part of every committed notebook
-    data = "COURSE_DATA_DIR" if os.environ.get("COURSE_DATA_DIR") else "data/"
+    data = "COURSE_DATA_DIR" if s.data_dir_source == "env" else "data/"
     return (
         f"mode={s.mode} ({how}{offline}) | device={env['device']} | "
         f"torch {env['torch']}, torchvision {env['torchvision']}, python {env['python']} | "
@@ -124,23 +135,11 @@ def banner() -> str:
 
 
 def print_banner() -> None:
-    """Print `banner()`; the first code cell of every notebook calls this.
+    """Print `banner()`; the first code cell of every notebook calls this. Changes nothing.
 
-    Under the test suite (`COURSE_STRICT_WARNINGS=1`) it also turns deprecation warnings
-    raised from notebook code, torch, torchvision or helpers into errors.
+    Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
     """
-    if os.environ.get("COURSE_STRICT_WARNINGS") == "1":
-        strict_warnings()
     print(banner())
-
-
-def strict_warnings() -> None:
-    """Make deprecated torch/torchvision usage an error in this process."""
-    import warnings
-
-    for category in (DeprecationWarning, FutureWarning):
-        for module in ("__main__", "torch", "torchvision", "helpers"):
-            warnings.filterwarnings("error", category=category, module=rf"{module}(\..*)?$")
 
 
 # ---------------------------------------------------------------- private helpers

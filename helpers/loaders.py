@@ -78,12 +78,15 @@ class DeviceLoader:
     targets: (N, ...) labels, batched alongside.
     augment: per-image random crop (`crop_padding` pixels of zero or reflect padding) and random
         horizontal flip, done on the device for the whole batch (4-D inputs only).
-    seed: the order and the augmentation repeat for the same seed (default: the course seed).
+    seed: the order and the augmentation repeat for the same seed (default: the course seed);
+        `fit(seed=...)` starts them afresh from its seed (`manual_seed`).
     device: where the data is kept (default: `best_device()`); one this machine lacks, such as
         "cuda" without a GPU, is refused with a message saying what to use instead. Under
         torchrun, "cuda" is this process's own GPU (cuda:LOCAL_RANK).
     Each pass over the loader is one epoch with a new random order when `shuffle` is True.
     `shard(rank, world_size)` gives one process's part, for distributed training.
+
+    Used by notebooks 02, 03, 04, 05, 06, 08, 09.
     """
 
     def __init__(
@@ -119,8 +122,6 @@ class DeviceLoader:
         self.batch_size = batch_size
         self.shuffle, self.augment, self.drop_last = shuffle, augment, drop_last
         self.crop_padding, self.padding_mode = crop_padding, padding_mode
-        self.is_image = inputs.dim() == 4
-        self.channels_last = self.is_image and self.device.type == "cuda"
         self.scale, self.shift = self._affine(inputs, mean, std)
         # augmenting: pad the whole set once, (N, C, H + 2p + 1, W + 2p), instead of every batch
         self.padded = (
@@ -208,11 +209,6 @@ class DeviceLoader:
     def _shard_size(self) -> int:
         return len(self._shard_positions())
 
-    @property
-    def num_samples(self) -> int:
-        """How many samples one pass gives (this process's part when sharded)."""
-        return self._shard_size()
-
     def _epoch_plan(self) -> tuple[Tensor, Tensor | None]:
         """One epoch's order (N,) and, when augmenting, per-sample (dy, dx, flip) as (N, 3)."""
         n = len(self.inputs)
@@ -226,15 +222,13 @@ class DeviceLoader:
 
     def _batch(self, idx: Tensor, aug: Tensor | None) -> Tensor:
         """Inputs `idx` (B,), cropped and flipped as `aug` (B, 3) says, as float if images."""
-        if aug is None:
+        if aug is None or self.padded is None:
             x = self.inputs[idx]
         else:
             h, w = self.inputs.shape[-2:]
             x = crop_flip(self.padded, idx, aug[:, 0], aug[:, 1], aug[:, 2].bool(), h, w)
-        if self.scale is not None:
+        if self.scale is not None and self.shift is not None:
             x = x.float().mul_(self.scale).add_(self.shift)  # (x / 255 - mean) / std
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         return x
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
@@ -247,6 +241,13 @@ class DeviceLoader:
             part = slice(i * self.batch_size, (i + 1) * self.batch_size)
             x = self._batch(order[part], None if plan is None else plan[part])
             yield x, self.targets[order[part]]
+
+    def manual_seed(self, seed: int) -> DeviceLoader:
+        """Start the random order (and augmentation) afresh from `seed`, as a new loader made
+        with that seed would; `fit(seed=...)` calls this. Returns the loader."""
+        self.seed = check_seed(seed)
+        self.generator.manual_seed(self.seed)  # in place: shards share this generator
+        return self
 
     def state_dict(self) -> dict:
         """The random state, so a resumed training run continues the same sequence of epochs."""

@@ -118,7 +118,10 @@ class CifarResNet(nn.Module):
 
 
 def cifar_resnet(depth: int = 20, num_classes: int = 10) -> CifarResNet:
-    """A freshly initialised CIFAR ResNet of `depth` (20, 32, 44, 56, 110, ...)."""
+    """A freshly initialised CIFAR ResNet of `depth` (20, 32, 44, 56, 110, ...).
+
+    Used by notebook 06.
+    """
     return CifarResNet(depth, num_classes)
 
 
@@ -129,7 +132,10 @@ def load_pretrained_cifar_resnet(
     """The CIFAR-10 ResNet of `depth` (20, 32, 44 or 56) with its real trained weights, in
     eval mode, read from <data_dir>/pretrained/resnet_cifar10/resnet{depth}-*.th. When the file
     is missing and the course is online, it is downloaded from its public release (bounded in
-    time, checked against its published sha256, written atomically)."""
+    time, checked against its published sha256, written atomically).
+
+    Used by notebook 06.
+    """
     from .checkpoints import load_state_dict_checked
 
     if isinstance(depth, bool) or not isinstance(depth, int) or depth not in PRETRAINED_SHA256:
@@ -196,7 +202,10 @@ def load_torchvision_model(name: str = "resnet18") -> tuple[nn.Module, nn.Module
     """(model in eval mode with its default ImageNet weights, the matching preprocessing).
 
     Uses torchvision's weights API; a weights file already in torch's cache loads offline,
-    otherwise the download is bounded and any failure raises DataError quickly."""
+    otherwise the download is bounded and any failure raises DataError quickly.
+
+    Used by notebook 06.
+    """
     import torchvision
 
     try:

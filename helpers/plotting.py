@@ -137,7 +137,10 @@ def show_images(
     """A grid of images, with the label (and the prediction, green if right, red if wrong).
 
     `images`: uint8 or float, (N, C, H, W) with C = 1 or 3, or (N, H, W); `labels` and `preds`
-    give one class index (or name) per image."""
+    give one class index (or name) per image.
+
+    Used by notebooks 03, 06, 08.
+    """
     ncols = check_int(ncols, "ncols", minimum=1)
     max_images = check_int(max_images, "max_images", minimum=1)
     pics = _images_for_display(images[:max_images], mean, std)
@@ -166,22 +169,6 @@ def show_images(
     return fig
 
 
-def _mark_best(ax, epochs: list[int], values: list[float | None], best: int | None) -> None:
-    if best is None or best not in epochs or values[epochs.index(best)] is None:
-        return
-    ax.axvline(best, color="gray", linestyle=":", linewidth=1)
-    ax.plot(
-        [best],
-        [values[epochs.index(best)]],
-        marker="*",
-        markersize=12,
-        color="gold",
-        markeredgecolor="black",
-        linestyle="none",
-        label=f"best epoch ({best})",
-    )
-
-
 def _plot_column(ax, history, column: str, label: str) -> bool:
     values = history[column]
     if not any(v is not None for v in values):
@@ -192,35 +179,13 @@ def _plot_column(ax, history, column: str, label: str) -> bool:
     return True
 
 
-def plot_history(history, title: str = "Training curves") -> Figure:
-    """Loss per epoch (train and validation) and, when there is one, accuracy; best epoch marked."""
-    _check_history(history, "history")
-    has_acc = any(v is not None for v in history["train_acc"] + history["val_acc"])
-    fig, axes = _subplots(1, 2 if has_acc else 1, (11 if has_acc else 6, 4))
-    epochs, best = history["epoch"], history.best_epoch
-    panels = [("loss", "train_loss", "val_loss")]
-    if has_acc:
-        panels.append(("accuracy", "train_acc", "val_acc"))
-    for ax, (name, tr, va) in zip(axes.flat, panels):
-        _plot_column(ax, history, tr, "train")
-        if _plot_column(ax, history, va, "validation"):
-            _mark_best(ax, epochs, history[va], best)
-        elif tr == "train_loss":
-            _mark_best(ax, epochs, history[tr], best)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(name)
-        ax.set_title(name.capitalize())
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
 def plot_histories(
     histories: Mapping[str, Any], metric: str = "val_acc", title: str | None = None
 ) -> Figure:
-    """One curve per run of `metric` (a History column) against the epoch."""
+    """One curve per run of `metric` (a History column) against the epoch.
+
+    Used by notebooks 04, 05, 06, 07.
+    """
     if not isinstance(histories, Mapping) or not histories:
         raise ValueError(
             f"histories must be a non-empty dict of run name -> History, got "
@@ -256,6 +221,8 @@ def show_kernels(
 
     Shown with a diverging colour map centred at 0 (blue < 0 < red, one scale for all) for input
     channel `in_channel`; with rgb=True and I == 3, as colour images (each kernel min-max scaled).
+
+    Used by notebook 02.
     """
     ncols = check_int(ncols, "ncols", minimum=1)
     max_kernels = check_int(max_kernels, "max_kernels", minimum=1)
@@ -301,7 +268,10 @@ def show_kernels(
 def show_feature_maps(
     maps: Tensor, title: str = "Feature maps", max_maps: int = 16, ncols: int = 8
 ) -> Figure:
-    """The first `max_maps` channels of one image's activations (C, H, W), each on its own scale."""
+    """The first `max_maps` channels of one image's activations (C, H, W), each on its own scale.
+
+    Used by notebook 02.
+    """
     max_maps = check_int(max_maps, "max_maps", minimum=1)
     ncols = check_int(ncols, "ncols", minimum=1)
     m = _float_tensor(maps, "maps")
@@ -331,7 +301,10 @@ def plot_confusion_matrix(
     title: str = "Confusion matrix",
     normalize: bool = True,
 ) -> Figure:
-    """Rows: true class, columns: predicted class; normalize=True shows each row as fractions."""
+    """Rows: true class, columns: predicted class; normalize=True shows each row as fractions.
+
+    Used by notebook 08.
+    """
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
     if isinstance(classes, str) or len(classes) == 0:
@@ -365,7 +338,7 @@ def _check_history(history: Any, name: str) -> None:
     if not hasattr(history, "best_epoch"):
         raise ValueError(
             f"{name} must be the History that fit() returns, got {type(history).__name__}: "
-            "history = fit(...), then plot_history(history)."
+            "history = fit(...), then plot_histories({'my run': history})."
         )
 
 

@@ -16,8 +16,8 @@ from typing import Any
 from .checkpoints import atomic_write
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "results"
-REQUIRED = ("notebook", "name", "device", "torch", "date", "commit", "command", "wall_s")
-REQUIRED += ("history", "final")
+REQUIRED: tuple[str, ...] = ("notebook", "name", "device", "torch", "date", "commit", "command")
+REQUIRED += ("wall_s", "history", "final")
 
 
 class ResultsError(RuntimeError):
@@ -35,6 +35,8 @@ def load_recorded_run(
     """The recorded run as a dict, or None when it was never recorded (e.g. on Colab).
 
     A file that exists but is not a complete record stops with one message naming it.
+
+    Used by notebook 08.
     """
     path = results_path(notebook, name, folder)
     if not path.exists():
@@ -59,5 +61,8 @@ def save_recorded_run(record: dict[str, Any], folder: str | os.PathLike | None =
 
 
 def recorded_label(record: dict[str, Any]) -> str:
-    """How a plot legend names a recorded run: "recorded full run on <device>"."""
+    """How a plot legend names a recorded run: "recorded full run on <device>".
+
+    Used by notebook 08.
+    """
     return f"recorded full run on {record['device']}"

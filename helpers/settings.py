@@ -1,17 +1,25 @@
 """The course's switches, read once from environment variables.
 
-| variable           | values                     | default                           |
-|--------------------|----------------------------|-----------------------------------|
-| COURSE_FAST        | auto, 1, 0                 | auto: fast without a CUDA/MPS GPU |
-| COURSE_OFFLINE     | 0, 1                       | 0: downloads are tried (bounded)  |
-| COURSE_DATA_DIR    | a folder                   | <repo>/data                       |
-| COURSE_CACHE_DIR   | a writable folder          | <repo>/.cache                     |
-| COURSE_SEED        | an integer, 0 to 2**32 - 1 | 0                                 |
+| variable               | values                     | default                               |
+|------------------------|----------------------------|---------------------------------------|
+| COURSE_FAST            | auto, 1, 0                 | auto: fast without a CUDA/MPS GPU     |
+| COURSE_OFFLINE         | 0, 1                       | 0: downloads are tried (bounded)      |
+| COURSE_DATA_DIR        | a folder                   | <repo>/data                           |
+| COURSE_CACHE_DIR       | a writable folder          | <repo>/.cache                         |
+| COURSE_SEED            | an integer, 0 to 2**32 - 1 | 0                                     |
+| COURSE_PROGRESS        | auto, 1, 0                 | auto: a bar in a notebook or terminal |
+|                        |                            | (none under CI, tests and builds)     |
+| COURSE_STRICT_WARNINGS | 0, 1                       | 0 (1 in the test suite and the build: |
+|                        |                            | see `helpers/strict.py`)              |
+
+This is the one module that reads environment variables (torchrun's RANK, LOCAL_RANK and
+WORLD_SIZE are read in `helpers/distributed.py`, where they are explained).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +47,9 @@ class Settings:
     cache_dir: Path
     seed: int
     fast_source: str  # "auto" or "env": how `fast` was decided
+    progress: bool | None = None  # None: decided by `fit` (a bar in a notebook or terminal)
+    strict_warnings: bool = False  # deprecation warnings become errors in notebook kernels
+    data_dir_source: str = "default"  # "env" when COURSE_DATA_DIR chose the folder
 
     @property
     def mode(self) -> str:
@@ -57,6 +68,15 @@ def _bool(name: str, value: str, allow_auto: bool = False) -> bool | None:
     raise SettingsError(f"{name}={value!r} is not understood; allowed values: {allowed}.")
 
 
+def _progress(env: Mapping[str, str], strict: bool) -> bool | None:
+    """COURSE_PROGRESS; when unset (or auto): off under CI, tests and builds, else None."""
+    forced = _bool("COURSE_PROGRESS", env.get("COURSE_PROGRESS", "auto"), allow_auto=True)
+    if forced is not None:
+        return forced
+    automated = ("PYTEST_CURRENT_TEST", "CI", "NBVAL", "GITHUB_ACTIONS")
+    return False if strict or any(env.get(v) for v in automated) else None
+
+
 def _gpu_available() -> bool:
     import torch
 
@@ -65,9 +85,9 @@ def _gpu_available() -> bool:
     )
 
 
-def read_settings(environ: dict[str, str] | None = None) -> Settings:
+def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build `Settings` from `environ` (default: `os.environ`), validating every value."""
-    env = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     fast = _bool("COURSE_FAST", env.get("COURSE_FAST", "auto"), allow_auto=True)
     fast_source = "env"
     if fast is None:
@@ -88,12 +108,26 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         )
     data_dir = Path(env.get("COURSE_DATA_DIR") or REPO_ROOT / "data").expanduser()
     cache_dir = Path(env.get("COURSE_CACHE_DIR") or REPO_ROOT / ".cache").expanduser()
-    return Settings(bool(fast), bool(offline), data_dir, cache_dir, seed, fast_source)
+    strict = bool(_bool("COURSE_STRICT_WARNINGS", env.get("COURSE_STRICT_WARNINGS", "0")))
+    return Settings(
+        fast=bool(fast),
+        offline=bool(offline),
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        seed=seed,
+        fast_source=fast_source,
+        progress=_progress(env, strict),
+        strict_warnings=strict,
+        data_dir_source="env" if env.get("COURSE_DATA_DIR") else "default",
+    )
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The settings of this process, read once and then remembered."""
+    """The settings of this process, read once and then remembered.
+
+    Used by notebooks 00, 06, 07, 08, 09.
+    """
     return read_settings()
 
 
@@ -104,5 +138,8 @@ def reload_settings() -> Settings:
 
 
 def pick(fast: T, full: T) -> T:
-    """Return `fast` in fast mode and `full` otherwise: `epochs = pick(2, 30)`."""
+    """Return `fast` in fast mode and `full` otherwise: `epochs = pick(2, 30)`.
+
+    Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
+    """
     return fast if get_settings().fast else full

@@ -2,9 +2,10 @@
 
 Read `fit` from top to bottom: it is the loop from the lectures (forward, loss, backward,
 step) plus the plumbing a real run needs: a history of every epoch, checkpoints you can resume
-from, a guard against NaN or exploding losses, checks that turn common mistakes (a model whose
-output does not fit the labels, a device this machine lacks, a checkpoint folder it cannot
-write) into one clear message, and on a GPU mixed precision and channels_last.
+from (`Checkpointer`), a guard against NaN or exploding losses, checks that turn common
+mistakes (a model whose output does not fit the labels, a device this machine lacks, a
+checkpoint folder it cannot write) into one clear message, and on a GPU mixed precision and
+channels_last.
 
 Launched with `torchrun --nproc_per_node N script.py`, the same `fit` trains on N processes
 (one per GPU) with DistributedDataParallel: each process reads its own part of the data, the
@@ -26,10 +27,10 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
-from functools import partial
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import torch
@@ -46,15 +47,290 @@ from .checkpoints import (
     save_checkpoint,
 )
 from .devices import resolve_device, seed_everything
+from .loaders import DeviceLoader
+from .settings import get_settings
 
-__all__ = ["History", "TrainingError", "fit", "evaluate", "predict", "best_path"]
+__all__ = ["History", "TrainingError", "Checkpointer", "fit", "evaluate", "predict", "best_path"]
 
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+DEFAULT_LR = 1e-3  # the learning rate of fit's default optimizer, Adam
 EXPLODED = 1e4  # a training loss this many times above its start has diverged
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on (e.g. the loss became NaN, infinite or exploded)."""
+    """Training cannot go on (e.g. the loss became NaN, infinite or exploded).
+
+    Used by notebook 05.
+    """
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def fit(
+    model: nn.Module,
+    train: Iterable,
+    val: Iterable | None = None,
+    *,
+    epochs: int,
+    optimizer: torch.optim.Optimizer | None = None,
+    lr: float | None = None,
+    loss_fn: LossFn = F.cross_entropy,
+    scheduler: Any = None,
+    device: torch.device | str | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    amp: bool | None = None,
+    channels_last: bool | None = None,
+    grad_clip: float | None = None,
+    progress: bool | None = None,
+    seed: int | None = None,
+    restore_best: bool = False,
+    verbose: bool = True,
+    distributed: bool | None = None,
+) -> History:
+    """Train `model` for `epochs` epochs on `train` (batches of (x, y)); returns the `History`.
+
+    optimizer: default Adam(lr), lr default 1e-3 (lr= with your own optimizer is refused: set
+    the rate when you build it). scheduler: stepped once per epoch (ReduceLROnPlateau gets the
+    validation loss); may also be a function optimizer -> scheduler. checkpoint_path: after every
+    epoch the full state is saved there (atomically) and the best epoch's weights next to it
+    (run.pt -> run.best.pt); resume=True continues from it. A path that already holds a run is
+    never replaced silently: pass resume=True, overwrite=True or another path. seed: when
+    given, everything is seeded first, a DeviceLoader's order and augmentation too.
+    amp / channels_last: None = on for CUDA. progress: None = `COURSE_PROGRESS` (a bar in a
+    notebook or terminal). verbose: one line per epoch. restore_best: end with the best
+    epoch's weights instead of the last.
+
+    distributed: None = on when the script was launched by `torchrun` with several processes
+    (WORLD_SIZE > 1), True = on (an error otherwise), False = off. When on, the model is
+    wrapped in DistributedDataParallel (gradients averaged over all processes), each process
+    trains on its own part of `train` (a DeviceLoader is split here; a DataLoader needs a
+    DistributedSampler, whose `set_epoch` is called every epoch), the history holds the
+    metrics of all parts together, and only rank 0 prints, shows progress and writes the
+    checkpoint, which every process loads on resume=True. BatchNorm stays per process (see
+    `helpers.distributed`). Every process returns the same history and the same model.
+
+    Before the first epoch the arguments are checked (epochs a whole number >= 0, lr and
+    grad_clip > 0, a device this machine has, an optimizer of this model's parameters) and the
+    checkpoint folder is probed for writing; each fault stops with one message.
+
+    Used by notebooks 00, 02, 03, 04, 05, 06, 07, 08.
+    """
+    _check_fit_arguments(
+        model, train, val, optimizer, epochs, lr, grad_clip, resume, checkpoint_path
+    )
+    if seed is not None:
+        _seed(seed, train)
+    distributed = ddp.wanted(distributed)
+    device = ddp.setup(resolve_device(device)) if distributed else resolve_device(device)
+    main = not distributed or ddp.is_main()  # only the main process prints and saves
+    verbose = verbose and main
+    how = _How.choose(device, loss_fn, amp, channels_last, distributed)
+    how.place(model)
+    optimizer = optimizer or torch.optim.Adam(
+        model.parameters(), lr=DEFAULT_LR if lr is None else lr
+    )
+    scheduler = _make_scheduler(scheduler, optimizer)
+    scaler = torch.amp.GradScaler(device.type) if how.amp_dtype == torch.float16 else None
+    state = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
+    ckpt = Checkpointer(checkpoint_path, overwrite=overwrite or resume, main=main)
+    history = ckpt.resume(state, train, epochs, verbose) if resume else History()
+    best = ckpt.best_weights() if restore_best and len(history) else None
+    net, train, val = _distribute(model, train, val, device) if distributed else (model, train, val)
+    bar = _progress_bar(_progress_wanted(progress) and main, train, epochs - len(history))
+    epoch = len(history) + 1
+    try:
+        for epoch in range(len(history) + 1, epochs + 1):
+            t0, lr_now = time.perf_counter(), optimizer.param_groups[0]["lr"]
+            if bar is not None:
+                bar.set_description(f"epoch {epoch}/{epochs}")
+            ddp.set_epoch(train, epoch)  # a DistributedSampler reshuffles; other loaders: no-op
+            start = history[0]["train_loss"] if history else None
+            tr = _train_epoch(net, train, how, optimizer, scaler, grad_clip, epoch, start, bar)
+            if distributed:
+                ddp.broadcast_buffers(model)  # every process keeps rank 0's BatchNorm statistics
+            va = _evaluate(model, val, how) if val is not None else {}
+            _step_scheduler(scheduler, va.get("loss"), tr["loss"])
+            history.add(epoch, tr, va, lr_now, time.perf_counter() - t0)
+            if restore_best and history.best_epoch == epoch:
+                best = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            ckpt.save(state, history, train, distributed)
+            if verbose:
+                _print(_epoch_line(history[-1], epochs), bar)
+    except KeyboardInterrupt:
+        if main:
+            _print(f"interrupted in epoch {epoch}; resume with fit(..., resume=True)", bar)
+        raise
+    except RuntimeError as exc:
+        if distributed and ddp.lost_contact(exc):
+            raise TrainingError(_lost_process(exc, epoch, ckpt.path)) from exc
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if best is not None:
+        model.load_state_dict(best)
+    return history
+
+
+def _train_epoch(
+    model: nn.Module,
+    loader: Iterable,
+    how: _How,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    grad_clip: float | None,
+    epoch: int,
+    loss_start: float | None,
+    bar: Any,
+) -> dict:
+    """One epoch of training: forward, loss, backward, step for every batch; mean loss and acc.
+
+    loss_start: the loss the run started from (None: this epoch's first); a loss far above it
+    stops training (see `_check_loss`).
+    """
+    model.train()
+    tally = _Tally(how)
+    for step, (x, y) in enumerate(loader, start=1):
+        x, y = how.batch(x, y)
+        out, loss = how.forward(model, x, y, check=step == 1)
+        loss_value = loss.item()  # waits for the GPU once per step: needed to stop at a NaN
+        loss_start = loss_value if loss_start is None else loss_start
+        _check_loss(loss_value, loss_start, epoch, step)
+        optimizer.zero_grad(set_to_none=True)
+        _backward_and_step(loss, model, optimizer, scaler, grad_clip)
+        tally.add(out, y, loss_value, bar)
+    return tally.result()
+
+
+def evaluate(
+    model: nn.Module,
+    loader: Iterable,
+    loss_fn: LossFn = F.cross_entropy,
+    device: torch.device | str | None = None,
+    amp: bool | None = None,
+) -> dict:
+    """Mean loss and accuracy (None when it does not apply) over `loader`, in eval mode.
+
+    amp: mixed precision as in `fit` (None = on for CUDA), so that a model is scored with the
+    same arithmetic it was trained and selected with. The model's train/eval mode is restored.
+
+    Used by notebooks 05, 06, 07, 08.
+    """
+    device = resolve_device(device)
+    model.to(device)
+    return _evaluate(model, loader, _How.choose(device, loss_fn, amp))
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, loader: Iterable, how: _How) -> dict:
+    """The mean loss and accuracy over `loader`, in eval mode; the model's mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        tally = _Tally(how)
+        for step, (x, y) in enumerate(loader, start=1):
+            x, y = how.batch(x, y)
+            out, loss = how.forward(model, x, y, check=step == 1)
+            tally.add(out, y, loss.item(), None)
+        return tally.result()
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    loader: Iterable,
+    device: torch.device | str | None = None,
+    amp: bool | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Predicted classes (argmax over dim 1) and true labels for every sample, as CPU LongTensors.
+
+    amp: mixed precision as in `evaluate` (None = on for CUDA).
+
+    Used by notebooks 05, 08.
+    """
+    device = resolve_device(device)
+    how = _How.choose(device, F.cross_entropy, amp)
+    model.to(device)
+    was_training = model.training
+    model.eval()
+    preds, labels = [], []
+    try:
+        for x, y in loader:
+            with how.autocast():
+                out = model(how.to_device(x))
+            preds.append(out.argmax(1).cpu())
+            labels.append(torch.as_tensor(y).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(preds).long(), torch.cat(labels).long()
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def best_path(checkpoint_path: str | os.PathLike) -> Path:
+    """Where `fit` keeps the best epoch's weights: run.pt -> run.best.pt."""
+    p = Path(checkpoint_path)
+    return p.with_name(f"{p.stem}.best{p.suffix}")
+
+
+class Checkpointer:
+    """fit's checkpoints: the full state after every epoch at `path` (model, optimizer,
+    scheduler, scaler, history, random states, the loader's order), the best epoch's weights
+    beside it (`best_path`). path=None: no checkpoints, every method does nothing.
+
+    A file already at `path` is never replaced silently: that needs overwrite=True (or
+    resuming). The folder is probed for writing at once, so a full or read-only disk stops
+    the run before its first epoch, not after it. Only the main process writes.
+    """
+
+    def __init__(self, path: str | os.PathLike | None, overwrite: bool, main: bool) -> None:
+        self.path = Path(path) if path is not None else None
+        self.main = main
+        if self.path is None:
+            return
+        if self.path.exists() and not overwrite:
+            raise TrainingError(_existing_run(self.path))
+        if main:
+            check_writable(self.path.parent)
+
+    def resume(self, state: dict[str, Any], train: Iterable, epochs: int, verbose: bool) -> History:
+        """Load the last checkpoint into `state`'s objects and `train`; the history so far."""
+        if self.path is None or not self.path.exists():
+            if verbose:
+                print(f"no checkpoint at {self.path} yet: starting at epoch 1")
+            return History()
+        history = _resume(self.path, state, train)
+        if verbose:
+            print(f"resumed from {self.path} after epoch {len(history)} of {epochs}")
+        return history
+
+    def best_weights(self) -> dict[str, Tensor] | None:
+        """The best epoch's weights saved so far, if any."""
+        if self.path is None or not best_path(self.path).exists():
+            return None
+        return load_checkpoint(best_path(self.path))["model"]
+
+    def save(self, state: dict[str, Any], history: History, train: Any, distributed: bool) -> None:
+        """After an epoch: the best weights (if this epoch is the best so far), then the full
+        state. In this order an interruption between the two saves never leaves a "last"
+        checkpoint whose history names a best epoch that is not on disk."""
+        if self.path is None:
+            return
+        if self.main:
+            full = _full_state(state, history, train)
+            if history.best_epoch == len(history):
+                save_checkpoint(best_path(self.path), model=full["model"], epoch=len(history))
+            save_checkpoint(self.path, full)
+        if distributed:
+            ddp.barrier()  # the others wait until rank 0 has saved
 
 
 class History:
@@ -62,6 +338,8 @@ class History:
 
     `history["val_acc"]` is that column as a list; `history.best` is the best epoch's record
     (by validation accuracy, else validation loss, else training loss).
+
+    Used by notebooks 05, 08.
     """
 
     def __init__(self, records: Iterable[dict] | None = None) -> None:
@@ -70,12 +348,30 @@ class History:
     def append(self, record: dict) -> None:
         self.records.append({k: record.get(k) for k in COLUMNS})
 
+    def add(self, epoch: int, train: dict, val: dict, lr: float, seconds: float) -> None:
+        """One epoch's record from `fit`'s training and validation results."""
+        self.append(
+            {
+                "epoch": epoch,
+                "train_loss": train["loss"],
+                "train_acc": train["acc"],
+                "val_loss": val.get("loss"),
+                "val_acc": val.get("acc"),
+                "lr": lr,
+                "seconds": seconds,
+            }
+        )
+
     def __len__(self) -> int:
         return len(self.records)
 
     def __iter__(self):
         return iter(self.records)
 
+    @overload
+    def __getitem__(self, column: int) -> dict: ...
+    @overload
+    def __getitem__(self, column: str) -> list: ...
     def __getitem__(self, column: str | int) -> list | dict:
         """`history["val_acc"]`: that column as a list; `history[-1]`: one epoch's record."""
         if isinstance(column, int):
@@ -143,364 +439,142 @@ class History:
         return f"History({len(self)} epochs, best epoch {self.best_epoch})\n{self.table()}"
 
 
+# ---------------------------------------------------------------- how a batch is run
+
+
+@dataclass(frozen=True)
+class _How:
+    """How fit, evaluate and predict run a batch: on which device, in which precision and
+    memory layout, with which loss, and whether counts are summed over processes."""
+
+    device: torch.device
+    loss_fn: LossFn
+    amp_dtype: torch.dtype | None  # None: full precision (float32)
+    channels_last: bool
+    distributed: bool = False
+
+    @staticmethod
+    def choose(
+        device: torch.device,
+        loss_fn: LossFn,
+        amp: bool | None = None,
+        channels_last: bool | None = None,
+        distributed: bool = False,
+    ) -> _How:
+        """The one place that decides mixed precision and channels_last: None = on for CUDA."""
+        cl = device.type == "cuda" if channels_last is None else bool(channels_last)
+        return _How(device, loss_fn, _amp_dtype(device, amp), cl, distributed)
+
+    def place(self, model: nn.Module) -> None:
+        """Move the model to the device, its weights in channels_last memory when chosen."""
+        model.to(self.device)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+
+    def autocast(self) -> AbstractContextManager:
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def to_device(self, x: Tensor) -> Tensor:
+        x = x.to(self.device, non_blocking=True)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def batch(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """A batch (inputs, targets) on the device, the inputs in the chosen memory layout."""
+        return self.to_device(x), y.to(self.device, non_blocking=True)
+
+    def forward(self, model: nn.Module, x: Tensor, y: Tensor, check: bool) -> tuple[Tensor, Tensor]:
+        """The model's output and the loss for one batch on the device. check: see that the
+        output fits the labels (done on the first batch of a pass)."""
+        with self.autocast():
+            out = model(x)
+            if check:  # a clear message instead of torch's IndexError
+                _check_output_fits_labels(out, y, self.loss_fn)
+            return out, self.loss_fn(out, y)
+
+
+def _amp_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None:
+    """The dtype of mixed precision (bfloat16 where the GPU has it), or None for float32."""
+    if not (device.type == "cuda" if amp is None else amp):
+        return None
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float16  # needs a GradScaler: fit makes one
+    return torch.bfloat16  # CPU autocast only knows bfloat16
+
+
+class _Tally:
+    """Running sums of a pass (loss, samples, correct, labelled); the counts stay on the device
+    until the end, so counting costs no wait for the GPU."""
+
+    def __init__(self, how: _How) -> None:
+        self.how = how
+        self.loss_sum, self.samples = 0.0, 0
+        self.hits = torch.zeros(2, dtype=torch.long, device=how.device)  # correct, labelled
+
+    def add(self, out: Tensor, y: Tensor, loss_value: float, bar: Any) -> None:
+        """Count one batch: its outputs, its targets (on the device) and its mean loss."""
+        self.loss_sum += loss_value * len(y)
+        self.samples += len(y)
+        batch_hits = _correct_and_count(out.detach(), y)
+        if batch_hits is not None:
+            self.hits += torch.stack(batch_hits)
+        if bar is not None:
+            bar.update(1)
+            acc = _accuracy(self.hits)
+            shown = "-" if acc is None else f"{100 * acc:.1f}%"
+            bar.set_postfix(loss=f"{self.loss_sum / self.samples:.4f}", acc=shown, refresh=False)
+
+    def result(self) -> dict:
+        """{"loss": mean loss, "acc": accuracy or None}; in distributed training over every
+        process's part."""
+        totals = [self.loss_sum, self.samples, *self.hits.tolist()]  # one read-back, at the end
+        if self.how.distributed:
+            totals = ddp.all_reduce_sums(totals, self.how.device)
+        loss_sum, samples, correct, counted = totals
+        if samples == 0:
+            raise TrainingError("the loader gave no batches: is the data set empty?")
+        return {"loss": loss_sum / samples, "acc": correct / counted if counted else None}
+
+
 # ---------------------------------------------------------------- small pieces of the loop
 
 
-def best_path(checkpoint_path: str | os.PathLike) -> Path:
-    """Where `fit` keeps the best epoch's weights: run.pt -> run.best.pt."""
-    p = Path(checkpoint_path)
-    return p.with_name(f"{p.stem}.best{p.suffix}")
-
-
-def _correct_and_count(out: Tensor, y: Tensor) -> tuple[Tensor, Tensor] | None:
-    """Correct predictions (a tensor, not read back from the GPU) and labelled targets in a
-    batch, or None when accuracy does not apply."""
-    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-        return None
-    if out.dim() != y.dim() + 1 or out.shape[0] != y.shape[0] or out.shape[2:] != y.shape[1:]:
-        return None
-    labelled = y != -100
-    correct = (out.argmax(1) == y) & labelled
-    return correct.sum(), labelled.sum()
-
-
-def _to_device(x: Tensor, y: Tensor, device: torch.device, channels_last: bool):
-    x = x.to(device, non_blocking=True)
-    if channels_last and x.dim() == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x, y.to(device, non_blocking=True)
-
-
-def _amp_settings(device: torch.device, amp: bool | None) -> tuple[bool, torch.dtype]:
-    """Whether to use mixed precision, and in which dtype (bfloat16 where the GPU supports it)."""
-    on = (device.type == "cuda") if amp is None else bool(amp)
-    if device.type == "cuda":
-        return on, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return on, torch.bfloat16  # CPU autocast only knows bfloat16
+def _seed(seed: int, train: Iterable) -> None:
+    """fit(seed=...): seed Python, NumPy and torch, and restart a DeviceLoader's order from it."""
+    seed_everything(seed)
+    if isinstance(train, DeviceLoader):
+        train.manual_seed(seed)
 
 
 def _progress_wanted(progress: bool | None) -> bool:
-    """progress=None: on in an interactive notebook or terminal, off in tests, CI and builds."""
+    """progress=None: the setting COURSE_PROGRESS; when that is auto, on in an interactive
+    notebook or terminal."""
+    if progress is None:
+        progress = get_settings().progress
     if progress is not None:
         return bool(progress)
-    env = os.environ.get("COURSE_PROGRESS", "").strip().lower()
-    if env in ("0", "1", "false", "true", "off", "on"):
-        return env in ("1", "true", "on")
-    automated = ("PYTEST_CURRENT_TEST", "CI", "NBVAL", "GITHUB_ACTIONS")
-    if any(os.environ.get(v) for v in automated) or os.environ.get("COURSE_STRICT_WARNINGS") == "1":
-        return False
     shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", None)
     if shell and type(shell()).__name__ == "ZMQInteractiveShell":
         return True
     return sys.stderr.isatty()
 
 
-def _rng_state() -> dict:
-    """Python, NumPy and torch random states, as plain values a weights_only load accepts."""
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {
-        "python": random.getstate(),
-        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _make_scheduler(scheduler: Any, optimizer: torch.optim.Optimizer) -> Any:
-    """Accept a scheduler, or a function optimizer -> scheduler (handy with the default Adam)."""
-    if scheduler is None or hasattr(scheduler, "step"):
-        return scheduler
-    return scheduler(optimizer)
-
-
-def _step_scheduler(scheduler: Any, val_loss: float | None, train_loss: float) -> None:
-    if scheduler is None:
-        return
-    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-        scheduler.step(train_loss if val_loss is None else val_loss)
-    else:
-        scheduler.step()
-
-
-def _run_batches(
-    model,
-    loader,
-    *,
-    loss_fn,
-    device,
-    optimizer=None,
-    scaler=None,
-    amp=(False, None),
-    channels_last=False,
-    grad_clip=None,
-    epoch=0,
-    loss_start=None,
-    bar=None,
-    reduce=None,
-) -> dict:
-    """One pass over `loader`; trains when an optimizer is given. Returns mean loss and accuracy.
-
-    loss_start: the loss a training run started from (None: the first loss of this pass); a
-    loss far above it stops training (see `_check_loss`). reduce: in distributed training, a
-    function that sums [loss sum, samples, correct, labelled] over all processes.
-    """
-    use_amp, amp_dtype = amp
-    total_loss, n_samples = 0.0, 0
-    hits = torch.zeros(2, dtype=torch.long, device=device)  # correct, labelled: on the device
-    for step, (x, y) in enumerate(loader, start=1):
-        x, y = _to_device(x, y, device, channels_last)
-        with torch.autocast(device.type, dtype=amp_dtype) if use_amp else nullcontext():
-            out = model(x)
-            if step == 1:  # once per pass: a clear message instead of torch's IndexError
-                _check_output_fits_labels(out, y, loss_fn)
-            loss = loss_fn(out, y)
-        loss_value = loss.item()  # waits for the GPU once per step: needed to stop at a NaN
-        if optimizer is not None:
-            loss_start = loss_value if loss_start is None else loss_start
-            _check_loss(loss_value, loss_start, epoch, step)
-            optimizer.zero_grad(set_to_none=True)
-            _backward_and_step(loss, model, optimizer, scaler, grad_clip)
-        total_loss += loss_value * len(x)
-        n_samples += len(x)
-        batch_hits = _correct_and_count(out.detach(), y)
-        if batch_hits is not None:
-            hits += torch.stack(batch_hits)
-        if bar is not None:
-            bar.update(1)
-            acc = _accuracy(hits)
-            shown = "-" if acc is None else f"{100 * acc:.1f}%"
-            bar.set_postfix(loss=f"{total_loss / n_samples:.4f}", acc=shown, refresh=False)
-    totals = [total_loss, n_samples, *hits.tolist()]  # one read-back of the counts, at the end
-    if reduce is not None:
-        totals = reduce(totals)  # distributed: the sums over every process's part
-    total_loss, n_samples, correct, counted = totals
-    if n_samples == 0:
-        raise TrainingError("the loader gave no batches: is the data set empty?")
-    return {"loss": total_loss / n_samples, "acc": correct / counted if counted else None}
-
-
-def _accuracy(hits: Tensor) -> float | None:
-    correct, counted = hits.tolist()  # for the progress bar: a read-back from the device
-    return correct / counted if counted else None
-
-
-def _backward_and_step(loss, model, optimizer, scaler, grad_clip) -> None:
-    if scaler is not None:  # float16 needs loss scaling so small gradients do not vanish
-        scaler.scale(loss).backward()
-        if grad_clip is not None:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        loss.backward()
-        if grad_clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-
-
-def _progress_bar(enabled: bool, total: int | None, initial: int):
+def _progress_bar(enabled: bool, train: Iterable, epochs_left: int) -> Any:
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, unit="batch", dynamic_ncols=True, leave=True)
-
-
-def _epoch_line(r: dict, epochs: int) -> str:
-    def part(name: str, loss: float | None, acc: float | None) -> str:
-        if loss is None:
-            return ""
-        return f" | {name} loss {loss:.4f}" + ("" if acc is None else f" acc {100 * acc:.1f}%")
-
-    return (
-        f"epoch {r['epoch']}/{epochs}"
-        + part("train", r["train_loss"], r["train_acc"])
-        + part("val", r["val_loss"], r["val_acc"])
-        + f" | {r['seconds']:.1f} s"
-    )
-
-
-def _length(loader: Any) -> int | None:
-    try:
-        return len(loader)
-    except TypeError:
-        return None
-
-
-# ---------------------------------------------------------------- the loop
-
-
-def fit(
-    model: nn.Module,
-    train: Iterable,
-    val: Iterable | None = None,
-    *,
-    epochs: int,
-    optimizer: torch.optim.Optimizer | None = None,
-    lr: float = 1e-3,
-    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
-    scheduler: Any = None,
-    device: torch.device | str | None = None,
-    checkpoint_path: str | os.PathLike | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    amp: bool | None = None,
-    channels_last: bool | None = None,
-    grad_clip: float | None = None,
-    progress: bool | None = None,
-    seed: int | None = None,
-    restore_best: bool = False,
-    verbose: bool = True,
-    distributed: bool | None = None,
-) -> History:
-    """Train `model` for `epochs` epochs on `train` (batches of (x, y)); returns the `History`.
-
-    optimizer: default Adam(lr). scheduler: stepped once per epoch (ReduceLROnPlateau gets the
-    validation loss); may also be a function optimizer -> scheduler. checkpoint_path: after every
-    epoch the full state is saved there (atomically) and the best epoch's weights next to it
-    (run.pt -> run.best.pt); resume=True continues from it. A path that already holds a run is
-    never replaced silently: pass resume=True, overwrite=True or another path. seed: when
-    given, everything is seeded first. amp / channels_last: None = on for CUDA. verbose: one line per epoch.
-
-    distributed: None = on when the script was launched by `torchrun` with several processes
-    (WORLD_SIZE > 1), True = on (an error otherwise), False = off. When on, the model is
-    wrapped in DistributedDataParallel (gradients averaged over all processes), each process
-    trains on its own part of `train` (a DeviceLoader is split here; a DataLoader needs a
-    DistributedSampler, whose `set_epoch` is called every epoch), the history holds the
-    metrics of all parts together, and only rank 0 prints, shows progress and writes the
-    checkpoint, which every process loads on resume=True. BatchNorm stays per process (see
-    `helpers.distributed`). Every process returns the same history and the same model.
-
-    Before the first epoch the arguments are checked (epochs a whole number >= 0, lr and
-    grad_clip > 0, a device this machine has, an optimizer of this model's parameters) and the
-    checkpoint folder is probed for writing; each fault stops with one message.
-    """
-    _check_fit_arguments(model, train, val, optimizer, epochs, lr, grad_clip)
-    if resume and checkpoint_path is None:
-        raise ValueError("resume=True needs checkpoint_path=..., the file of the run to continue.")
-    if seed is not None:
-        seed_everything(seed)
-    device = resolve_device(device)
-    distributed = ddp.wanted(distributed)
-    if distributed:
-        device = ddp.setup(device)  # joins the other processes; this process's own GPU
-    main = not distributed or ddp.is_main()  # only the main process prints and saves
-    verbose = verbose and main
-    model.to(device)
-    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = _make_scheduler(scheduler, optimizer)
-    amp_cfg = _amp_settings(device, amp)
-    scaler = (
-        torch.amp.GradScaler(device.type) if amp_cfg[0] and amp_cfg[1] == torch.float16 else None
-    )
-    channels_last = (device.type == "cuda") if channels_last is None else channels_last
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    # run(model, loader, ...) = one pass with these settings (training if given an optimizer)
-    run = partial(
-        _run_batches,
-        loss_fn=loss_fn,
-        device=device,
-        amp=amp_cfg,
-        channels_last=channels_last,
-        reduce=partial(ddp.all_reduce_sums, device=device) if distributed else None,
-    )
-    history, best_weights = History(), None
-    ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
-    if ckpt is not None and ckpt.exists() and not resume and not overwrite:
-        raise TrainingError(_existing_run(ckpt))
-    if ckpt is not None and main:
-        check_writable(ckpt.parent)  # a full or read-only folder stops here, not after epoch 1
-    if resume and ckpt is not None and ckpt.exists():
-        history = _resume(ckpt, model, optimizer, scheduler, scaler, train)
-        if restore_best and best_path(ckpt).exists():
-            best_weights = load_checkpoint(best_path(ckpt))["model"]
-        if verbose:
-            print(f"resumed from {ckpt} after epoch {len(history)} of {epochs}")
-    elif resume and verbose:
-        print(f"no checkpoint at {ckpt} yet: starting at epoch 1")
-    net = model  # what the training pass calls: the model, or DDP around it
-    if distributed:
-        net, train, val = _distribute(model, train, val, device)
-    start = len(history) + 1
     steps = _length(train)
-    show_bar = _progress_wanted(progress) and main
-    bar = _progress_bar(show_bar, steps and steps * max(epochs - start + 1, 0), 0)
-    epoch = start
-    try:
-        for epoch in range(start, epochs + 1):
-            t0 = time.perf_counter()
-            lr_now = optimizer.param_groups[0]["lr"]
-            if bar is not None:
-                bar.set_description(f"epoch {epoch}/{epochs}")
-            ddp.set_epoch(train, epoch)  # a DistributedSampler reshuffles; other loaders: no-op
-            net.train()
-            tr = run(
-                net,
-                train,
-                optimizer=optimizer,
-                scaler=scaler,
-                grad_clip=grad_clip,
-                epoch=epoch,
-                loss_start=history[0]["train_loss"] if history else None,
-                bar=bar,
-            )
-            if distributed:
-                ddp.broadcast_buffers(model)  # every process keeps rank 0's BatchNorm statistics
-            va = _evaluate(model, val, run) if val is not None else {}
-            _step_scheduler(scheduler, va.get("loss"), tr["loss"])
-            history.append(
-                {
-                    "epoch": epoch,
-                    "train_loss": tr["loss"],
-                    "train_acc": tr["acc"],
-                    "val_loss": va.get("loss"),
-                    "val_acc": va.get("acc"),
-                    "lr": lr_now,
-                    "seconds": time.perf_counter() - t0,
-                }
-            )
-            is_best = history.best_epoch == epoch
-            if is_best and restore_best:
-                best_weights = {
-                    k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
-                }
-            if ckpt is not None and main:
-                _save(ckpt, model, optimizer, scheduler, scaler, history, train, is_best)
-            if ckpt is not None and distributed:
-                ddp.barrier()  # the others wait until rank 0 has saved
-            if verbose:
-                _print(_epoch_line(history.last, epochs), bar)
-    except KeyboardInterrupt:
-        if main:
-            _print(f"interrupted in epoch {epoch}; resume with fit(..., resume=True)", bar)
-        raise
-    except RuntimeError as exc:
-        if distributed and ddp.lost_contact(exc):
-            raise TrainingError(_lost_process(exc, epoch, ckpt)) from exc
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    if restore_best and best_weights is not None:
-        model.load_state_dict(best_weights)
-    return history
+    total = steps * max(epochs_left, 0) if steps else None
+    return tqdm(total=total, initial=0, unit="batch", dynamic_ncols=True, leave=True)
 
 
-def _distribute(model: nn.Module, train, val, device: torch.device):
+def _distribute(
+    model: nn.Module, train: Iterable, val: Iterable | None, device: torch.device
+) -> tuple[nn.Module, Iterable, Iterable | None]:
     """For distributed training: the model in DDP, and this process's parts of the data."""
     train = ddp.shard(train, training=True)
     ddp.same_loader_state(train)  # every process starts from rank 0's random order
@@ -508,38 +582,11 @@ def _distribute(model: nn.Module, train, val, device: torch.device):
     return ddp.wrap(model, device), train, val
 
 
-def _lost_process(exc: Exception, epoch: int, ckpt: Path | None) -> str:
-    """What to say when another process stopped (crashed, killed, out of memory) mid-run."""
-    saved = (
-        f"The checkpoint {ckpt} holds the last finished epoch; launch the same torchrun "
-        "command with fit(..., resume=True) to continue from it."
-        if ckpt is not None
-        else "No checkpoint was written (pass checkpoint_path=... to be able to resume)."
-    )
-    return (
-        f"distributed training stopped in epoch {epoch} on rank {ddp.rank()}: another process "
-        f"stopped answering ({ddp.first_reason(exc)}). torchrun's summary below names the "
-        f"process that failed first. {saved}"
-    )
-
-
-def _print(line: str, bar) -> None:
-    if bar is not None:
-        bar.write(line)
-    else:
-        print(line, flush=True)
-
-
-def _save(
-    ckpt: Path, model, optimizer, scheduler, scaler, history: History, train, is_best: bool
-) -> None:
-    """After an epoch: the best weights (if this epoch is the best so far), then the full state.
-
-    In this order an interruption between the two saves never leaves a "last" checkpoint whose
-    history names a best epoch that is not on disk.
-    """
-    state = {
-        "model": model.state_dict(),
+def _full_state(state: dict[str, Any], history: History, train: Any) -> dict[str, Any]:
+    """Everything a resumed run needs, as plain values a weights_only load accepts."""
+    optimizer, scheduler, scaler = state["optimizer"], state["scheduler"], state["scaler"]
+    return {
+        "model": state["model"].state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "optimizer_type": type(optimizer).__name__,
@@ -550,32 +597,12 @@ def _save(
         "rng": _rng_state(),
         "loader": train.state_dict() if hasattr(train, "state_dict") else None,
     }
-    if is_best:
-        save_checkpoint(best_path(ckpt), {"model": state["model"], "epoch": len(history)})
-    save_checkpoint(ckpt, state)
 
 
-def _existing_run(ckpt: Path) -> str:
-    """Why fit will not start a new run on `ckpt`: what is there, and the three choices."""
-    try:
-        found = History.from_dict(load_checkpoint(ckpt)["history"])
-        best = found.best or {}
-        column = next(
-            (c for c in ("val_acc", "val_loss", "train_loss") if best.get(c) is not None), None
-        )
-        what = f"a run of {len(found)} epoch(s)" + (
-            f", best epoch {found.best_epoch} with {column} {best[column]:.4g}" if column else ""
-        )
-    except Exception:  # not readable as a run: still never overwritten silently
-        what = "a file that is not a readable run"
-    return (
-        f"{ckpt} already holds {what}. To continue it pass resume=True; to replace it and its "
-        f"best weights pass overwrite=True; or choose another checkpoint_path."
-    )
-
-
-def _resume(ckpt: Path, model, optimizer, scheduler, scaler, train) -> History:
+def _resume(ckpt: Path, objects: dict[str, Any], train: Any) -> History:
     """Load the last checkpoint into model, optimizer, ...; returns the history so far."""
+    model, optimizer = objects["model"], objects["optimizer"]
+    scheduler, scaler = objects["scheduler"], objects["scaler"]
     state = load_checkpoint(ckpt)
     if "model" not in state or "history" not in state:
         raise CheckpointError(
@@ -604,61 +631,137 @@ def _resume(ckpt: Path, model, optimizer, scheduler, scaler, train) -> History:
     return History.from_dict(state["history"])
 
 
-@torch.no_grad()
-def _evaluate(model: nn.Module, loader: Iterable, run: Callable[..., dict]) -> dict:
-    """`run(model, loader)` in eval mode without gradients; the model's mode is restored."""
-    was_training = model.training
-    model.eval()
+def _correct_and_count(out: Tensor, y: Tensor) -> tuple[Tensor, Tensor] | None:
+    """Correct predictions (a tensor, not read back from the GPU) and labelled targets in a
+    batch, or None when accuracy does not apply."""
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        return None
+    if out.dim() != y.dim() + 1 or out.shape[0] != y.shape[0] or out.shape[2:] != y.shape[1:]:
+        return None
+    labelled = y != -100
+    correct = (out.argmax(1) == y) & labelled
+    return correct.sum(), labelled.sum()
+
+
+def _accuracy(hits: Tensor) -> float | None:
+    correct, counted = hits.tolist()  # for the progress bar: a read-back from the device
+    return correct / counted if counted else None
+
+
+def _backward_and_step(loss, model, optimizer, scaler, grad_clip) -> None:
+    if scaler is not None:  # float16 needs loss scaling so small gradients do not vanish
+        scaler.scale(loss).backward()
+        if grad_clip is not None:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+
+
+def _make_scheduler(scheduler: Any, optimizer: torch.optim.Optimizer) -> Any:
+    """Accept a scheduler, or a function optimizer -> scheduler (handy with the default Adam)."""
+    if scheduler is None or hasattr(scheduler, "step"):
+        return scheduler
+    return scheduler(optimizer)
+
+
+def _step_scheduler(scheduler: Any, val_loss: float | None, train_loss: float) -> None:
+    if scheduler is None:
+        return
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(train_loss if val_loss is None else val_loss)
+    else:
+        scheduler.step()
+
+
+def _rng_state() -> dict:
+    """Python, NumPy and torch random states, as plain values a weights_only load accepts."""
+    name, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # a tuple
+    state = {
+        "python": random.getstate(),
+        "numpy": [name, torch.from_numpy(np.asarray(keys, dtype=np.int64)), pos, has_gauss, cached],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _epoch_line(r: dict, epochs: int) -> str:
+    def part(name: str, loss: float | None, acc: float | None) -> str:
+        if loss is None:
+            return ""
+        return f" | {name} loss {loss:.4f}" + ("" if acc is None else f" acc {100 * acc:.1f}%")
+
+    return (
+        f"epoch {r['epoch']}/{epochs}"
+        + part("train", r["train_loss"], r["train_acc"])
+        + part("val", r["val_loss"], r["val_acc"])
+        + f" | {r['seconds']:.1f} s"
+    )
+
+
+def _print(line: str, bar) -> None:
+    if bar is not None:
+        bar.write(line)
+    else:
+        print(line, flush=True)
+
+
+def _length(loader: Any) -> int | None:
     try:
-        return run(model, loader)
-    finally:
-        model.train(was_training)
+        return len(loader)
+    except TypeError:
+        return None
 
 
-def evaluate(
-    model: nn.Module,
-    loader: Iterable,
-    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
-    device: torch.device | str | None = None,
-    amp: bool | None = None,
-) -> dict:
-    """Mean loss and accuracy (None when it does not apply) over `loader`, in eval mode.
-
-    amp: mixed precision as in `fit` (None = on for CUDA), so that a model is scored with the
-    same arithmetic it was trained and selected with. The model's train/eval mode is restored.
-    """
-    device = resolve_device(device)
-    model.to(device)
-    run = partial(_run_batches, loss_fn=loss_fn, device=device, amp=_amp_settings(device, amp))
-    return _evaluate(model, loader, run)
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module,
-    loader: Iterable,
-    device: torch.device | str | None = None,
-    amp: bool | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Predicted classes (argmax over dim 1) and true labels for every sample, as CPU LongTensors.
-
-    amp: mixed precision as in `evaluate` (None = on for CUDA).
-    """
-    device = resolve_device(device)
-    use_amp, amp_dtype = _amp_settings(device, amp)
-    model.to(device)
-    was_training = model.training
-    model.eval()
-    preds, labels = [], []
+def _existing_run(ckpt: Path) -> str:
+    """Why fit will not start a new run on `ckpt`: what is there, and the three choices."""
     try:
-        for x, y in loader:
-            with torch.autocast(device.type, dtype=amp_dtype) if use_amp else nullcontext():
-                out = model(x.to(device, non_blocking=True))
-            preds.append(out.argmax(1).cpu())
-            labels.append(torch.as_tensor(y).cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(preds).long(), torch.cat(labels).long()
+        found = History.from_dict(load_checkpoint(ckpt)["history"])
+        best = found.best or {}
+        column = next(
+            (c for c in ("val_acc", "val_loss", "train_loss") if best.get(c) is not None), None
+        )
+        what = f"a run of {len(found)} epoch(s)" + (
+            f", best epoch {found.best_epoch} with {column} {best[column]:.4g}" if column else ""
+        )
+    except Exception:  # not readable as a run: still never overwritten silently
+        what = "a file that is not a readable run"
+    return (
+        f"{ckpt} already holds {what}. To continue it pass resume=True; to replace it and its "
+        f"best weights pass overwrite=True; or choose another checkpoint_path."
+    )
+
+
+def _lost_process(exc: Exception, epoch: int, ckpt: Path | None) -> str:
+    """What to say when another process stopped (crashed, killed, out of memory) mid-run."""
+    saved = (
+        f"The checkpoint {ckpt} holds the last finished epoch; launch the same torchrun "
+        "command with fit(..., resume=True) to continue from it."
+        if ckpt is not None
+        else "No checkpoint was written (pass checkpoint_path=... to be able to resume)."
+    )
+    return (
+        f"distributed training stopped in epoch {epoch} on rank {ddp.rank()}: another process "
+        f"stopped answering ({ddp.first_reason(exc)}). torchrun's summary below names the "
+        f"process that failed first. {saved}"
+    )
 
 
 # ---------------------------------------------------------------- checks that fit makes
@@ -672,6 +775,8 @@ def _check_fit_arguments(
     epochs: Any,
     lr: Any,
     grad_clip: Any,
+    resume: bool,
+    checkpoint_path: Any,
 ) -> None:
     """Refuse arguments fit cannot use, each with what it got and what it expects."""
     if not isinstance(model, nn.Module):
@@ -680,11 +785,20 @@ def _check_fit_arguments(
     if val is not None:
         _check_loader(val, "val")
     check_int(epochs, "epochs", minimum=0)
-    check_positive(lr, "lr")
+    if lr is not None:
+        check_positive(lr, "lr")
     if grad_clip is not None:
         check_positive(grad_clip, "grad_clip")
     if optimizer is not None:
         _check_optimizer(optimizer, model)
+    if optimizer is not None and lr is not None:
+        raise ValueError(
+            f"fit got both lr={lr} and an optimizer: lr only sets the default Adam's rate, so it "
+            "would be ignored. Set the rate where you build the optimizer, e.g. "
+            "torch.optim.SGD(model.parameters(), lr=0.1), and leave lr out."
+        )
+    if resume and checkpoint_path is None:
+        raise ValueError("resume=True needs checkpoint_path=..., the file of the run to continue.")
 
 
 def _check_loader(loader: Any, name: str) -> None:

@@ -30,6 +30,8 @@ import jupytext
 import nbformat
 from nbclient import NotebookClient
 
+from helpers.strict import kernel_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = NOTEBOOKS / "src"  # jupytext sources; see jupytext.toml for the pairing
@@ -97,6 +99,7 @@ def _around(text: str, match: re.Match, width: int = 40) -> str:
 def run(nb: nbformat.NotebookNode, timeout: int) -> float:
     """Execute `nb` in place, top to bottom, from the notebooks folder; the seconds it took."""
     start = time.perf_counter()
+    os.environ.update(kernel_environment())  # the kernel: strict when COURSE_STRICT_WARNINGS=1
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
     )

@@ -33,6 +33,26 @@ def one_thread():
 
 
 @pytest.fixture
+def course_env(monkeypatch):
+    """`course_env(COURSE_SEED="5", COURSE_PROGRESS=None)` sets (None: removes) environment
+    variables for this test; the course reads its settings from them again on next use (a bad
+    value raises there). When the test ends the variables and the settings are as before."""
+    from helpers.settings import get_settings
+
+    def set_vars(**values: str | None) -> None:
+        for name, value in values.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, str(value))
+        get_settings.cache_clear()
+
+    yield set_vars
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def serve_folder():
     """`serve_folder(path)` serves that folder over HTTP on the loopback interface (for the
     download tests) and returns its base URL; every server stops when the test ends."""

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 import helpers
@@ -24,6 +25,7 @@ def _load_script():
     return module
 
 
+@pytest.mark.slow  # about a minute: notebook 08's baseline trained by the benchmark script
 def test_fast_run_of_one_model_prints_its_row(tmp_path):
     env = {**os.environ, "COURSE_FAST": "1", "COURSE_CACHE_DIR": str(tmp_path)}
     result = subprocess.run(

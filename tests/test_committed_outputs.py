@@ -72,20 +72,14 @@ def test_real_results_pass(text: str):
     assert build.problems(_notebook_printing(text)) == []
 
 
-def test_shown_hides_the_machine_paths(tmp_path, monkeypatch):
+def test_shown_hides_the_machine_paths(tmp_path, course_env):
     data, cache = tmp_path / "data", tmp_path / "cache"
-    monkeypatch.setenv("COURSE_DATA_DIR", str(data))
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(cache))
-    helpers.reload_settings()
-    try:
-        assert shown(data / "cifar-10-binary.tar.gz") == "<data>/cifar-10-binary.tar.gz"
-        assert shown(cache / "x" / "y.pt") == "<cache>/x/y.pt"
-        assert shown(Path.home() / ".cache" / "w.pth") == "~/.cache/w.pth"
-        assert shown("/usr/share/datasets/fashion-mnist") == "/usr/share/datasets/fashion-mnist"
-        assert str(tmp_path) not in helpers.banner()
-    finally:
-        monkeypatch.undo()
-        helpers.reload_settings()
+    course_env(COURSE_DATA_DIR=str(data), COURSE_CACHE_DIR=str(cache))
+    assert shown(data / "cifar-10-binary.tar.gz") == "<data>/cifar-10-binary.tar.gz"
+    assert shown(cache / "x" / "y.pt") == "<cache>/x/y.pt"
+    assert shown(Path.home() / ".cache" / "w.pth") == "~/.cache/w.pth"
+    assert shown("/usr/share/datasets/fashion-mnist") == "/usr/share/datasets/fashion-mnist"
+    assert str(tmp_path) not in helpers.banner()
 
 
 def test_build_refuses_a_run_on_a_stand_in(tmp_path):

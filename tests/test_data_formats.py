@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import settings
 from helpers.data import DataError, load_cifar10, load_dataset, load_fashion_mnist, load_mnist
 from helpers.data import images as image_module
 from helpers.data.sources import shown
@@ -26,25 +25,18 @@ CIFAR_PER_BATCH = 20  # tiny batches: 2 images of each class
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(course_env, tmp_path, monkeypatch):
     """A fresh data directory and cache, offline and in full mode unless a test says else."""
     data = tmp_path / "data"
     data.mkdir()
-    monkeypatch.setenv("COURSE_DATA_DIR", str(data))
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    monkeypatch.setenv("COURSE_FAST", "0")
+    course_env(
+        COURSE_DATA_DIR=str(data),
+        COURSE_CACHE_DIR=str(tmp_path / "cache"),
+        COURSE_OFFLINE="1",
+        COURSE_FAST="0",
+    )
     monkeypatch.setattr(image_module.DEBIAN_FASHION_MNIST, "folder", tmp_path / "no-debian-package")
-    settings.reload_settings()
-    yield data
-    monkeypatch.undo()
-    settings.reload_settings()
-
-
-def set_env(monkeypatch, **values: str) -> None:
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    settings.reload_settings()
+    return data
 
 
 # ------------------------------------------------------------ writers of the real formats
@@ -203,10 +195,10 @@ def test_fashion_mnist_reads_torchvision_layout_and_debian_package(env, tmp_path
     assert not torch.equal(ds.images, ds2.images)
 
 
-def test_fast_mode_takes_a_fixed_class_balanced_subset(env, monkeypatch):
+def test_fast_mode_takes_a_fixed_class_balanced_subset(course_env, env, monkeypatch):
     write_bin_archive(env, cifar_batches())
     monkeypatch.setitem(image_module.FAST_SIZES, "train", 50)
-    set_env(monkeypatch, COURSE_FAST="1")
+    course_env(COURSE_FAST="1")
     first, second = load_cifar10("train"), load_cifar10("train")
     assert len(first) == 50 and torch.bincount(first.labels).tolist() == [5] * 10
     assert torch.equal(first.images, second.images)
@@ -247,8 +239,8 @@ def test_load_dataset_dispatches_and_rejects_unknown_names(env):
 # ------------------------------------------------------------ bad input -> DataError naming the file
 
 
-def test_missing_data_dir_is_reported(env, tmp_path, monkeypatch):
-    set_env(monkeypatch, COURSE_DATA_DIR=str(tmp_path / "nowhere"))
+def test_missing_data_dir_is_reported(course_env, env, tmp_path, monkeypatch):
+    course_env(COURSE_DATA_DIR=str(tmp_path / "nowhere"))
     with pytest.raises(DataError, match="nowhere.*does not exist"):
         load_cifar10()
 
@@ -399,7 +391,7 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def test_cifar_download_through_torchvision(env, loopback_server, monkeypatch):
+def test_cifar_download_through_torchvision(course_env, env, loopback_server, monkeypatch):
     from torchvision.datasets import CIFAR10
 
     served, url = loopback_server
@@ -422,7 +414,7 @@ def test_cifar_download_through_torchvision(env, loopback_server, monkeypatch):
     )
     meta = {**CIFAR10.meta, "md5": md5(members["cifar-10-batches-py/batches.meta"])}
     monkeypatch.setattr(CIFAR10, "meta", meta)
-    set_env(monkeypatch, COURSE_OFFLINE="0")
+    course_env(COURSE_OFFLINE="0")
     ds = load_cifar10("test")
     images, labels = expected_split(batches, "test")
     assert torch.equal(ds.images, images) and torch.equal(ds.labels, labels)
@@ -431,7 +423,7 @@ def test_cifar_download_through_torchvision(env, loopback_server, monkeypatch):
     assert "from" in ds.source and "stand-in" not in ds.source
 
 
-def test_mnist_download_through_torchvision(env, loopback_server, monkeypatch):
+def test_mnist_download_through_torchvision(course_env, env, loopback_server, monkeypatch):
     from torchvision.datasets import MNIST
 
     served, url = loopback_server
@@ -439,20 +431,20 @@ def test_mnist_download_through_torchvision(env, loopback_server, monkeypatch):
     monkeypatch.setattr(MNIST, "mirrors", [url])
     resources = [(name, md5((files / name).read_bytes())) for name in sorted(mnist_files())]
     monkeypatch.setattr(MNIST, "resources", resources)
-    set_env(monkeypatch, COURSE_OFFLINE="0")
+    course_env(COURSE_OFFLINE="0")
     ds = load_mnist("train")
     assert len(ds) == 30 and shown(env / "MNIST" / "raw") in ds.source
     assert load_mnist("train").images.equal(ds.images)
 
 
-def test_failed_download_falls_through_to_the_stand_in(env, monkeypatch):
+def test_failed_download_falls_through_to_the_stand_in(course_env, env, monkeypatch):
     from torchvision.datasets import CIFAR10
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setattr(CIFAR10, "url", f"http://127.0.0.1:{port}/cifar-10-python.tar.gz")
-    set_env(monkeypatch, COURSE_OFFLINE="0")
+    course_env(COURSE_OFFLINE="0")
     before = socket.getdefaulttimeout()
     ds = load_cifar10("test", fast=True)
     assert "download failed" in ds.source and "NOT the real CIFAR-10" in ds.source
@@ -477,7 +469,7 @@ def test_where_from_reports_sources_without_reading(env, no_sockets):
 
 
 def test_download_goes_to_the_cache_when_the_data_dir_is_read_only(
-    env, tmp_path, loopback_server, monkeypatch
+    course_env, env, tmp_path, loopback_server, monkeypatch
 ):
     from torchvision.datasets import MNIST
 
@@ -492,11 +484,11 @@ def test_download_goes_to_the_cache_when_the_data_dir_is_read_only(
     monkeypatch.setattr(
         sources.os, "access", lambda p, mode: False if Path(p) == env else real_access(p, mode)
     )
-    set_env(monkeypatch, COURSE_OFFLINE="0")
+    course_env(COURSE_OFFLINE="0")
     ds = load_mnist("test")
     fallback = tmp_path / "cache" / "downloads" / "MNIST" / "raw"
     assert shown(fallback) in ds.source and not list(env.iterdir())
-    set_env(monkeypatch, COURSE_OFFLINE="1")  # found there next time, without the network
+    course_env(COURSE_OFFLINE="1")  # found there next time, without the network
     assert torch.equal(load_mnist("test").images, ds.images)
 
 

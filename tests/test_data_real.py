@@ -35,14 +35,10 @@ def need(*relative: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def offline_real(monkeypatch):
+def offline_real(course_env, monkeypatch):
     """Use the data directory as it is; never download during these checks."""
-    monkeypatch.setenv("COURSE_DATA_DIR", str(DATA_DIR))
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    settings.reload_settings()
+    course_env(COURSE_DATA_DIR=str(DATA_DIR), COURSE_OFFLINE="1")
     yield
-    monkeypatch.undo()
-    settings.reload_settings()
 
 
 CIFAR_LAYOUTS = ("cifar-10-binary.tar.gz", "cifar-10-batches-bin", "cifar-10-batches-py")

@@ -9,7 +9,6 @@ from collections import Counter
 import pytest
 import torch
 
-from helpers import settings
 from helpers.data import (
     CIFAR10_CLASSES,
     load_cifar10,
@@ -28,18 +27,17 @@ LOADERS = {
 
 
 @pytest.fixture
-def offline_empty(tmp_path, monkeypatch):
+def offline_empty(course_env, tmp_path, monkeypatch):
     """No data anywhere and no network: every loader must fall back to its stand-in."""
     (tmp_path / "data").mkdir()
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    monkeypatch.setenv("COURSE_SEED", "0")
+    course_env(
+        COURSE_DATA_DIR=str(tmp_path / "data"),
+        COURSE_CACHE_DIR=str(tmp_path / "cache"),
+        COURSE_OFFLINE="1",
+        COURSE_SEED="0",
+    )
     monkeypatch.setattr(image_module.DEBIAN_FASHION_MNIST, "folder", tmp_path / "absent")
-    settings.reload_settings()
-    yield monkeypatch
-    monkeypatch.undo()
-    settings.reload_settings()
+    return monkeypatch
 
 
 @pytest.mark.parametrize("name", LOADERS)
@@ -58,13 +56,12 @@ def test_image_standins_look_like_the_real_sets(offline_empty, name):
 
 
 @pytest.mark.parametrize("name", LOADERS)
-def test_image_standins_are_deterministic_from_the_seed(offline_empty, name):
+def test_image_standins_are_deterministic_from_the_seed(course_env, offline_empty, name):
     loader, _ = LOADERS[name]
     a, b = loader("test", fast=True), loader("test", fast=True)
     assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
     assert not torch.equal(a.images, loader("train", fast=True).images[: len(a)])
-    offline_empty.setenv("COURSE_SEED", "1")
-    settings.reload_settings()
+    course_env(COURSE_SEED="1")
     assert not torch.equal(a.images, loader("test", fast=True).images)
 
 

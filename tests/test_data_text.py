@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import settings
 from helpers.data import (
     PHOTO_NAMES,
     DataError,
@@ -17,17 +16,16 @@ from helpers.data import (
 
 
 @pytest.fixture
-def text_dir(tmp_path, monkeypatch):
+def text_dir(course_env, tmp_path, monkeypatch):
     data = tmp_path / "data"
     (data / "text").mkdir(parents=True)
-    monkeypatch.setenv("COURSE_DATA_DIR", str(data))
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    monkeypatch.setenv("COURSE_FAST", "0")
-    settings.reload_settings()
+    course_env(
+        COURSE_DATA_DIR=str(data),
+        COURSE_CACHE_DIR=str(tmp_path / "cache"),
+        COURSE_OFFLINE="1",
+        COURSE_FAST="0",
+    )
     yield data / "text"
-    monkeypatch.undo()
-    settings.reload_settings()
 
 
 def write_uci(text_dir, per_file: int = 10) -> dict[str, int]:
@@ -82,10 +80,9 @@ def test_rt_polarity_reads_both_files_and_old_encodings(text_dir):
     assert all(labels[s] == s.startswith("good") for s in everything)
 
 
-def test_fast_mode_subset_is_fixed_and_balanced(text_dir, monkeypatch):
+def test_fast_mode_subset_is_fixed_and_balanced(course_env, text_dir, monkeypatch):
     write_uci(text_dir, per_file=1000)
-    monkeypatch.setenv("COURSE_FAST", "1")
-    settings.reload_settings()
+    course_env(COURSE_FAST="1")
     train = load_sentiment("uci", "train")
     assert len(train) == 2_000 and train.class_counts() == {"negative": 1000, "positive": 1000}
     assert load_sentiment("uci", "train").sentences == train.sentences
@@ -118,14 +115,13 @@ def test_unknown_corpus_and_split(text_dir):
         load_sentiment("uci", "dev")
 
 
-def test_shakespeare_from_the_data_dir(text_dir, monkeypatch):
+def test_shakespeare_from_the_data_dir(course_env, text_dir, monkeypatch):
     path = text_dir / "tinyshakespeare" / "input.txt"
     path.parent.mkdir()
     play = "First Citizen:\nBefore we proceed any further, hear me speak.\n\n" * 5000
     path.write_text(play)
     assert load_shakespeare() == play
-    monkeypatch.setenv("COURSE_FAST", "1")
-    settings.reload_settings()
+    course_env(COURSE_FAST="1")
     assert load_shakespeare() == play[:200_000]
 
 
@@ -160,7 +156,9 @@ def test_unknown_photo_lists_the_names():
         load_photo("mona_lisa")
 
 
-def test_shakespeare_download_from_a_loopback_server(text_dir, tmp_path, monkeypatch, serve_folder):
+def test_shakespeare_download_from_a_loopback_server(
+    course_env, text_dir, tmp_path, monkeypatch, serve_folder
+):
     import hashlib
 
     from helpers.data import text as text_module
@@ -171,8 +169,7 @@ def test_shakespeare_download_from_a_loopback_server(text_dir, tmp_path, monkeyp
     (served / "input.txt").write_bytes(play)
     monkeypatch.setattr(text_module, "SHAKESPEARE_URL", serve_folder(served) + "input.txt")
     monkeypatch.setattr(text_module, "SHAKESPEARE_MD5", hashlib.md5(play).hexdigest())
-    monkeypatch.setenv("COURSE_OFFLINE", "0")
-    settings.reload_settings()
+    course_env(COURSE_OFFLINE="0")
     assert load_shakespeare() == play.decode()
     assert (text_dir / "tinyshakespeare" / "input.txt").read_bytes() == play
     monkeypatch.setattr(text_module, "SHAKESPEARE_MD5", "0" * 32)  # a wrong file is refused

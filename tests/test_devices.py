@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-import helpers
 from helpers import devices
 
 
@@ -33,14 +32,9 @@ def test_seed_everything_repeats_every_generator():
     assert draw() != first
 
 
-def test_seed_everything_defaults_to_the_course_seed(monkeypatch):
-    monkeypatch.setenv("COURSE_SEED", "9")
-    helpers.reload_settings()
-    try:
-        assert devices.seed_everything() == 9
-    finally:
-        monkeypatch.delenv("COURSE_SEED")
-        helpers.reload_settings()
+def test_seed_everything_defaults_to_the_course_seed(course_env):
+    course_env(COURSE_SEED="9")
+    assert devices.seed_everything() == 9
 
 
 def test_deterministic_switch_round_trips():
@@ -70,19 +64,14 @@ def test_torchvision_compiled_ops_load():
 
 
 def test_strict_warnings_turn_torch_deprecations_into_errors():
+    from helpers.strict import strict_warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        devices.strict_warnings()
+        strict_warnings()
         with pytest.raises(FutureWarning):
             warnings.warn_explicit("old API", FutureWarning, "x.py", 1, module="torch.cuda.amp")
         warnings.warn_explicit("unrelated", FutureWarning, "y.py", 1, module="somewhere_else")
-
-
-def test_public_api_names_resolve():
-    for name in helpers.__all__:  # every name the package promises must really exist
-        assert getattr(helpers, name) is not None, name
-    with pytest.raises(AttributeError):
-        helpers.no_such_helper  # noqa: B018
 
 
 def test_bf16_pays_on_cuda_and_on_amx_cpus_only(monkeypatch):
@@ -94,3 +83,19 @@ def test_bf16_pays_on_cuda_and_on_amx_cpus_only(monkeypatch):
     assert devices.bf16_pays("cpu") is False
     monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
     assert devices.bf16_pays("cpu") is False
+
+
+def test_set_deterministic_false_restores_pytorchs_defaults():
+    devices.set_deterministic(True)
+    devices.set_deterministic(False)
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert not torch.is_deterministic_algorithms_warn_only_enabled()
+    assert not torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+
+
+def test_print_banner_prints_and_changes_nothing(capsys, course_env):
+    course_env(COURSE_STRICT_WARNINGS="1")
+    before = list(warnings.filters)
+    devices.print_banner()
+    assert warnings.filters == before
+    assert capsys.readouterr().out.strip() == devices.banner()

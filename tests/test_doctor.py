@@ -5,7 +5,6 @@ import sys
 
 import pytest
 
-import helpers
 from helpers import doctor
 
 
@@ -44,18 +43,11 @@ def test_missing_graphviz_exits_non_zero_with_a_fix(monkeypatch, capsys):
     assert "install graphviz" in out.split("To fix:")[1]
 
 
-def test_a_bad_setting_is_reported_not_raised(monkeypatch, healthy, capsys):
-    monkeypatch.setenv("COURSE_FAST", "sometimes")
-    from helpers.settings import get_settings
-
-    get_settings.cache_clear()
-    try:
-        assert doctor.main() == 1
-        out = capsys.readouterr().out
-        assert "COURSE_FAST='sometimes'" in out and "correct or unset" in out
-    finally:
-        monkeypatch.setenv("COURSE_FAST", "1")
-        get_settings.cache_clear()
+def test_a_bad_setting_is_reported_not_raised(course_env, healthy, capsys):
+    course_env(COURSE_FAST="sometimes")
+    assert doctor.main() == 1
+    out = capsys.readouterr().out
+    assert "COURSE_FAST='sometimes'" in out and "correct or unset" in out
 
 
 def test_a_crashing_check_becomes_a_finding(monkeypatch, healthy):
@@ -67,15 +59,10 @@ def test_a_crashing_check_becomes_a_finding(monkeypatch, healthy):
     assert len(findings) == 1 and not findings[0].ok and "boom" in findings[0].value
 
 
-def test_missing_data_directory_is_a_problem(monkeypatch, tmp_path, healthy):
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "nowhere"))
-    helpers.reload_settings()
-    try:
-        rows = {f.item: f for f in doctor._settings()}
-        assert not rows["data directory"].ok and "mkdir" in rows["data directory"].fix
-    finally:
-        monkeypatch.delenv("COURSE_DATA_DIR")
-        helpers.reload_settings()
+def test_missing_data_directory_is_a_problem(course_env, tmp_path, healthy):
+    course_env(COURSE_DATA_DIR=str(tmp_path / "nowhere"))
+    rows = {f.item: f for f in doctor._settings()}
+    assert not rows["data directory"].ok and "mkdir" in rows["data directory"].fix
 
 
 def test_command_line_runs():
@@ -88,29 +75,23 @@ def test_command_line_runs():
 
 
 def test_data_directory_that_is_a_file_or_unreadable_gets_the_right_fix(
-    monkeypatch, tmp_path, healthy
+    monkeypatch, course_env, tmp_path, healthy
 ):
     afile = tmp_path / "data.txt"
     afile.write_text("not a folder")
-    monkeypatch.setenv("COURSE_DATA_DIR", str(afile))
-    helpers.reload_settings()
-    try:
-        row = {f.item: f for f in doctor._settings()}["data directory"]
-        assert not row.ok and "a file, not a folder" in row.value and "mkdir" not in row.fix
-        folder = tmp_path / "locked"
-        folder.mkdir()
-        monkeypatch.setenv("COURSE_DATA_DIR", str(folder))
-        helpers.reload_settings()
-        real_listdir = doctor.os.listdir
+    course_env(COURSE_DATA_DIR=str(afile))
+    row = {f.item: f for f in doctor._settings()}["data directory"]
+    assert not row.ok and "a file, not a folder" in row.value and "mkdir" not in row.fix
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    course_env(COURSE_DATA_DIR=str(folder))
+    real_listdir = doctor.os.listdir
 
-        def listdir(path):  # as root chmod does not stop reads: simulate a locked folder
-            if str(path) == str(folder):
-                raise PermissionError(13, "Permission denied", str(path))
-            return real_listdir(path)
+    def listdir(path):  # as root chmod does not stop reads: simulate a locked folder
+        if str(path) == str(folder):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_listdir(path)
 
-        monkeypatch.setattr(doctor.os, "listdir", listdir)
-        row = {f.item: f for f in doctor._settings()}["data directory"]
-        assert not row.ok and "permission denied" in row.value and "chmod" in row.fix
-    finally:
-        monkeypatch.delenv("COURSE_DATA_DIR")
-        helpers.reload_settings()
+    monkeypatch.setattr(doctor.os, "listdir", listdir)
+    row = {f.item: f for f in doctor._settings()}["data directory"]
+    assert not row.ok and "permission denied" in row.value and "chmod" in row.fix

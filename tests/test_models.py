@@ -7,7 +7,6 @@ import socket
 import pytest
 import torch
 
-from helpers import settings
 from helpers.data import DataError
 from helpers.models import (
     CifarResNet,
@@ -55,15 +54,11 @@ def test_preprocess_uses_the_imagenet_statistics():
 
 
 @pytest.fixture
-def weights_dir(tmp_path, monkeypatch):
+def weights_dir(tmp_path, course_env):
     folder = tmp_path / "data" / "pretrained" / "resnet_cifar10"
     folder.mkdir(parents=True)
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    settings.reload_settings()
-    yield folder
-    monkeypatch.undo()
-    settings.reload_settings()
+    course_env(COURSE_DATA_DIR=str(tmp_path / "data"), COURSE_OFFLINE="1")
+    return folder
 
 
 def save_like_the_published_checkpoints(model: torch.nn.Module, path) -> None:
@@ -152,7 +147,7 @@ def test_depth_is_checked_before_looking_for_files(weights_dir, bad):
 
 
 def test_missing_weights_are_downloaded_verified_from_a_loopback_server(
-    weights_dir, tmp_path, monkeypatch, serve_folder
+    weights_dir, tmp_path, monkeypatch, serve_folder, course_env
 ):
     """Online (e.g. on Colab) a missing weights file is fetched from its release, checked
     against the published sha256 and written atomically; a wrong file is refused."""
@@ -169,8 +164,7 @@ def test_missing_weights_are_downloaded_verified_from_a_loopback_server(
     digest = hashlib.sha256(payload).hexdigest()
     monkeypatch.setattr(models, "PRETRAINED_URL", serve_folder(served))
     monkeypatch.setitem(models.PRETRAINED_SHA256, 20, "0123abcd" + digest[8:])
-    monkeypatch.setenv("COURSE_OFFLINE", "0")
-    settings.reload_settings()
+    course_env(COURSE_OFFLINE="0")
     with pytest.raises(
         DataError, match=r"download failed \(DataError: .*sha256 \w+ differs from the published"
     ):

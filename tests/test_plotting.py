@@ -37,7 +37,7 @@ def _history(with_val: bool = True, with_acc: bool = True) -> History:
 
 
 def _title(fig: Figure) -> str:
-    return fig._suptitle.get_text() if fig._suptitle is not None else ""
+    return fig.get_suptitle()  # "" without one
 
 
 def _image_axes(fig: Figure) -> list:
@@ -77,20 +77,6 @@ def test_show_images_undoes_normalisation_and_accepts_grayscale():
     assert [ax.get_title() for ax in _image_axes(fig)] == ["left", "right"]
     with pytest.raises(ValueError, match="C = 1 or 3"):
         plotting.show_images(torch.rand(2, 5, 4, 4))
-
-
-@pytest.mark.parametrize(("with_val", "with_acc", "panels"), [(True, True, 2), (False, False, 1)])
-def test_plot_history_panels_labels_and_best_mark(with_val, with_acc, panels):
-    h = _history(with_val, with_acc)
-    fig = plotting.plot_history(h, title="My run")
-    assert _title(fig) == "My run" and len(fig.axes) == panels
-    for ax in fig.axes:
-        _assert_labelled(ax)
-    loss_ax = fig.axes[0]
-    assert len(loss_ax.get_lines()) >= (2 if with_val else 1)
-    star = [ln for ln in fig.axes[-1].get_lines() if ln.get_marker() == "*"]
-    assert len(star) == 1 and star[0].get_xdata()[0] == h.best_epoch
-    assert h.best_epoch == (2 if with_val else 3)
 
 
 def test_plot_histories_one_curve_per_run():
@@ -217,8 +203,8 @@ def test_figure_is_shown_once_in_jupyter(monkeypatch):
             r"preds holds 3, outside the 2 classes \(0 to 1\)",
         ),
         (
-            lambda: plotting.plot_history({"epoch": [1], "train_loss": [0.5]}),
-            r"history must be the History that fit\(\) returns, got dict",
+            lambda: plotting.plot_histories({"run": {"epoch": [1], "train_loss": [0.5]}}),
+            r"histories\['run'\] must be the History that fit\(\) returns, got dict",
         ),
         (
             lambda: plotting.plot_histories([_history()]),

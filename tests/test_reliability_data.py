@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import settings
 from helpers.checkpoints import TEMP_PREFIX
 from helpers.data import (
     DataError,
@@ -40,7 +39,7 @@ BATCHES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(course_env, tmp_path, monkeypatch):
     """A fresh data directory (holding a tiny CIFAR-10 binary folder) and cache, offline,
     full mode."""
     data = tmp_path / "data"
@@ -51,14 +50,13 @@ def env(tmp_path, monkeypatch):
         labels = np.arange(PER_BATCH, dtype=np.uint8)[:, None] % 10
         pixels = rng.integers(0, 256, (PER_BATCH, 3 * 32 * 32), dtype=np.uint8)
         (folder / name).write_bytes(np.concatenate([labels, pixels], axis=1).tobytes())
-    monkeypatch.setenv("COURSE_DATA_DIR", str(data))
-    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("COURSE_OFFLINE", "1")
-    monkeypatch.setenv("COURSE_FAST", "0")
-    settings.reload_settings()
+    course_env(
+        COURSE_DATA_DIR=str(data),
+        COURSE_CACHE_DIR=str(tmp_path / "cache"),
+        COURSE_OFFLINE="1",
+        COURSE_FAST="0",
+    )
     yield data
-    monkeypatch.undo()
-    settings.reload_settings()
 
 
 def deny(monkeypatch, locked: Path) -> None:
@@ -204,7 +202,7 @@ def test_where_from_reports_an_unreadable_folder_as_a_problem(env, monkeypatch):
     assert report["pretrained CIFAR ResNets"].startswith("problem: Permission denied")
 
 
-def test_unwritable_download_folder_is_one_message(env, tmp_path, monkeypatch):
+def test_unwritable_download_folder_is_one_message(course_env, env, tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a download was tried although there is nowhere to put it")
 
@@ -212,8 +210,7 @@ def test_unwritable_download_folder_is_one_message(env, tmp_path, monkeypatch):
     monkeypatch.setattr(sources.os, "access", lambda path, mode: False)  # data dir read-only
     cache = tmp_path / "cache"
     cache.write_text("a file where the cache folder should be")
-    monkeypatch.setenv("COURSE_OFFLINE", "0")
-    settings.reload_settings()
+    course_env(COURSE_OFFLINE="0")
     with pytest.raises(DataError, match=r"Nowhere to download to: .*COURSE_CACHE_DIR"):
         load_mnist("test")
     cache.unlink()
@@ -222,11 +219,10 @@ def test_unwritable_download_folder_is_one_message(env, tmp_path, monkeypatch):
         load_mnist("test")
 
 
-def test_data_dir_that_is_a_file_is_one_message(env, tmp_path, monkeypatch):
+def test_data_dir_that_is_a_file_is_one_message(course_env, env, tmp_path, monkeypatch):
     afile = tmp_path / "data.txt"
     afile.write_text("not a folder")
-    monkeypatch.setenv("COURSE_DATA_DIR", str(afile))
-    settings.reload_settings()
+    course_env(COURSE_DATA_DIR=str(afile))
     for loader in (load_cifar10, load_shakespeare, lambda: load_sentiment("uci")):
         with pytest.raises(DataError, match=r"data\.txt is a file, not a folder"):
             loader()
@@ -287,7 +283,7 @@ def test_subset_takes_positions_or_a_mask_never_truncated_floats():
         ds.subset(torch.tensor([True, False, True]))
 
 
-def test_download_from_a_server_that_never_answers_gives_up(env, monkeypatch, capsys):
+def test_download_from_a_server_that_never_answers_gives_up(course_env, env, monkeypatch, capsys):
     from helpers.data import text as text_module
 
     with socket.socket() as silent:  # accepts connections (backlog), never answers
@@ -296,8 +292,7 @@ def test_download_from_a_server_that_never_answers_gives_up(env, monkeypatch, ca
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/input.txt"
         monkeypatch.setattr(text_module, "SHAKESPEARE_URL", url)
         monkeypatch.setattr(sources, "NETWORK_TIMEOUT_S", 0.5)
-        monkeypatch.setenv("COURSE_OFFLINE", "0")
-        settings.reload_settings()
+        course_env(COURSE_OFFLINE="0")
         started = time.perf_counter()
         text = load_shakespeare(fast=True)
     assert time.perf_counter() - started < 30

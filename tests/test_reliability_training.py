@@ -449,6 +449,12 @@ def test_fit_refuses_bad_arguments_saying_what_it_got(kwargs, error, expected):
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters())), "nothing trained"
 
 
+def test_lr_together_with_an_optimizer_is_refused_not_ignored():
+    model = mlp()
+    with pytest.raises(ValueError, match=r"both lr=0\.5 and an optimizer: .* would be ignored"):
+        fit(model, loader(), epochs=1, optimizer=_adam(model), lr=0.5, device=CPU)
+
+
 def test_an_optimizer_of_another_model_is_refused():
     model, other = mlp(), mlp()
     with pytest.raises(ValueError, match="updates none of this model's parameters"):

@@ -59,22 +59,16 @@ def test_a_bad_value_names_the_variable_and_the_allowed_values(env, variable, al
     assert "\n" not in message  # one clear line
 
 
-def test_settings_are_read_once_and_can_be_reloaded(monkeypatch):
-    monkeypatch.setenv("COURSE_SEED", "5")
-    assert settings.reload_settings().seed == 5
+def test_settings_are_read_once_and_can_be_reloaded(course_env, monkeypatch):
+    course_env(COURSE_SEED="5")
+    assert settings.get_settings().seed == 5
     monkeypatch.setenv("COURSE_SEED", "6")
     assert settings.get_settings().seed == 5  # remembered
     assert settings.reload_settings().seed == 6
-    monkeypatch.delenv("COURSE_SEED")
-    settings.reload_settings()
 
 
-def test_pick_follows_fast_mode(monkeypatch):
-    monkeypatch.setenv("COURSE_FAST", "1")
-    settings.reload_settings()
+def test_pick_follows_fast_mode(course_env):
+    course_env(COURSE_FAST="1")
     assert settings.pick(2, 30) == 2
-    monkeypatch.setenv("COURSE_FAST", "0")
-    settings.reload_settings()
+    course_env(COURSE_FAST="0")
     assert settings.pick(2, 30) == 30
-    monkeypatch.setenv("COURSE_FAST", "1")
-    settings.reload_settings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -43,7 +44,7 @@ class WidgetWithFallback:
     static HTML export or a viewer without widgets shows the picture.
     """
 
-    widget: object  # the root ipywidgets container
+    widget: Any  # the root ipywidgets container
 
     def static_figure(self) -> Figure:
         raise NotImplementedError

@@ -132,5 +132,8 @@ class ConvExplorer(WidgetWithFallback):
 
 def conv_explorer(i: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1) -> ConvExplorer:
     """Build the explorer; display it (last line of a cell) to use it. Falls back to a static
-    figure of a few settings where no widget frontend is present."""
+    figure of a few settings where no widget frontend is present.
+
+    Used by notebook 03.
+    """
     return ConvExplorer(i, k, s, p, d)

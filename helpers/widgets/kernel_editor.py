@@ -185,5 +185,7 @@ def kernel_editor(
     `images`: name -> gray image (H, W) or (1, H, W); `apply(image, kernel)` is the notebook's
     own convolution; `presets`: name -> 3x3 kernel. Without a widget frontend it shows a
     static figure of every preset instead (see `static_figure()`).
+
+    Used by notebook 02.
     """
     return KernelEditor(images, apply, presets, preset)
