@@ -82,8 +82,8 @@ def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
     if mean is not None and std is not None:
         m, s = channel_stats(mean, std, x.shape[1])
         x = x * s + m  # undo normalize: (x - mean) / std
-    x = x.clamp(0, 1).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
-    return x[..., 0] if x.shape[-1] == 1 else x
+    shown = x.clamp(0, 1).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
+    return shown[..., 0] if shown.shape[-1] == 1 else shown
 
 
 def _name(label: int | str, classes: Sequence[str] | None) -> str:
