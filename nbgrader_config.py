@@ -39,7 +39,7 @@ c.CourseDirectory.course_id = "cnn-rnn-course"
 c.ClearSolutions.code_stub = {"python": _assignment.ANSWER_STUB}
 c.GenerateAssignment.preprocessors = [
     _assignment.ClearSolutionsByPlace if step is ClearSolutions else step
-    for step in GenerateAssignment.preprocessors.default_value
+    for step in GenerateAssignment.class_traits()["preprocessors"].default()
 ]
 c.Execute.timeout = 300  # seconds per cell: an endless loop is stopped
 c.Execute.interrupt_on_timeout = True

@@ -4,7 +4,8 @@ bottom and reports what is missing instead of stopping.
 `attempt` runs a part that may still be a "not done yet" stub, `ready` skips a step whose
 inputs are missing, and `Checklist` scores the assignment's claims, prints them and attaches
 them to the cell's output for the grader. Building the student versions and grading
-submissions is instructor tooling, outside the package: `python scripts/assignment.py`.
+submissions is instructor tooling, outside the package: `python scripts/assignment.py` (or
+`python -m helpers.assignment`, which runs it).
 Used by 08.
 """
 
@@ -115,3 +116,15 @@ def format_table(items: list[Item], score: int, total: int) -> str:
     lines.append("-" * (width + 32))
     lines.append(f"score: {score}/{total}")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # `python -m helpers.assignment build|grade ...`: the tools in scripts/
+    import runpy
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "assignment.py"
+    if not script.exists():
+        sys.exit(f"{script} not found: build and grade from a clone of the course repository")
+    sys.argv[0] = str(script)
+    runpy.run_path(str(script), run_name="__main__")
