@@ -248,20 +248,26 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
 
 
 def identify(nb: nbformat.NotebookNode, path: Path) -> Path:
-    """The lecture source a submission was made from: the one sharing the most grade_ids with
-    it, else the one whose number starts the file name."""
+    """The lecture source a submission was made from: the one with its title, else its
+    number at the start of the file name, else the most grade_ids in common."""
     ids = {_grade_id(c) for c in nb.cells} - {None}
-    overlap = {src: len(ids & _source_grade_ids(src)) for src in sources([])}
-    best = max(overlap, key=overlap.__getitem__, default=None)
-    if best is not None and overlap[best] > 0:
-        return best
-    by_name = [src for src in sources([]) if path.name[:3] == src.name[:3]]
-    if by_name:
-        return by_name[0]
-    raise SubmissionError(
-        f"{path}: cannot tell which notebook this is (no graded cells of any notebook, and the "
-        "name does not start with a notebook number such as 01_): name it after the notebook"
-    )
+    title = _title("\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))
+
+    def evidence(src: Path) -> tuple[bool, bool, int]:
+        text = src.read_text(encoding="utf-8")
+        lecture_title = re.search(r"^# # (.+)$", text, re.M)  # a jupytext markdown heading
+        same_title = lecture_title is not None and title == lecture_title.group(1).strip()
+        grade_ids = set(re.findall(r'"grade_id":\s*"([^"]+)"', text))
+        return same_title, path.name[:3] == src.name[:3], len(ids & grade_ids)
+
+    found = {src: evidence(src) for src in sources([])}
+    best = max(found, key=found.__getitem__, default=None)
+    if best is None or not any(found[best]):
+        raise SubmissionError(
+            f"{path}: cannot tell which notebook this is (no title, graded cells or file name "
+            "of a course notebook): name it after the notebook, e.g. 01_convolution_math.ipynb"
+        )
+    return best
 
 
 def restore_locked_cells(
@@ -391,8 +397,10 @@ def _cell(nb: nbformat.NotebookNode, grade_id: str) -> Any:
     return next(c for c in nb.cells if _grade_id(c) == grade_id)
 
 
-def _source_grade_ids(src: Path) -> set[str]:
-    return set(re.findall(r'"grade_id":\s*"([^"]+)"', src.read_text(encoding="utf-8")))
+def _title(markdown: str) -> str | None:
+    """The first `# Title` line of some markdown."""
+    match = re.search(r"^# (.+)$", markdown, re.M)
+    return match.group(1).strip() if match else None
 
 
 def _rows(cell: Any, meta: dict[str, Any], stored: bool) -> list[Row]:
@@ -402,9 +410,10 @@ def _rows(cell: Any, meta: dict[str, Any], stored: bool) -> list[Row]:
 
     gid, points = meta["grade_id"], float(meta.get("points", 0))
     checklist = _checklist(cell)
+    note = "from the submission's own run: " if stored else ""
     if checklist is not None and not _error(cell):
         return [
-            Row(f"{gid}: {i['claim']}", i["points"], i["points"] * i["passed"], i["detail"])
+            Row(f"{gid}: {i['claim']}", i["points"], i["points"] * i["passed"], note + i["detail"])
             for i in checklist["items"]
         ]
     if not cell.get("outputs") and cell.get("execution_count") is None:
@@ -415,9 +424,7 @@ def _rows(cell: Any, meta: dict[str, Any], stored: bool) -> list[Row]:
     earned, _ = determine_grade(nbformat.from_dict(cell))
     earned = float(earned or 0)
     message = _verdict(cell) or _error(cell) or ("ok" if earned else "stderr output")
-    if stored:
-        message = f"from the submission's own run: {message}"
-    return [Row(gid, points, earned, message)]
+    return [Row(gid, points, earned, note + message)]
 
 
 def _planned(cell: Any, meta: dict[str, Any]) -> list[tuple[str, float]]:
