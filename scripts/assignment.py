@@ -161,6 +161,7 @@ class Report:
     restored: list[str] = field(default_factory=list)
     unfinished: str | None = None
     by_hand: list[str] = field(default_factory=list)  # manually graded answers, with rubric
+    errors: list[str] = field(default_factory=list)  # ungraded cells that raised in the re-run
 
     @property
     def score(self) -> float:
@@ -179,6 +180,7 @@ class Report:
             )
         if self.unfinished:
             lines.append(f"did not finish: {self.unfinished}")
+        lines.extend(f"cell error: {e}" for e in self.errors)
         width = max([len(r.grade_id) for r in self.rows] + [8])
         lines.append(f"{'grade_id':<{width}}  points  passed  message")
         for r in self.rows:
@@ -194,8 +196,8 @@ class Report:
 def grade(
     path: Path, run: bool = True, timeout: int = DEFAULT_TIMEOUT, src: Path | None = None
 ) -> Report:
-    """Grade the notebook at `path` against its lecture source (found from its graded cells or
-    its name unless `src` is given). With `run=False` the stored outputs are graded as they are
+    """Grade the notebook at `path` against its lecture source (found from its title, file name
+    or graded cells unless `src` is given). With `run=False` the stored outputs are graded as they are
     (only sound for a notebook the instructor executed)."""
     timeout = _positive_seconds(timeout)
     nb = read_submission(Path(path))
@@ -224,7 +226,12 @@ def grade(
             rows.extend(Row(gid, pts, 0, "did not finish") for gid, pts in _planned(cell, meta))
         else:
             rows.extend(_rows(cell, meta, stored=False))
-    return Report(src.stem, rows, restored, unfinished, by_hand)
+    errors = [
+        f"{_cell_name(nb, i)}: {_error(c)}"
+        for i, c in enumerate(nb.cells[:stopped_at])
+        if not _nbgrader(c).get("grade") and _error(c)
+    ]
+    return Report(src.stem, rows, restored, unfinished, by_hand, errors)
 
 
 def read_submission(path: Path) -> nbformat.NotebookNode:

@@ -7,6 +7,7 @@ a three-cell notebook."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import re
@@ -34,6 +35,12 @@ def _view(nb) -> list[tuple[str, str, dict]]:
     return [(c.cell_type, c.source.strip(), c.metadata.get("nbgrader", {})) for c in nb.cells]
 
 
+@functools.cache
+def _student(src: Path) -> nbformat.NotebookNode:
+    """A fresh build of the student version (built once per test run; do not modify it)."""
+    return A.build_student(src)
+
+
 def _grade_id(cell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
@@ -50,7 +57,7 @@ def test_committed_student_version_is_a_fresh_build(src: Path):
     path = A.student_path(src)
     assert path.exists(), f"run `python scripts/assignment.py build {src.name[:2]}`"
     committed = nbformat.read(path, as_version=4)
-    assert _view(committed) == _view(A.build_student(src)), (
+    assert _view(committed) == _view(_student(src)), (
         f"{path.name} differs from a fresh build of {src.name}: "
         f"run `python scripts/assignment.py build {src.name[:2]}` and commit it"
     )
@@ -59,7 +66,7 @@ def test_committed_student_version_is_a_fresh_build(src: Path):
 
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
 def test_student_version_holds_no_solution(src: Path):
-    student = A.build_student(src)
+    student = _student(src)
     text = "\n".join(c.source for c in student.cells)
     assert not [m for m in MARKERS if m in text]
     assert not [c for c in student.cells if "solution" in c.metadata.get("tags", [])]
@@ -73,7 +80,7 @@ def test_student_version_holds_no_solution(src: Path):
 
 def test_student_08_has_no_model_name_and_its_tasks_say_not_done_yet():
     src = next(s for s in SOURCES if s.name.startswith("08"))
-    student = A.build_student(src)
+    student = _student(src)
     text = "\n".join(c.source for c in student.cells)
     assert "ShortcutNet" not in text, "the solution's model name must not leak"
     assert A.student_path(src).name == "08_cifar10_assignment.ipynb"
@@ -136,7 +143,7 @@ def test_grading_08_scores_sanity_checks_accuracy_and_shows_the_discussion():
 def test_grading_a_student_version_without_outputs_scores_nothing(tmp_path: Path):
     src = GRADED[0]
     path = tmp_path / "handed_in.ipynb"
-    nbformat.write(A.build_student(src), path)
+    nbformat.write(_student(src), path)
     report = A.grade(path, run=False)
     assert report.notebook == src.stem, "found from its grade_ids, whatever the file is called"
     assert report.score == 0 < report.total, report.text()
