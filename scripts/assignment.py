@@ -188,6 +188,8 @@ class Report:
             lines.append(
                 f"{r.grade_id:<{width}}  {_num(r.earned)}/{_num(r.points):<4}  {mark:<6}  {r.message}"
             )
+        if not self.rows:
+            lines.append("(this notebook has no graded checks)")
         lines.extend(self.by_hand)
         lines.append(f"score: {_num(self.score)} / {_num(self.total)}")
         return "\n".join(lines)
