@@ -455,10 +455,12 @@ def _checklist(cell: Any) -> dict[str, Any] | None:
 
 
 def _verdict(cell: Any) -> str:
-    """The last line helpers.verdict printed (Right! / Not right yet ... / Not attempted yet)."""
+    """What the check itself said last: helpers.verdict's line (Right! / Not right yet ... /
+    Not attempted yet) or 08's "not done yet: ..." from `attempt`."""
     text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
-    lines = [ln for ln in text.splitlines() if ln.startswith(("Right!", "Not right", "Not att"))]
-    return lines[-1] if lines else ""
+    said = ("Right!", "Not right", "Not att", "not done yet")
+    lines = [ln for ln in text.splitlines() if ln.startswith(said)]
+    return lines[-1][:160] if lines else ""
 
 
 def _error(cell: Any) -> str:
