@@ -14,3 +14,7 @@ os.environ.setdefault("COURSE_PROGRESS", "0")
 from helpers.strict import kernel_environment  # noqa: E402  (after the settings above)
 
 os.environ.update(kernel_environment())
+
+# Student versions have no outputs to compare: nbval runs the lecture versions only, and
+# tests/test_assignment.py checks that each student version is a fresh build of its source.
+collect_ignore = ["notebooks/student"]

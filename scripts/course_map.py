@@ -87,19 +87,34 @@ def course_map() -> str:
         if (NOTEBOOKS / "timings.json").exists()
         else {}
     )
-    rows = ["| notebook | learning goals | fast mode (2-core CPU) | Colab |", "|---|---|---|---|"]
+    rows = [
+        "| notebook | learning goals | fast mode (2-core CPU) | Colab: lecture, exercises |",
+        "|---|---|---|---|",
+    ]
     for path in notebooks():
         title, goals = title_and_goals(nbformat.read(path, as_version=4))
         seconds = times.get(path.name)
         time = f"{seconds:.0f} s" if seconds is not None else "not measured"
-        badge = (
-            f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            f"(https://colab.research.google.com/github/{url}/blob/main/notebooks/{path.name})"
-        )
+        badges = [_colab_badge(url, f"notebooks/{path.name}", "lecture")]
+        student = student_version(path)
+        if student.exists():
+            badges.append(_colab_badge(url, student.relative_to(ROOT).as_posix(), "exercises"))
         link = f"[{title or path.stem}](notebooks/{path.name})"
         goal_list = "<br>".join(f"• {g}" for g in goals)
-        rows.append(f"| {link} | {goal_list} | {time} | {badge} |")
+        rows.append(f"| {link} | {goal_list} | {time} | {'<br>'.join(badges)} |")
     return "\n".join(rows)
+
+
+def student_version(path: Path) -> Path:
+    """notebooks/student/NN_name.ipynb, written by scripts/assignment.py (08 drops _solution)."""
+    return NOTEBOOKS / "student" / f"{path.stem.removesuffix('_solution')}.ipynb"
+
+
+def _colab_badge(url: str, path: str, label: str) -> str:
+    return (
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"(https://colab.research.google.com/github/{url}/blob/main/{path}) {label}"
+    )
 
 
 def recorded_runs() -> str:

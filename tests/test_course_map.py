@@ -26,12 +26,14 @@ def test_every_notebook_starts_with_the_set_up_cell():
     assert course_map.stale_setup_cells() == [], "run `python scripts/course_map.py`"
 
 
-def test_course_map_has_one_row_per_notebook_with_a_colab_badge():
+def test_course_map_has_one_row_per_notebook_with_lecture_and_exercises_badges():
     rows = [r for r in course_map.course_map().splitlines()[2:]]
     assert len(rows) == len(course_map.notebooks())
     url = course_map.repository_url().replace("https://github.com/", "")
     for row, path in zip(rows, course_map.notebooks()):
         assert f"colab.research.google.com/github/{url}/blob/main/notebooks/{path.name}" in row
+        student = course_map.student_version(path).relative_to(ROOT).as_posix()
+        assert f"colab.research.google.com/github/{url}/blob/main/{student}) exercises" in row
 
 
 def run_setup_cell(monkeypatch, on_colab: bool) -> list[list[str]]:

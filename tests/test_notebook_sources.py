@@ -8,7 +8,6 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SOURCES = sorted((NOTEBOOKS / "src").glob("[0-9][0-9]_*.py"))
-GENERATED = {"08_cifar10_assignment_student.ipynb"}  # built from the solution, not from a .py
 
 
 def cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
@@ -43,7 +42,7 @@ def test_every_notebook_has_a_source():
     orphans = [
         p.name
         for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")
-        if p.name not in GENERATED and not (NOTEBOOKS / "src" / f"{p.stem}.py").exists()
+        if not (NOTEBOOKS / "src" / f"{p.stem}.py").exists()
     ]
     assert not orphans, f"notebooks without a jupytext source: {orphans}"
 

@@ -88,19 +88,6 @@ device = helpers.best_device()
 CACHE = helpers.get_settings().cache_dir  # a folder the course may write to (not committed)
 
 
-def verdict(answer, is_right, hint: str) -> None:
-    """Say whether an exercise answer is right, without stopping the notebook or revealing it."""
-    if answer is None:
-        print("Not yet answered: replace None in your cell above, run it, then run this cell.")
-        return
-    try:
-        right = bool(is_right(answer))
-    except Exception as err:  # a wrong type or shape: say so, do not stop the notebook
-        print(f"Not right yet ({type(err).__name__}: {err}). Hint: {hint}")
-        return
-    print("Right!" if right else f"Not right yet. Hint: {hint}")
-
-
 # %% [markdown]
 # ## 1. Tensors, autograd and `nn.Module` in brief
 #
@@ -1123,9 +1110,10 @@ check_true("size mismatch for 0.weight" in mismatch, "load_state_dict names the 
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a cell for your answer, a cell that checks it (it says "right" or gives a
-# hint, and never stops the notebook), and a hidden solution (click to show) that uses its own
-# variable names, so it never overwrites your answer.
+# Each exercise has a cell for your answer and a check cell below it that says "right" or
+# gives a hint (it never stops the notebook). The exercise version of this notebook
+# (`notebooks/student/`) has empty answer cells; this lecture version holds the solutions in
+# them.
 #
 # **Exercise 1 (RMSprop by hand).** The slides give RMSprop as $E[g^2]_t = \rho\,
 # E[g^2]_{t-1} + (1 - \rho)\, g_t^2$ and $\Delta w_t = -\lambda\, g_t / \sqrt{E[g^2]_t +
@@ -1134,20 +1122,14 @@ check_true("size mismatch for 0.weight" in mismatch, "load_state_dict names the 
 # (\sqrt{E[g^2]_t} + \epsilon)$. Write a class `HandRMSprop(params, lr, alpha=0.99,
 # eps=1e-8)` with a `step()` method in PyTorch's form, like `HandSGD` above.
 
-# %%
-# Your answer: define the class HandRMSprop.
+
+# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 1: your answer, the class HandRMSprop
 HandRMSprop = None
 
-# %%
-verdict(
-    HandRMSprop,
-    lambda cls: max(same_steps(lambda p: torch.optim.RMSprop(p, lr=1e-3), lambda p: cls(p, lr=1e-3))) < 1e-9,
-    "keep one running average per parameter tensor, starting at zeros; update it in place.",
-)  # fmt: skip
 
-
-# %% tags=["solution"] jupyter={"source_hidden": true}
-class SolutionRMSprop:
+### BEGIN SOLUTION
+class HandRMSprop:
     def __init__(self, params, lr: float, alpha: float = 0.99, eps: float = 1e-8):
         self.params, self.lr, self.alpha, self.eps = list(params), lr, alpha, eps
         self.square_avg = [torch.zeros_like(p) for p in self.params]
@@ -1159,8 +1141,18 @@ class SolutionRMSprop:
             p.sub_(self.lr * p.grad / (avg.sqrt() + self.eps))
 
 
-rms_gaps = same_steps(lambda p: torch.optim.RMSprop(p, lr=1e-3), lambda p: SolutionRMSprop(p, 1e-3))
-check_close(rms_gaps, [0.0] * len(rms_gaps), "RMSprop: hand-written vs torch.optim", atol=1e-9)
+### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+ok_1 = helpers.verdict(
+    HandRMSprop,
+    lambda cls: max(same_steps(lambda p: torch.optim.RMSprop(p, lr=1e-3), lambda p: cls(p, lr=1e-3))) < 1e-9,
+    "keep one running average per parameter tensor, starting at zeros; update it in place.",
+)  # fmt: skip
+### BEGIN HIDDEN TESTS
+assert ok_1, "exercise 1 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # **Exercise 2 (the forgotten `model.eval()`).** Compute the mean test loss of the trained
@@ -1168,20 +1160,13 @@ check_close(rms_gaps, [0.0] * len(rms_gaps), "RMSprop: hand-written vs torch.opt
 # and once properly with `evaluate`. Store the three losses in a tuple
 # `(loss_train_mode_1, loss_train_mode_2, loss_eval_mode)`. What do you observe?
 
-# %%
-# Your answer: a tuple of three test losses.
+
+# %% nbgrader={"grade": false, "grade_id": "ex2_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 2: your answer, a tuple of three test losses
 forgotten_eval = None
 
-# %%
-verdict(
-    forgotten_eval,
-    lambda t: len(t) == 3 and t[0] != t[1] and t[2] == evaluate(model, test_loader)[0],
-    "in train mode dropout draws a new mask on every forward pass; the third value comes "
-    "from evaluate(model, test_loader).",
-)
 
-
-# %% tags=["solution"] jupyter={"source_hidden": true}
+### BEGIN SOLUTION
 @torch.no_grad()
 def loss_in_train_mode(net: nn.Module) -> float:
     net.train()  # the mistake: dropout stays on while testing
@@ -1191,37 +1176,43 @@ def loss_in_train_mode(net: nn.Module) -> float:
     return total / len(test_set)
 
 
-solution_losses = (
+forgotten_eval = (
     loss_in_train_mode(model),
     loss_in_train_mode(model),
     evaluate(model, test_loader)[0],
 )
 print(
     "test loss in train mode, again in train mode, in eval mode:",
-    [f"{v:.4f}" for v in solution_losses],
+    [f"{v:.4f}" for v in forgotten_eval],
 )
-check_true(solution_losses[0] != solution_losses[1], "with dropout on, two evaluations disagree")
-check_equal(evaluate(model, test_loader)[0], solution_losses[2], "eval mode is repeatable")
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+ok_2 = helpers.verdict(
+    forgotten_eval,
+    lambda t: len(t) == 3 and t[0] != t[1] and t[2] == evaluate(model, test_loader)[0],
+    "in train mode dropout draws a new mask on every forward pass; the third value comes "
+    "from evaluate(model, test_loader).",
+)
+### BEGIN HIDDEN TESTS
+assert ok_2, "exercise 2 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
+# In train mode the two losses differ (a new dropout mask each time) and are higher than the
+# eval-mode loss, which is the same on every call: forgetting `model.eval()` makes a test
+# score noisy and pessimistic.
+#
 # **Exercise 3 (overfit one batch).** The slides' first sanity check for new code: with
 # regularisation off, a working network must learn a single small batch by heart. Train a
 # fresh `make_model()` with Adam (lr $10^{-2}$) on the first 64 *test-transformed* training
 # images (no augmentation) for at most 200 steps, with `model.eval()` so that dropout is off,
 # and store the final training accuracy on those 64 images in `one_batch_accuracy`.
 
-# %%
-# Your answer: a float between 0 and 1.
+# %% nbgrader={"grade": false, "grade_id": "ex3_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 3: your answer, a float between 0 and 1
 one_batch_accuracy = None
-
-# %%
-verdict(
-    one_batch_accuracy,
-    lambda a: a == 1.0,
-    "a correct loop reaches 100 % on 64 images; check zero_grad, and that dropout is off.",
-)
-
-# %% tags=["solution"] jupyter={"source_hidden": true}
+### BEGIN SOLUTION
 helpers.seed_everything(seed)
 memoriser = make_model().to(device).eval()  # eval(): dropout off, nothing to regularise
 one_batch = DigitImages(mnist_train.images[:BATCH], mnist_train.labels[:BATCH], test_transform)
@@ -1235,9 +1226,19 @@ for step in range(201):
     memoriser_opt.zero_grad()
     loss_one.backward()
     memoriser_opt.step()
-solution_one_batch_accuracy = (logits_one.argmax(1) == y_one_batch).float().mean().item()
-print(f"after {step} steps: loss {loss_one.item():.4f}, accuracy {solution_one_batch_accuracy:.2f}")
-check_equal(solution_one_batch_accuracy, 1.0, "accuracy on the memorised batch")
+one_batch_accuracy = (logits_one.argmax(1) == y_one_batch).float().mean().item()
+print(f"after {step} steps: loss {loss_one.item():.4f}, accuracy {one_batch_accuracy:.2f}")
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex3_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+ok_3 = helpers.verdict(
+    one_batch_accuracy,
+    lambda a: a == 1.0,
+    "a correct loop reaches 100 % on 64 images; check zero_grad, and that dropout is off.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_3, "exercise 3 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary

@@ -29,8 +29,10 @@
 # `YOUR CODE HERE` line raises "not done yet"; the checks below each task report what is still
 # missing without stopping the notebook, and the checklist at the end prints your score. The
 # **solution** version passes every check. Rebuild the student version with
-# `python -m helpers.assignment build`; grade a submission with
-# `python -m helpers.assignment grade submission.ipynb`.
+# `python scripts/assignment.py build 08`; grade a submission with
+# `python scripts/assignment.py grade submission.ipynb`. The cells that load and split the
+# data, train and score are locked: the grader puts back their released version, so every
+# submission is trained and scored the same way.
 
 # %% [markdown]
 # ## Learning goals
@@ -72,6 +74,7 @@ import helpers
 helpers.print_banner()
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -100,7 +103,7 @@ print(f"seed {SEED}, device {device.type}")
 # is fixed by the seed, so both models see exactly the same images. In fast mode the course
 # uses a class-balanced subset (5,000 / 1,000 images) and trains on a part of it.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "data", "locked": true, "schema_version": 3, "solution": false}
 full_train = helpers.load_cifar10("train")  # uint8 (N, 3, 32, 32)
 test_set = helpers.load_cifar10("test")
 train_set, val_set = full_train.split(pick(500, 5000), seed=SEED)
@@ -109,6 +112,20 @@ keep = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(SE
 train_set = train_set.subset(keep.sort().values)
 REAL_DATA = full_train.real  # False for the generated stand-in
 classes = full_train.classes
+
+
+def fingerprint(data) -> str:
+    """A short hash of a set's images and labels: it changes when the set does."""
+    digest = hashlib.sha1(data.images.numpy().tobytes())
+    digest.update(data.labels.numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
+SPLIT = {
+    "train": fingerprint(train_set),
+    "validation": fingerprint(val_set),
+    "test": fingerprint(test_set),
+}
 print(f"train {len(train_set):,} | validation {len(val_set):,} | test {len(test_set):,}")
 
 # %%
@@ -145,7 +162,7 @@ fig = helpers.show_images(
 # training batches are augmented there too: a random crop of the image padded by 4 pixels and
 # a random horizontal flip. Validation and test batches are never augmented.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "loaders", "locked": true, "schema_version": 3, "solution": false}
 BATCH_SIZE = pick(32, 256)
 MEAN, STD = full_train.mean, full_train.std
 
@@ -621,6 +638,7 @@ class Run:
     test_acc: float
     config: dict
     seconds: float
+    split: dict  # fingerprints of the training, validation and test sets it used
 
 
 def train_and_evaluate(model_cls, name: str) -> Run:
@@ -629,6 +647,7 @@ def train_and_evaluate(model_cls, name: str) -> Run:
     optimizer, scheduler = make_optimizer(model)
     config = describe(optimizer, scheduler)
     start = time.perf_counter()
+    val_loader, test_loader = make_loader(val_set, False), make_loader(test_set, False)
     history = helpers.fit(
         model,
         make_loader(train_set, True),
@@ -650,7 +669,12 @@ def train_and_evaluate(model_cls, name: str) -> Run:
         f"{name}: best epoch {history.best_epoch}, validation {val_acc:.1%}, "
         f"test {test_acc:.1%}, {seconds:.1f} s"
     )
-    return Run(name, model, history, val_acc, test_acc, config, seconds)
+    split = {
+        "train": fingerprint(train_set),
+        "validation": fingerprint(val_set),
+        "test": fingerprint(test_set),
+    }
+    return Run(name, model, history, val_acc, test_acc, config, seconds, split)
 
 
 # %% nbgrader={"grade": false, "grade_id": "train_models", "locked": true, "schema_version": 3, "solution": false}
@@ -724,9 +748,34 @@ results_ok = ready(
 assert results_ok, "the solution trains and evaluates both models"
 if REAL_DATA:
     assert runs["proposed"].val_acc > runs["baseline"].val_acc, "the proposed model is better"
-if REAL_DATA and not helpers.get_settings().fast:
-    assert runs["baseline"].test_acc >= 0.75 and runs["proposed"].test_acc >= 0.85, "accuracy goals"
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### The accuracy goals
+#
+# At full size (on a GPU, real data) the goals are 75 % test accuracy for the baseline and
+# 85 % for the proposed model; fast mode trains on 1,500 images for 3 epochs, so its goals are
+# 15 % and 25 % (chance is 10 %). Hand in the notebook as you ran it: the grader scores this
+# cell from the outputs stored in your notebook, your own run, and re-runs the notebook in fast
+# mode only to check that your code runs.
+
+
+# %% nbgrader={"grade": true, "grade_id": "accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false} tags=["graded_from_outputs"]
+FULL_SIZE = REAL_DATA and not helpers.get_settings().fast
+GOALS = {"baseline": 0.75, "proposed": 0.85} if FULL_SIZE else {"baseline": 0.15, "proposed": 0.25}
+
+
+def reaches_goal(key: str):
+    run, goal = runs[key], GOALS[key]
+    mode = "full size" if FULL_SIZE else "fast mode" if REAL_DATA else "stand-in data, not graded"
+    return REAL_DATA and run.test_acc >= goal, f"{run.test_acc:.1%} test ({mode}, goal {goal:.0%})"
+
+
+accuracy = Checklist()
+for key in GOALS:
+    accuracy.check(f"{key} model reaches its test accuracy goal", lambda key=key: reaches_goal(key))
+accuracy.show()
+accuracy.score  # nbgrader's partial credit: the points earned
 
 # %% [markdown]
 # ### The full-size runs, recorded
@@ -863,9 +912,14 @@ if ready("the misclassified images", trained_model=best):
 # depth with 3x3 convolutions, residual connections, global pooling instead of big dense
 # layers, parameter count) and say which of them you think matters most. Return your answer
 # as Markdown text from `discussion()`; you may use the numbers in `runs`.
+#
+# The discussion is graded by hand, 3 points: 1 for naming the better model with its
+# validation and test accuracy, 1 for tying the gap to concrete architectural differences
+# (several at once, unless an ablation isolates one), 1 for using the ablation to say what
+# BatchNorm contributes.
 
 
-# %% nbgrader={"grade": false, "grade_id": "discussion", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": true, "grade_id": "discussion", "locked": false, "points": 3, "schema_version": 3, "solution": true}
 def discussion() -> str:
     """Your discussion of the results, as Markdown (at least 60 words)."""
     ### BEGIN SOLUTION
@@ -902,7 +956,7 @@ from the other differences, which further ablations (shortcuts, depth) would sep
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "discussion_shown", "locked": true, "schema_version": 3, "solution": false}
 text = None
 if ready("the discussion", baseline=runs.get("baseline"), proposed=runs.get("proposed")):
     text = attempt("Task 4, discussion", discussion)
@@ -917,7 +971,7 @@ if text is not None:
 # table and the score.
 
 
-# %% nbgrader={"grade": true, "grade_id": "checklist", "locked": true, "points": 6, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "checklist", "locked": true, "points": 7, "schema_version": 3, "solution": false}
 def two_cnn_classes():
     models = [check_cnn(cls, cls.__name__) for cls in (BaselineNet, ProposedNet)]
     return True, " + ".join(f"{type(m).__name__} ({n_params(m):,} parameters)" for m in models)
@@ -954,6 +1008,17 @@ def same_configuration():
     )
 
 
+def released_split():
+    changed = [r.name for r in runs.values() if r.split != SPLIT]
+    ok = len(runs) >= 2 and not changed
+    return ok, (
+        f"changed for {', '.join(changed)}: train on the training part only, never on "
+        "validation or test images"
+        if changed
+        else f"{len(runs)} runs on the released split"
+    )
+
+
 def discussion_present():
     words = discussion().split()
     text = " ".join(words)
@@ -970,11 +1035,10 @@ checklist.check("the proposed model has a name", has_a_name)
 checklist.check("both models trained and evaluated", trained_and_evaluated)
 checklist.check("train/val loss and val/test accuracy reported", losses_and_accuracies_reported)
 checklist.check("same optimisation configuration", same_configuration)
+checklist.check("trained on the released training split only", released_split)
 checklist.check("discussion of which model is better and why", discussion_present)
 checklist.show()
-### BEGIN HIDDEN TESTS
-assert checklist.all_passed, "the solution passes the whole checklist"
-### END HIDDEN TESTS
+checklist.score  # nbgrader's partial credit: the points earned
 
 # %% [markdown]
 # ## 11. Beyond one GPU: data-parallel training
@@ -1052,22 +1116,24 @@ print("2 processes x 16 images, gradients averaged == 1 process x 32 images")
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Ablation: shortcuts.** Section 7 removed BatchNorm. Build a copy of your proposed
-#    model without its residual shortcuts (the same layers, but `x = block(x)` where it has
-#    `x = x + block(x)`), check that it has exactly as many parameters (a shortcut has none)
-#    and that it computes a different function, then train it with `train_and_evaluate` and
-#    compare its validation accuracy with the proposed model's.
-# 2. **Where do the baseline's parameters live?** Compute the fraction of `BaselineNet`'s
-#    parameters that sit in its first dense layer.
-# 3. **Receptive field.** Two stacked 3x3 convolutions see a 5x5 window. How large is the
-#    window of $n$ stacked 3x3 convolutions (stride 1)? Check your formula with the gradient of
-#    one output pixel for $n = 1, 2, 3$.
-
-# %%
-# Exercise 1: your code here
+# Each exercise has a cell for your answer and a check cell below it that says whether it is
+# right, with a hint when it is not (it never stops the notebook). In the student version the
+# answer cells are empty; this solution version holds the answers.
+#
+# **Exercise 1 (ablation: shortcuts).** Section 7 removed BatchNorm. Write
+# `PlainProposedNet`, a subclass of your `ProposedNet` with the same layers but without its
+# residual shortcuts (`x = block(x)` where it has `x = x + block(x)`). The check makes sure it
+# has exactly as many parameters (a shortcut has none) and computes a different function
+# with the same weights. Then train it with `train_and_evaluate` and compare its validation
+# accuracy with the proposed model's.
 
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 1: your answer, the class PlainProposedNet
+PlainProposedNet = None
+
+
+### BEGIN SOLUTION
 class PlainProposedNet(ProposedNet):
     """The proposed model's layers without its two residual additions."""
 
@@ -1078,37 +1144,78 @@ class PlainProposedNet(ProposedNet):
 
 
 if proposed_ok:
-    plain = PlainProposedNet()
-    helpers.check_equal(n_params(plain), n_params(ProposedNet()), "parameters without shortcuts")
-    with_shortcuts = ProposedNet().eval()
-    with_shortcuts.load_state_dict(plain.state_dict())  # the same weights in both
-    probe = torch.randn(4, 3, 32, 32)
-    helpers.check_true(
-        not torch.allclose(plain.eval()(probe), with_shortcuts(probe)),
-        "removing the shortcuts changes what the same weights compute",
-    )
     no_shortcuts = train_and_evaluate(PlainProposedNet, f"{proposed_name()} without shortcuts")
     print(
         f"validation: with shortcuts {runs['proposed'].val_acc:.1%}, without {no_shortcuts.val_acc:.1%}"
     )
+### END SOLUTION
 
-# %%
-# Exercise 2: your code here
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-c1, c2, h1, h2 = BASELINE_SIZES
-first_dense = c2 * 25 * h1 + h1
-share = first_dense / lenet_params(*BASELINE_SIZES)
-helpers.check_true(
-    share > 0.5, "most of the baseline's parameters are in its first dense layer", f"{share:.1%}"
+# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+def same_layers_other_function(plain_cls) -> bool:
+    """Same parameters as ProposedNet, but a different output with the same weights."""
+    plain, proposed = plain_cls().eval(), ProposedNet().eval()
+    proposed.load_state_dict(plain.state_dict())
+    probe = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        differs = not torch.allclose(plain(probe), proposed(probe))
+    return n_params(plain) == n_params(proposed) and differs
+
+
+ok_1 = helpers.verdict(
+    PlainProposedNet,
+    same_layers_other_function,
+    "subclass ProposedNet and override forward only; drop the `x +` of each residual block",
 )
-print(f"first dense layer: {first_dense:,} parameters = {share:.1%} of BaselineNet")
+### BEGIN HIDDEN TESTS
+assert ok_1, "exercise 1 is not right"
+### END HIDDEN TESTS
 
-# %%
-# Exercise 3: your code here
+# %% [markdown]
+# **Exercise 2 (where do the baseline's parameters live?).** Compute the fraction of
+# `BaselineNet`'s parameters that sit in its first dense layer, a number between 0 and 1.
+
+# %% nbgrader={"grade": false, "grade_id": "ex2_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 2: your answer (a number between 0 and 1)
+first_dense_share = None
+### BEGIN SOLUTION
+c1, c2, h1, h2 = BASELINE_SIZES
+first_dense_share = (c2 * 25 * h1 + h1) / lenet_params(*BASELINE_SIZES)  # weights + biases
+print(f"first dense layer: {first_dense_share:.1%} of BaselineNet's parameters")
+### END SOLUTION
 
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+def share_of_first_dense(model: nn.Module) -> float:
+    first = next(m for m in model.modules() if isinstance(m, nn.Linear))
+    return n_params(first) / n_params(model)
+
+
+ok_2 = helpers.verdict(
+    first_dense_share,
+    lambda share: abs(share - share_of_first_dense(BaselineNet())) < 1e-6,
+    "count weights and biases of the first nn.Linear, divide by all of BaselineNet's",
+)
+### BEGIN HIDDEN TESTS
+assert ok_2, "exercise 2 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 3 (receptive field).** Two stacked 3x3 convolutions see a 5x5 window. Predict the
+# width of the window that $n$ stacked 3x3 convolutions (stride 1) see: write it as a function
+# `field_of_stack(n)`. The check compares it with the receptive field PyTorch layers have for
+# $n = 1, \dots, 6$.
+
+# %% nbgrader={"grade": false, "grade_id": "ex3_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 3: your answer, a function of n
+field_of_stack = None
+
+
+### BEGIN SOLUTION
+def field_of_stack(n: int) -> int:
+    return 2 * n + 1  # every 3x3 layer adds one pixel on each side
+
+
 def measured_field(n: int) -> int:
     """Width of the input region that changes the centre output of n stacked 3x3 convs."""
     net = nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1) for _ in range(n)])
@@ -1119,8 +1226,18 @@ def measured_field(n: int) -> int:
 
 
 for n in (1, 2, 3):
-    helpers.check_equal(measured_field(n), 2 * n + 1, f"receptive field of {n} stacked 3x3 convs")
-print("n stacked 3x3 convolutions see a (2n + 1) x (2n + 1) window")
+    helpers.check_equal(measured_field(n), field_of_stack(n), f"field of {n} stacked 3x3 convs")
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex3_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+ok_3 = helpers.verdict(
+    field_of_stack,
+    lambda f: all(f(n) == helpers.receptive_field([nn.Conv2d(1, 1, 3)] * n) for n in range(1, 7)),
+    "each 3x3 layer with stride 1 widens the window by the same number of pixels",
+)
+### BEGIN HIDDEN TESTS
+assert ok_3, "exercise 3 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary

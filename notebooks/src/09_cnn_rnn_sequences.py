@@ -60,6 +60,7 @@ import helpers
 helpers.print_banner()
 
 # %%
+from collections import Counter
 from typing import NamedTuple
 
 import matplotlib.pyplot as plt
@@ -995,8 +996,10 @@ print(f"digit reader {count_params(digit_reader):,} parameters; "
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a cell for your answer and a check cell that says whether it is right
-# (it never stops the notebook); the solution is hidden below it.
+# Each exercise has a cell for your answer and a check cell below it that says whether it is
+# right, with a hint when it is not (it never stops the notebook). The exercise version of this
+# notebook (`notebooks/student/`) has empty answer cells; this lecture version holds the
+# solutions in them.
 #
 # 1. **Attention's parameters.** How many parameters does `AdditiveAttention(hidden=64,
 #    features=64, size=32)` have? Count them from the formula of section 4 ($W_h$, $W_f$ with
@@ -1008,58 +1011,49 @@ print(f"digit reader {count_params(digit_reader):,} parameters; "
 #    the pair (true digit, predicted digit) that occurs most often among the mistakes.
 
 
-# %%
-def verdict(answer, expected, hint: str) -> None:
-    """Says right / not yet / wrong for an exercise; never stops the notebook."""
-    if answer is None:
-        print("not yet: replace None by your answer and run this cell again")
-    elif answer == expected:
-        print("right")
-    else:
-        print(f"wrong: {hint}")
-
-
-# %%
+# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
 # Exercise 1: your answer (a number)
 attention_params = None
+### BEGIN SOLUTION
+attention_params = 64 * 32 + (64 * 32 + 32) + 32  # W_h + (W_f and its bias b) + v
+### END SOLUTION
 
-# %%
-verdict(
+# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+ok_1 = helpers.verdict(
     attention_params,
     count_params(AdditiveAttention(hidden=64, features=64, size=32)),
     "W_h is (32, 64) without bias, W_f is (32, 64) with a bias of 32, v is (1, 32)",
 )
+### BEGIN HIDDEN TESTS
+assert ok_1, "exercise 1 is not right"
+### END HIDDEN TESTS
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-solution_1 = 64 * 32 + (64 * 32 + 32) + 32
-helpers.check_equal(solution_1, count_params(AdditiveAttention(64, 64, 32)), "attention parameters")
-print(solution_1)
-
-# %%
+# %% nbgrader={"grade": false, "grade_id": "ex2_answer", "locked": false, "schema_version": 3, "solution": true}
 # Exercise 2: your answer (pixels)
 deeper_field = None
-
-# %%
-verdict(
-    deeper_field,
-    helpers.receptive_field([*encoder.cnn, *conv_bn_relu(CHANNELS[2], CHANNELS[2])]),
-    "r grows by (k - 1) j, and j, the distance between columns, is 8 pixels there",
-)
-
-# %% tags=["solution"] jupyter={"source_hidden": true}
-solution_2 = 33 + (3 - 1) * 8
+### BEGIN SOLUTION
+deeper_field = 33 + (3 - 1) * 8  # r grows by (k - 1) j with j = 8 pixels between columns
 deeper = nn.Sequential(*encoder.cnn, *conv_bn_relu(CHANNELS[2], CHANNELS[2])).eval()
 image = torch.rand(1, 1, DIGIT, WIDTH, requires_grad=True)
 deeper(image)[0, :, :, 10].sum().backward()  # column 10 of the deeper CNN
 seen = torch.nonzero(image.grad[0, 0].abs().sum(dim=0)).flatten()
-helpers.check_equal(len(seen), solution_2, "pixels seen by a column of the deeper encoder")
-print(solution_2)
+helpers.check_equal(len(seen), deeper_field, "pixels seen by a column of the deeper encoder")
+### END SOLUTION
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+ok_2 = helpers.verdict(
+    deeper_field,
+    helpers.receptive_field([*encoder.cnn, *conv_bn_relu(CHANNELS[2], CHANNELS[2])]),
+    "r grows by (k - 1) j, and j, the distance between columns, is 8 pixels there",
+)
+### BEGIN HIDDEN TESTS
+assert ok_2, "exercise 2 is not right"
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "ex3_answer", "locked": false, "schema_version": 3, "solution": true}
 # Exercise 3: your answer, e.g. (4, 9) for "a true 4 read as 9"
 most_confused = None
-
-# %% tags=["solution"] jupyter={"source_hidden": true}
+### BEGIN SOLUTION
 confusion = torch.zeros(10, 10, dtype=torch.long)  # rows: true digit, columns: predicted
 for reading, truth, k in zip(readings["attention"], test_strips.targets, test_strips.lengths):
     if len(reading) == int(k):
@@ -1067,15 +1061,27 @@ for reading, truth, k in zip(readings["attention"], test_strips.targets, test_st
             confusion[d_true, d_read] += 1
 mistakes = confusion - torch.diag(torch.diag(confusion))
 flat = int(mistakes.argmax())
-solution_3 = (flat // 10, flat % 10)
-helpers.check_equal(
-    int(confusion.sum()), counted, "digits of the strips read with the right length"
-)
-print(f"most frequent mistake: a true {solution_3[0]} read as {solution_3[1]} "
+most_confused = (flat // 10, flat % 10)
+print(f"most frequent mistake: a true {most_confused[0]} read as {most_confused[1]} "
       f"({int(mistakes.max())} times among {int(mistakes.sum())} mistakes)")  # fmt: skip
+### END SOLUTION
 
-# %%
-verdict(most_confused, solution_3, "count (true, predicted) pairs with true != predicted")
+# %% nbgrader={"grade": true, "grade_id": "ex3_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+mistake_pairs = Counter(
+    (d_true, d_read)
+    for reading, truth, k in zip(readings["attention"], test_strips.targets, test_strips.lengths)
+    if len(reading) == int(k)
+    for d_true, d_read in zip(truth[:k].tolist(), reading)
+    if d_true != d_read
+)
+ok_3 = helpers.verdict(
+    most_confused,
+    lambda pair: mistake_pairs[tuple(pair)] == max(mistake_pairs.values(), default=0),
+    "count (true, predicted) pairs with true != predicted, over strips read with the right length",
+)
+### BEGIN HIDDEN TESTS
+assert ok_3, "exercise 3 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary
