@@ -892,67 +892,76 @@ check_equal(count(conv1x1), 16 * 4 + 4, "parameters of Conv2d(16, 4, 1)")
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a cell for your answer and a hidden solution below it (click to show). The
-# solution cells assert their results, so the notebook also checks itself.
+# Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
+# "Right!", "Not right yet" with a hint, or "Not attempted yet"; the check never stops the
+# notebook. In the lecture version of this notebook the answer cells hold a worked solution,
+# marked as such; in the exercise version they are yours.
 #
-# **Exercise 1 (counting).** A dense layer maps a $28 \times 28$ grayscale image to the same
-# output as `Conv2d(1, 8, 5)`: eight $24 \times 24$ maps. How many parameters does it have, and
-# how many times more than the conv layer? Check your formula with an `nn.Linear` on the `meta`
-# device.
+# **Exercise 1 (counting; a number).** A dense layer maps a $28 \times 28$ grayscale image to
+# the same output as `Conv2d(1, 8, 5)`: eight $24 \times 24$ maps. How many parameters
+# (weights and biases) does it have? The conv layer has 208.
 
-# %%
-# Your answer: replace None with your counts.
+# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 1: your answer (a whole number)
 dense_equivalent_params = None
-ratio_to_conv = None
+### BEGIN SOLUTION
+dense_equivalent_params = (28 * 28) * (8 * 24 * 24) + 8 * 24 * 24  # weights + biases
+# 3,617,280: about 17,000 times the conv's 208 (sparse connectivity and weight sharing)
+### END SOLUTION
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-inputs, outputs = 28 * 28, 8 * 24 * 24
-dense_equivalent_params = inputs * outputs + outputs
-ratio_to_conv = dense_equivalent_params / count(nn.Conv2d(1, 8, 5))
-check_equal(
-    count(nn.Linear(inputs, outputs, device="meta")),
+# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+ok_1 = helpers.verdict(
     dense_equivalent_params,
-    "dense layer with the conv's output size",
+    count(nn.Linear(28 * 28, 8 * 24 * 24, device="meta")),
+    "count the input values and the output values; every pair gets a weight, every output a bias.",
 )
-print(f"{dense_equivalent_params:,} parameters, {ratio_to_conv:,.0f} times the conv's 208")
-check_true(ratio_to_conv > 10_000, "the dense layer needs over 10,000 times more parameters")
+### BEGIN HIDDEN TESTS
+assert ok_1, "exercise 1 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
-# **Exercise 2 (a convolution is a constrained dense layer).** For a 1-D signal of length 10 and
-# the kernel `w = [1, -2, 3]`, build the $8 \times 10$ matrix $T$ with $T x =$
-# `F.conv1d(x, w)` for every $x$. How many of its entries are non-zero (sparse connectivity),
-# and how many *different* non-zero values does it hold (weight sharing)?
+# **Exercise 2 (a convolution is a constrained dense layer; code).** For a 1-D signal of length
+# 10 and the kernel `w_ex = [1, -2, 3]`, build the $8 \times 10$ matrix `T` with
+# $T x =$ `F.conv1d(x, w_ex)` for every $x$ (as a float tensor). Look at it: how many entries
+# are non-zero (sparse connectivity), and how many *different* non-zero values are there
+# (weight sharing)?
 
-# %%
-# Your answer: build T (a float tensor of shape (8, 10)).
-T = None
-
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% nbgrader={"grade": false, "grade_id": "ex2_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 2: your answer (a float tensor of shape (8, 10))
 w_ex = torch.tensor([1.0, -2.0, 3.0])
+T = None
+### BEGIN SOLUTION
 T = torch.zeros(8, 10)
 for row in range(8):
     T[row, row : row + 3] = w_ex  # each output sees 3 neighbours, always with the same weights
+# A band: 24 of the 80 entries are non-zero, and they hold only the 3 values of w_ex.
+### END SOLUTION
 
-x_ex = torch.randn(10)
-check_close(
-    T @ x_ex, F.conv1d(x_ex.view(1, 1, -1), w_ex.view(1, 1, -1)).flatten(), "T @ x vs F.conv1d"
+# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# Column j of T is what the convolution makes of the unit signal e_j:
+T_reference = F.conv1d(torch.eye(10).view(10, 1, 10), w_ex.view(1, 1, 3)).view(10, 8).T
+ok_2 = helpers.verdict(
+    T,
+    lambda a: a.shape == (8, 10) and torch.allclose(a.float(), T_reference),
+    "output r of a valid cross-correlation reads inputs r, r + 1, r + 2 with weights w_ex[0..2].",
 )
-check_equal(int((T != 0).sum()), 8 * 3, "non-zero entries of T")
-check_equal(sorted(T[T != 0].unique().tolist()), [-2.0, 1.0, 3.0], "distinct weights in T")
-print(f"{int((T != 0).sum())} of {T.numel()} entries are non-zero, using only 3 distinct weights")
+### BEGIN HIDDEN TESTS
+assert ok_2, "exercise 2 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
-# **Exercise 3 (dilation).** A dilation $d$ spreads the kernel's taps $d$ pixels apart: the
-# window at $(r, c)$ reads $\tilde{x}[n, i, s r + d u, s c + d v]$ and
-# $H_\text{out} = \lfloor (H + 2p - d(k_h - 1) - 1)/s \rfloor + 1$. Extend `conv2d_loops` with a
-# `dilation` argument and check it against `F.conv2d(..., dilation=2)`.
+# **Exercise 3 (dilation; code).** A dilation $d$ spreads the kernel's taps $d$ pixels apart:
+# the window at $(r, c)$ reads $\tilde{x}[n, i, s r + d u, s c + d v]$ and
+# $H_\text{out} = \lfloor (H + 2p - d(k_h - 1) - 1)/s \rfloor + 1$. Write
+# `conv2d_dilated(x, w, b, stride, padding, dilation)` by extending `conv2d_loops`; the check
+# compares it with `F.conv2d(..., dilation=d)` for several settings.
 
-# %%
-# Your answer: write conv2d_dilated(x, w, b, stride, padding, dilation).
+# %% nbgrader={"grade": false, "grade_id": "ex3_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 3: your answer (a function like conv2d_loops, with a dilation argument)
 conv2d_dilated = None
+### BEGIN SOLUTION
 
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
 def conv2d_dilated(x, w, b=None, stride=1, padding=0, dilation=1):
     n_batch, _, height, width = x.shape
     c_out, _, kh, kw = w.shape
@@ -971,41 +980,87 @@ def conv2d_dilated(x, w, b=None, stride=1, padding=0, dilation=1):
     return out
 
 
-x_d = torch.randn(2, 3, 11, 9, dtype=torch.float64)
-w_d = torch.randn(4, 3, 3, 3, dtype=torch.float64)
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex3_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+x_d = torch.randn(2, 3, 11, 9, dtype=torch.float64)  # (N, C_in, H, W)
+w_d = torch.randn(4, 3, 3, 3, dtype=torch.float64)  # (C_out, C_in, 3, 3)
 b_d = torch.randn(4, dtype=torch.float64)
-for s, p, d in [(1, 0, 2), (2, 1, 2), (1, 2, 3)]:
-    check_close(
-        conv2d_dilated(x_d, w_d, b_d, s, p, d),
-        F.conv2d(x_d, w_d, b_d, stride=s, padding=p, dilation=d),
-        f"dilation {d}, stride {s}, padding {p}",
-    )
-check_close(
-    conv2d_dilated(x_d, w_d, b_d, 2, 1, 1),
-    conv2d_loops(x_d, w_d, b_d, 2, 1),
-    "dilation 1 is the ordinary conv",
+settings_d = [(1, 0, 2), (2, 1, 2), (1, 2, 3), (2, 1, 1)]  # (stride, padding, dilation)
+ok_3 = helpers.verdict(
+    conv2d_dilated,
+    lambda fn: all(
+        torch.allclose(fn(x_d, w_d, b_d, s, p, d), F.conv2d(x_d, w_d, b_d, s, p, d))
+        for s, p, d in settings_d
+    ),
+    "start from conv2d_loops; only the output size and the rows and columns a window reads change.",
 )
+### BEGIN HIDDEN TESTS
+assert ok_3, "exercise 3 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
-# **Exercise 4 (gradient with a stride).** With stride $s$,
-# $y[r, c] = \sum_{u,v} w[u, v]\, x[s r + u, s c + v]$. Show that
-# $\partial L / \partial w[u, v] = \sum_{r,c} g[r, c]\, x[u + s r, v + s c]$ is a
-# cross-correlation of the input with the upstream gradient *dilated* by $s$, i.e.
-# `F.conv2d(x, g, dilation=s)` (keep the first $k \times k$ values), and check it against
-# autograd for $s = 2$.
+# **Exercise 4 (gradient with a stride; code).** With stride $s$,
+# $y[r, c] = \sum_{u,v} w[u, v]\, x[s r + u, s c + v]$, so
+# $\partial L / \partial w[u, v] = \sum_{r,c} g[r, c]\, x[u + s r, v + s c]$: a
+# cross-correlation of the input with the upstream gradient spread $s$ pixels apart. For the
+# input `x_s` and the upstream gradient `g_s` of a 3x3 convolution with stride 2 (below),
+# compute `grad_w_strided`, of shape `(1, 1, 3, 3)`, with one `F.conv2d` call and without
+# autograd; the check compares it with autograd.
 
-# %%
-# Your answer: compute grad_w_strided for x_s, w_s below and compare with autograd.
-x_s = torch.randn(1, 1, 9, 10, dtype=torch.float64, requires_grad=True)
-w_s = torch.randn(1, 1, 3, 3, dtype=torch.float64, requires_grad=True)
+# %% nbgrader={"grade": false, "grade_id": "ex4_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 4: your answer (a tensor of shape (1, 1, 3, 3))
+x_s = torch.randn(1, 1, 9, 10, dtype=torch.float64)  # the input of F.conv2d(x_s, w, stride=2)
+g_s = torch.randn(1, 1, 4, 4, dtype=torch.float64)  # dL/dy for its (1, 1, 4, 4) output
 grad_w_strided = None
+### BEGIN SOLUTION
+grad_w_strided = F.conv2d(x_s, g_s, dilation=2)[..., :3, :3]  # taps of g spaced 2 apart
+### END SOLUTION
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-y_s = F.conv2d(x_s, w_s, stride=2)  # (1, 1, 4, 4)
-g_s = torch.randn_like(y_s)
-(y_s * g_s).sum().backward()
-grad_w_strided = F.conv2d(x_s.detach(), g_s, dilation=2)[..., :3, :3]  # taps of g spaced 2 apart
-check_close(grad_w_strided, w_s.grad, "dL/dw for stride 2 as a dilated correlation vs autograd")
+# %% nbgrader={"grade": true, "grade_id": "ex4_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+w_probe = torch.zeros(1, 1, 3, 3, dtype=torch.float64, requires_grad=True)
+(F.conv2d(x_s, w_probe, stride=2) * g_s).sum().backward()  # L = sum(y * g), so dL/dy = g
+ok_4 = helpers.verdict(
+    grad_w_strided,
+    lambda a: torch.allclose(
+        torch.as_tensor(a, dtype=torch.float64).view(1, 1, 3, 3), w_probe.grad
+    ),
+    "F.conv2d has a dilation argument; the correlation may give more than 3x3 values.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_4, "exercise 4 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 5 (padding and weight sharing; a prediction).** Take an $8 \times 8$ input of ones,
+# a 3x3 kernel with `padding=1`, and the loss $L = \sum_{r,c} y[r, c]$, so the upstream
+# gradient is 1 everywhere. Before computing anything, predict $\partial L / \partial w$ for the
+# **centre** weight $w[1, 1]$ and for the **corner** weight $w[0, 0]$, as a tuple
+# `(centre, corner)`. The check measures both with autograd.
+
+# %% nbgrader={"grade": false, "grade_id": "ex5_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 5: your prediction, a tuple (centre, corner)
+padded_grads = None
+### BEGIN SOLUTION
+# dL/dw[u, v] sums the pixels that tap touched over the 64 output positions. The centre tap
+# touches every pixel once; the corner tap meets padded zeros along one row and one column of
+# outputs, so it touches only 7 x 7 ones. Border taps learn from fewer pixels.
+padded_grads = (64, 49)
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex5_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+w_probe = torch.zeros(1, 1, 3, 3, requires_grad=True)
+F.conv2d(torch.ones(1, 1, 8, 8), w_probe, padding=1).sum().backward()
+measured_grads = (w_probe.grad[0, 0, 1, 1].item(), w_probe.grad[0, 0, 0, 0].item())
+ok_5 = helpers.verdict(
+    padded_grads,
+    lambda a: len(a) == 2 and all(float(p) == m for p, m in zip(a, measured_grads)),
+    "dL/dw[u, v] sums x over the output positions; count the positions where w[u, v] reads a "
+    "real pixel rather than a padded zero.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_5, "exercise 5 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary

@@ -699,63 +699,128 @@ helpers.check_true(extent["block1"] <= 5 < extent["block3"], "block 3 uses a lar
 # %% [markdown]
 # ## Exercises
 #
-# 1. **A 45-degree edge detector.** The derivative of the brightness along the diagonal direction
-#    $(1, 1)/\sqrt2$ is $(g_x + g_y)/\sqrt2$. Because cross-correlation is linear, that is a single
-#    3x3 kernel. Write it down, and check that `filter2d` with your kernel equals
-#    $(g_x + g_y)/\sqrt2$ computed from the two Sobel responses of `camera`.
-# 2. **Separable blur.** Show that the Gaussian blur kernel is the outer product of
-#    $[1, 2, 1]/4$ with itself, and that blurring with a 3x1 kernel and then a 1x3 kernel gives the
-#    same result as the 3x3 kernel (valid convolution, no padding). How many multiplications per
-#    pixel does each way need?
-# 3. **Learn another kernel.** Use `learn_kernel` to learn `Laplacian 8` from noise images. Does it
-#    converge as well as Sobel did, although its centre weight (8) is much larger?
+# Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
+# "Right!", "Not right yet" with a hint, or "Not attempted yet"; the check never stops the
+# notebook. In the lecture version of this notebook the answer cells hold a worked solution,
+# marked as such; in the exercise version they are yours.
 #
-# Each exercise has a cell for your attempt, then a hidden solution (click to reveal).
+# **Exercise 1 (a 45-degree edge detector; code).** The derivative of the brightness along the
+# diagonal direction $(1, 1)/\sqrt2$ is $(g_x + g_y)/\sqrt2$, with $g_x$, $g_y$ the Sobel
+# responses. Because cross-correlation is linear, that is a single 3x3 kernel. Build it as a
+# float tensor `diagonal_45`; the check filters `camera` with it and compares with
+# $(g_x + g_y)/\sqrt2$.
 
-# %%
-# Exercise 1: your kernel here (3x3 tensor), then compare with (gx + gy) / sqrt(2).
-diagonal_45 = None  # TODO
-
-# %% tags=["solution"] jupyter={"source_hidden": true}
-# a linear combination of kernels is the kernel of the combined responses
+# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 1: your answer (a float tensor of shape (3, 3))
+diagonal_45 = None
+### BEGIN SOLUTION
+# A linear combination of kernels is the kernel of the same combination of responses.
 diagonal_45 = (KERNELS["Sobel x"] + KERNELS["Sobel y"]) / math.sqrt(2)
-cam = photos["camera"]
-gx, gy = filter2d(cam, KERNELS["Sobel x"]), filter2d(cam, KERNELS["Sobel y"])
-helpers.check_close(filter2d(cam, diagonal_45), (gx + gy) / math.sqrt(2), "45-degree", atol=1e-5)
-print(diagonal_45 * math.sqrt(2))  # Sobel x + Sobel y: weights rise from the top-left corner
+### END SOLUTION
 
-# %%
-# Exercise 2: build the blur from [1, 2, 1] / 4 and filter in two passes.
-column_then_row = None  # TODO
+# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+cam_gx = filter2d(photos["camera"], KERNELS["Sobel x"])  # (H, W)
+cam_gy = filter2d(photos["camera"], KERNELS["Sobel y"])
+ok_1 = helpers.verdict(
+    diagonal_45,
+    lambda k: torch.allclose(
+        filter2d(photos["camera"], torch.as_tensor(k, dtype=torch.float32).view(3, 3)),
+        (cam_gx + cam_gy) / math.sqrt(2),
+        atol=1e-5,
+    ),
+    "filter2d(image, a * k1 + b * k2) = a * filter2d(image, k1) + b * filter2d(image, k2).",
+)
+### BEGIN HIDDEN TESTS
+assert ok_1, "exercise 1 is not right"
+### END HIDDEN TESTS
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-g = torch.tensor([1.0, 2.0, 1.0]) / 4
-helpers.check_close(torch.outer(g, g), KERNELS["blur (Gaussian)"], "outer product of [1, 2, 1]/4")
-x = photos["chelsea"][None, None]  # (1, 1, H, W)
-column_then_row = F.conv2d(F.conv2d(x, g.view(1, 1, 3, 1)), g.view(1, 1, 1, 3))  # (1, 1, H-2, W-2)
-helpers.check_close(
+# %% [markdown]
+# **Exercise 2 (separable blur; code).** The Gaussian blur kernel is the outer product of
+# $[1, 2, 1]/4$ with itself. Blur `photos["chelsea"]` in two passes, first with that vector as
+# a 3x1 kernel (a column), then as a 1x3 kernel (a row), both with `F.conv2d` and no padding.
+# Store the result, of shape `(1, 1, H - 2, W - 2)`, in `column_then_row`; the check compares
+# it with one pass of the 3x3 kernel `KERNELS["blur (Gaussian)"]`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex2_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 2: your answer (a tensor of shape (1, 1, H - 2, W - 2))
+column_then_row = None
+### BEGIN SOLUTION
+g121 = torch.tensor([1.0, 2.0, 1.0]) / 4
+chelsea = photos["chelsea"][None, None]  # (1, 1, H, W)
+column_then_row = F.conv2d(F.conv2d(chelsea, g121.view(1, 1, 3, 1)), g121.view(1, 1, 1, 3))
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+blur_once = F.conv2d(photos["chelsea"][None, None], KERNELS["blur (Gaussian)"][None, None])
+ok_2 = helpers.verdict(
     column_then_row,
-    F.conv2d(x, KERNELS["blur (Gaussian)"][None, None]),
-    "two passes vs one",
-    atol=1e-6,
+    lambda a: a.shape == blur_once.shape and torch.allclose(a, blur_once, atol=1e-6),
+    "a (C_out, C_in, kh, kw) kernel of shape (1, 1, 3, 1) is a column; each valid pass shrinks "
+    "one direction by 2.",
 )
-print("multiplications per pixel: 3x3 kernel 9, two passes 3 + 3 = 6")
+### BEGIN HIDDEN TESTS
+assert ok_2, "exercise 2 is not right"
+### END HIDDEN TESTS
 
-# %%
-# Exercise 3: learn Laplacian 8 from noise with learn_kernel(noise, ..., steps).
-learned_laplacian = None  # TODO
+# %% [markdown]
+# **Exercise 3 (the saving; a number).** A 7x7 Gaussian blur is separable too. How many
+# multiplications per output pixel does it need when done in two passes (a 7x1 kernel, then a
+# 1x7 kernel), instead of the 49 of one 7x7 pass? The check counts them with PyTorch's
+# `FlopCounterMode`.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-learned_laplacian, losses = learn_kernel(noise, KERNELS["Laplacian 8"], steps)
-helpers.check_close(
-    learned_laplacian.weight[0, 0].detach(),
-    KERNELS["Laplacian 8"],
-    "learned Laplacian 8",
-    atol=1e-3,
+# %% nbgrader={"grade": false, "grade_id": "ex3_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 3: your answer (a whole number)
+separable_mults = None
+### BEGIN SOLUTION
+separable_mults = 7 + 7  # k + k instead of k * k: the saving grows with the kernel size
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex3_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+from torch.utils.flop_counter import FlopCounterMode
+
+probe = torch.zeros(1, 1, 20, 20)  # padded passes keep the size, so every pixel is an output
+with FlopCounterMode(display=False) as counter:
+    F.conv2d(
+        F.conv2d(probe, torch.zeros(1, 1, 7, 1), padding=(3, 0)),
+        torch.zeros(1, 1, 1, 7),
+        padding=(0, 3),
+    )
+mults_per_pixel = counter.get_total_flops() // 2 // probe.numel()  # a multiply-add is 2 FLOPs
+ok_3 = helpers.verdict(
+    separable_mults,
+    mults_per_pixel,
+    "count the multiplications of each pass for one output pixel, then add the two passes.",
 )
-print(
-    f"final loss {losses[-1]:.2g}: the loss is quadratic in the weights, so any kernel is learnable"
+### BEGIN HIDDEN TESTS
+assert ok_3, "exercise 3 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 4 (flat regions; a prediction).** Without running anything, predict which kernels
+# of `KERNELS` give exactly 0 everywhere on a flat image (every pixel 0.5). Answer with a set
+# of their names, e.g. `{"Sobel x", "blur (Gaussian)"}`. The check filters a flat image with
+# every kernel.
+
+# %% nbgrader={"grade": false, "grade_id": "ex4_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 4: your prediction (a set of kernel names)
+zero_on_flat = None
+### BEGIN SOLUTION
+# On a flat image every window is the same, so the response is 0.5 * (sum of the weights):
+# every edge and Laplacian kernel sums to 0; blur, sharpen and identity sum to 1.
+zero_on_flat = {name for name, k in KERNELS.items() if k.sum() == 0}
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex4_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+flat = torch.full((16, 16), 0.5)
+measured_zero = {name for name, k in KERNELS.items() if filter2d(flat, k).abs().max() < 1e-6}
+ok_4 = helpers.verdict(
+    zero_on_flat,
+    lambda names: set(names) == measured_zero,
+    "on a flat image every 3x3 window holds the same values; what does a kernel then compute?",
 )
+### BEGIN HIDDEN TESTS
+assert ok_4, "exercise 4 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary

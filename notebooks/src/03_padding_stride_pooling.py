@@ -651,73 +651,172 @@ helpers.check_equal(explorer.output_size, out_size(i, k, s, p, d), "explorer vs 
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Fill in the missing dimensions** (the lecture's exercise). A small network in the slides'
-#    notation, on 32x32 RGB images: $\ast_5^{(1)}$ with 6 filters, ReLU, $\boxplus_2^{(2)}$,
-#    $\ast_5^{(1)}$ with 16 filters, ReLU, $\boxplus_2^{(2)}$, flatten, $FC^{?}_{120}$, ReLU,
-#    $FC^{120}_{10}$. Give the shape of every feature map and every weight tensor, first **without
-#    padding**, then with **"same" padding** in the convolutions. How does padding change the input
-#    size of the first fully-connected layer?
-# 2. **Receptive field of VGG's first two blocks**: conv3, conv3, pool2, conv3, conv3, pool2 (all
-#    convolutions stride 1). Compute it with `receptive_field_of` and confirm with
-#    `helpers.receptive_field`.
-# 3. **Same padding with dilation.** Which padding keeps the size for a 5x5 kernel with dilation 3?
-#    Check with `nn.Conv2d`.
+# Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
+# "Right!", "Not right yet" with a hint, or "Not attempted yet"; the check never stops the
+# notebook. In the lecture version of this notebook the answer cells hold a worked solution,
+# marked as such; in the exercise version they are yours.
+#
+# Exercises 1 and 2 are the lecture's "fill in the missing dimensions". A small network in the
+# slides' notation, on 32x32 RGB images: $\ast_5^{(1)}$ with 6 filters, ReLU,
+# $\boxplus_2^{(2)}$, $\ast_5^{(1)}$ with 16 filters, ReLU, $\boxplus_2^{(2)}$, flatten,
+# $FC^{?}_{120}$, ReLU, $FC^{120}_{10}$.
+#
+# **Exercise 1 (feature-map shapes; a number for every layer).** Without padding, give the shape
+# `(C, H, W)` after the first convolution, the first pooling, the second convolution and the
+# second pooling, and `(features,)` after flattening: a list of five tuples. The check builds
+# the network and runs a batch through it.
 
-# %%
-# Exercise 1: the feature-map shapes (C, H, W) after each layer, without padding.
-shapes_no_padding = None  # TODO: e.g. [(6, 28, 28), ...]
-
-
-# %% tags=["solution"] jupyter={"source_hidden": true}
-def small_net(p: int) -> tuple[nn.Sequential, list[tuple[int, int, int]]]:
-    """The exercise's network with padding p, and the shapes predicted by the formula."""
-    s1 = out_size(32, 5, 1, p)  # after the first conv
-    s2 = out_size(s1, 2, 2)  # after the first pool
-    s3 = out_size(s2, 5, 1, p)
-    s4 = out_size(s3, 2, 2)
-    shapes = [(6, s1, s1), (6, s2, s2), (16, s3, s3), (16, s4, s4), (16 * s4 * s4,)]
-    net = nn.Sequential(
-        nn.Conv2d(3, 6, 5, padding=p), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5, padding=p), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(16 * s4 * s4, 120), nn.ReLU(), nn.Linear(120, 10),
-    )  # fmt: skip
-    return net, shapes
+# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 1: your answer, a list of five tuples, e.g. [(6, 30, 30), ...]
+shapes_no_padding = None
+### BEGIN SOLUTION
+s1 = out_size(32, 5)  # 28 after the first conv
+s2 = out_size(s1, 2, 2)  # 14 after the first pool
+s3 = out_size(s2, 5)  # 10
+s4 = out_size(s3, 2, 2)  # 5: a 16x5x5 map, flattened to 400 as in LeNet-5
+shapes_no_padding = [(6, s1, s1), (6, s2, s2), (16, s3, s3), (16, s4, s4), (16 * s4 * s4,)]
+### END SOLUTION
 
 
-for p in [0, 2]:
-    net, shapes = small_net(p)
-    x = torch.zeros(1, 3, 32, 32)
-    seen = []
-    for layer in net:
+# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+def lecture_net_shapes(p: int) -> list[tuple[int, ...]]:
+    """Run the exercise's network (padding p in both convs) and list the shapes it produces."""
+    layers = [nn.Conv2d(3, 6, 5, padding=p), nn.ReLU(), nn.MaxPool2d(2)]
+    layers += [nn.Conv2d(6, 16, 5, padding=p), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()]
+    x, seen = torch.zeros(2, 3, 32, 32), []
+    for layer in layers:
         x = layer(x)
-        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.Flatten)):
+        if not isinstance(layer, nn.ReLU):
             seen.append(tuple(x.shape[1:]))
-    helpers.check_equal(seen, shapes, f"feature-map shapes with padding {p}")
-    helpers.check_shape(x, (1, 10), "logits")
-    weights = [tuple(m.weight.shape) for m in net if hasattr(m, "weight")]
-    print(f"padding {p}: maps {shapes}\n           weights {weights}")
-shapes_no_padding = small_net(0)[1]
-# Without padding the maps shrink 32 -> 28 -> 14 -> 10 -> 5 (FC input 400, as in LeNet-5);
-# with same padding 32 -> 32 -> 16 -> 16 -> 8 (FC input 1024: 2.6x more weights in FC1).
+    return seen
 
-# %%
-# Exercise 2: the receptive field of conv3, conv3, pool2, conv3, conv3, pool2.
-vgg_field = None  # TODO
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-vgg_spec = [(3, 1, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1), (3, 1, 1), (2, 2, 1)]
-vgg_field = receptive_field_of(vgg_spec)
-helpers.check_equal(vgg_field, helpers.receptive_field(vgg_spec), "VGG blocks 1-2")
-helpers.check_equal(vgg_field, 16, "VGG blocks 1-2 (5 -> 6 -> 10 -> 14 -> 16)")
+ok_1 = helpers.verdict(
+    shapes_no_padding,
+    lambda a: [tuple(t) for t in a] == lecture_net_shapes(0),
+    "apply o = floor((i + 2p - k) / s) + 1 layer by layer; pooling keeps the channels.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_1, "exercise 1 is not right"
+### END HIDDEN TESTS
 
-# %%
-# Exercise 3: the padding for a 'same' 5x5 convolution with dilation 3.
-same_padding = None  # TODO
+# %% [markdown]
+# **Exercise 2 (padding and the first dense layer; a number).** Now give both convolutions
+# "same" padding ($p = 2$). How many input features does $FC_{120}$ get? Compare with the
+# unpadded network: padding at the start makes the first dense layer, usually the largest
+# layer of such a network, bigger.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-same_padding = 3 * (5 - 1) // 2  # p = d (k - 1) / 2 = 6
-y = nn.Conv2d(1, 1, 5, padding=same_padding, dilation=3)(torch.zeros(1, 1, 20, 20))
-helpers.check_shape(y, (1, 1, 20, 20), "same dilated convolution")
+# %% nbgrader={"grade": false, "grade_id": "ex2_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 2: your answer (a whole number)
+fc_inputs_same = None
+### BEGIN SOLUTION
+# Same padding keeps 32 through the first conv: 32 -> pool 16 -> conv 16 -> pool 8.
+fc_inputs_same = 16 * 8 * 8  # 1024 instead of 400: FC1 gets 2.6 times as many weights
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+ok_2 = helpers.verdict(
+    fc_inputs_same,
+    lecture_net_shapes(2)[-1][0],
+    "with same padding only the pooling layers change the height and width.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_2, "exercise 2 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 3 (floor or ceiling; a prediction).** `nn.MaxPool2d(3, stride=2)` pools a 6x6 map.
+# Predict the output height with the default `ceil_mode=False` and with `ceil_mode=True`, as a
+# tuple `(floor_size, ceil_size)`. The check runs both.
+
+# %% nbgrader={"grade": false, "grade_id": "ex3_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 3: your prediction, a tuple (floor_size, ceil_size)
+pool_sizes_6 = None
+### BEGIN SOLUTION
+# (6 - 3) / 2 = 1.5: floor gives 1 + 1 = 2 windows; the ceiling adds a third window that
+# starts at column 4 and hangs one column over the edge.
+pool_sizes_6 = (2, 3)
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex3_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+six = torch.zeros(1, 1, 6, 6)
+measured_sizes = tuple(
+    nn.MaxPool2d(3, stride=2, ceil_mode=mode)(six).shape[-1] for mode in (False, True)
+)
+ok_3 = helpers.verdict(
+    pool_sizes_6,
+    lambda a: tuple(a) == measured_sizes,
+    "the two formulas differ only in rounding (i - k) / s down or up.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_3, "exercise 3 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 4 (receptive field of VGG's first two blocks; a number).** conv3, conv3, pool2,
+# conv3, conv3, pool2 (convolutions stride 1, pooling stride 2, no dilation). How many input
+# pixels wide is the receptive field of one output pixel? Use the recursion of section 5 by
+# hand or with `receptive_field_of`.
+
+# %% nbgrader={"grade": false, "grade_id": "ex4_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 4: your answer (a whole number of pixels)
+vgg_field = None
+### BEGIN SOLUTION
+vgg_field = receptive_field_of([(3, 1, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1), (3, 1, 1), (2, 2, 1)])
+# r grows 1 -> 3 -> 5 -> 6, then by 2 * 2 per conv (the jump is 2 after the pool) -> 10 -> 14,
+# and the last pool adds 1 * 2 -> 16.
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex4_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+vgg_blocks = nn.Sequential(
+    nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3), nn.MaxPool2d(2),
+    nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3), nn.MaxPool2d(2),
+)  # fmt: skip
+ok_4 = helpers.verdict(
+    vgg_field,
+    helpers.receptive_field(list(vgg_blocks)),
+    "each layer adds (k - 1) times the current jump, and a stride-s layer multiplies the jump "
+    "by s for the layers after it.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_4, "exercise 4 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 5 (same padding with dilation; code).** Write `same_padding(k, d)`: the padding
+# that keeps the height and width of a stride-1 convolution with an odd $k \times k$ kernel and
+# dilation $d$. The check tries it with `nn.Conv2d` for several kernels and dilations.
+
+# %% nbgrader={"grade": false, "grade_id": "ex5_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 5: your answer (a function of k and d that returns an int)
+same_padding = None
+### BEGIN SOLUTION
+
+
+def same_padding(k: int, d: int) -> int:
+    return d * (k - 1) // 2  # half of k_eff - 1, with k_eff = d (k - 1) + 1
+
+
+### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex5_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+def keeps_size(fn) -> bool:
+    for k, d in itertools.product([1, 3, 5, 7], [1, 2, 3]):
+        conv = nn.Conv2d(1, 1, k, padding=int(fn(k, d)), dilation=d)
+        if conv(torch.zeros(1, 1, 25, 25)).shape[-2:] != (25, 25):
+            return False
+    return True
+
+
+ok_5 = helpers.verdict(
+    same_padding,
+    keeps_size,
+    "a dilated kernel spans k_eff = d (k - 1) + 1 pixels; put the extra width half on each side.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_5, "exercise 5 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary

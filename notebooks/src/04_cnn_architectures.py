@@ -1308,53 +1308,134 @@ for cl in (False, True):
 # %% [markdown]
 # ## Exercises
 #
-# 1. **ResNet-34** stacks basic blocks 3, 4, 6, 3 (like ResNet-50, but with basic blocks).
-#    Build it with `resnet` and check its parameter count against
-#    `torchvision.models.resnet34(weights=None)` (on the meta device).
-# 2. **How much does depthwise-separable save?** For $C_\text{in} = C_\text{out} = 512$ and
-#    3x3 filters, compute the parameters of a standard convolution and of a
-#    depthwise-separable one (no biases) with `conv_params`, and their ratio.
-# 3. **SE-ResNet-50.** Adding an SE block with $r = 16$ to every bottleneck block of ResNet-50
-#    (on its $4d$ output channels) adds how many parameters? Compute it from the formula in
-#    section 11 and the block list `[3, 4, 6, 3]`; the paper reports 28.1M for SE-ResNet-50 vs
-#    25.6M.
+# Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
+# "Right!", "Not right yet" with a hint, or "Not attempted yet"; the check never stops the
+# notebook. In the lecture version of this notebook the answer cells hold a worked solution,
+# marked as such; in the exercise version they are yours.
+#
+# **Exercise 1 (ResNet-34; code).** ResNet-34 stacks basic blocks 3, 4, 6, 3 per stage (the
+# stage sizes of ResNet-50, with basic blocks instead of bottlenecks). Build it with this
+# notebook's functions, on the meta device (`with META:`), and store it in `resnet34`. The check
+# compares its parameter count with `torchvision.models.resnet34` and runs a 224x224 image
+# through it.
 
-# %%
-# Exercise 1: your code here (build ResNet-34 and compare with torchvision)
-
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 1: your answer (an nn.Module)
+resnet34 = None
+### BEGIN SOLUTION
 with META:
     resnet34 = resnet(BasicBlock, [3, 4, 6, 3])
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+with META:
     resnet34_ref = torchvision.models.resnet34(weights=None)
-helpers.check_equal(count_params(resnet34), count_params(resnet34_ref), "ResNet-34 parameters")
-print(f"ResNet-34: {count_params(resnet34):,} parameters")
 
-# %%
-# Exercise 2: your code here
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-standard_512 = conv_params(512, 512, 3, bias=False)
+def is_resnet34(model: nn.Module) -> bool:
+    out = model(torch.zeros(1, 3, 224, 224, device=next(model.parameters()).device))
+    return count_params(model) == count_params(resnet34_ref) and tuple(out.shape) == (1, 1000)
+
+
+ok_1 = helpers.verdict(
+    resnet34,
+    is_resnet34,
+    "section 7's resnet() takes the block type and the number of blocks in each stage.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_1, "exercise 1 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 2 (how much does depthwise-separable save?; a number).** For
+# $C_\text{in} = C_\text{out} = 512$ and 3x3 filters, without biases, what fraction of a
+# standard convolution's parameters does a depthwise-separable one need? Give the ratio
+# separable / standard as a float (three significant digits are enough).
+
+# %% nbgrader={"grade": false, "grade_id": "ex2_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 2: your answer (a float below 1)
+separable_ratio = None
+### BEGIN SOLUTION
+standard_512 = conv_params(512, 512, 3, bias=False)  # 512 * 512 * 9
 separable_512 = conv_params(512, 512, 3, bias=False, groups=512) + conv_params(512, 512, 1, False)
-helpers.check_equal(separable_512, count_params(separable_conv(512, 512)), "separable params")
-helpers.check_close(separable_512 / standard_512, 1 / 512 + 1 / 9, "ratio", rtol=1e-9)
-print(f"standard {standard_512:,}, separable {separable_512:,}, "
-      f"ratio {separable_512 / standard_512:.3f}")  # fmt: skip
+separable_ratio = separable_512 / standard_512  # = 1/512 + 1/9, about 0.113: 9 times fewer
+### END SOLUTION
 
-# %%
-# Exercise 3: your code here
+# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+with META:
+    measured_ratio = count_params(separable_conv(512, 512)) / count_params(
+        nn.Conv2d(512, 512, 3, padding=1, bias=False)
+    )
+ok_2 = helpers.verdict(
+    separable_ratio,
+    measured_ratio,
+    "the depthwise part has one k x k filter per input channel; the pointwise part is a 1x1 "
+    "convolution from C_in to C_out channels.",
+    rtol=0.005,
+)
+### BEGIN HIDDEN TESTS
+assert ok_2, "exercise 2 is not right"
+### END HIDDEN TESTS
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% [markdown]
+# **Exercise 3 (SE-ResNet-50; a number).** Adding an SE block with $r = 16$ to every bottleneck
+# block of ResNet-50, on the block's output channels ($4 \times$ its width), adds how many
+# parameters? Use the formula of section 11 and the stage sizes `[3, 4, 6, 3]`; the paper
+# reports 28.1M parameters for SE-ResNet-50, against 25.6M for ResNet-50.
+
+# %% nbgrader={"grade": false, "grade_id": "ex3_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 3: your answer (a whole number)
+se_extra = None
+### BEGIN SOLUTION
+# Each SE block on C channels: two Linear layers, C -> C/16 -> C, with biases.
 se_extra = sum(
-    n_blocks * count_params(SqueezeExcite(4 * 64 * 2**stage))
-    for stage, n_blocks in enumerate([3, 4, 6, 3])
-)
-helpers.check_equal(
+    n * (2 * c * c // 16 + c // 16 + c) for n, c in zip([3, 4, 6, 3], [256, 512, 1024, 2048])
+)  # 2,514,944: 25.6M + 2.5M = 28.1M, as in the paper
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex3_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+with META:
+    bottlenecks = [m for m in resnet(Bottleneck, [3, 4, 6, 3]) if isinstance(m, Bottleneck)]
+    se_measured = sum(
+        count_params(SqueezeExcite(b.residual[-1][0].out_channels)) for b in bottlenecks
+    )
+ok_3 = helpers.verdict(
     se_extra,
-    sum(n * (2 * c * c // 16 + c // 16 + c) for n, c in zip([3, 4, 6, 3], [256, 512, 1024, 2048])),
-    "SE parameters by formula",
+    se_measured,
+    "an SE block on C channels holds two Linear layers with biases, C -> C/16 -> C; stage s "
+    "has blocks with 256 * 2**s output channels.",
 )
-helpers.check_equal(round((25_557_032 + se_extra) / 1e5) / 10, 28.1, "SE-ResNet-50, millions")
-print(f"SE adds {se_extra:,} parameters: {(25_557_032 + se_extra) / 1e6:.1f}M in total")
+### BEGIN HIDDEN TESTS
+assert ok_3, "exercise 3 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 4 (where are the parameters?; a prediction).** ResNet-34 has four stages; the
+# spatial size halves and the width doubles from one stage to the next. Predict, before
+# counting, what share of ResNet-34's parameters sits in its **last** stage (`layer4` in
+# torchvision), as a float between 0 and 1. A prediction within 0.1 of the true share counts
+# as right.
+
+# %% nbgrader={"grade": false, "grade_id": "ex4_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 4: your prediction (a float between 0 and 1)
+last_stage_share = None
+### BEGIN SOLUTION
+# A 3x3 conv's weights grow with C_in * C_out, so doubling the width quadruples a block, and
+# the spatial size does not matter at all. Stage 4 has six 3x3 convs at width 512 (the first
+# one 256 -> 512), about 2.4M weights each: about 13M of ResNet-34's 21.8M.
+last_stage_share = 0.6
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex4_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+measured_share = count_params(resnet34_ref.layer4) / count_params(resnet34_ref)
+ok_4 = helpers.verdict(
+    last_stage_share,
+    lambda a: abs(float(a) - measured_share) <= 0.1,
+    "a conv layer's parameter count depends on its channels, not on the size of its feature maps.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_4, "exercise 4 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary

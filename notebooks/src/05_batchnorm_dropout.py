@@ -1099,16 +1099,23 @@ if train_set.real:  # measured on real CIFAR-10
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a solution cell below it, hidden until you click it; the solutions check
-# themselves. Try first!
+# Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
+# "Right!", "Not right yet" with a hint, or "Not attempted yet"; the check never stops the
+# notebook. In the lecture version of this notebook the answer cells hold a worked solution,
+# marked as such; in the exercise version they are yours.
 #
-# **Exercise 1: BatchNorm1d.** After a `Linear` layer the activations are `(N, F)`. Write
-# `BatchNorm1dScratch` (statistics over N only) and show that it equals `nn.BatchNorm1d` over
-# three training steps and in eval mode. Why does `nn.BatchNorm1d` refuse a training batch of
-# a single sample?
+# **Exercise 1 (BatchNorm1d; code).** After a `Linear` layer the activations are `(N, F)`.
+# Write a class `BatchNorm1dScratch(num_features)` like `BatchNorm2dScratch`, with statistics
+# over the batch dimension only. The check runs it beside `nn.BatchNorm1d` for three training
+# steps (outputs and running statistics) and then in eval mode. (Why does `nn.BatchNorm1d`
+# refuse a training batch of a single sample? Think about $m - 1$.)
+
+# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 1: your answer (a class)
+BatchNorm1dScratch = None
+### BEGIN SOLUTION
 
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
 class BatchNorm1dScratch(nn.Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
         super().__init__()
@@ -1123,74 +1130,153 @@ class BatchNorm1dScratch(nn.Module):
             mean, var, m = x.mean(dim=0), x.var(dim=0, correction=0), x.shape[0]
             with torch.no_grad():
                 self.running_mean.lerp_(mean, self.momentum)  # (1 - 0.1) * old + 0.1 * new
-                self.running_var.lerp_(var * m / (m - 1), self.momentum)
+                self.running_var.lerp_(var * m / (m - 1), self.momentum)  # m = 1: divide by 0
         else:
             mean, var = self.running_mean, self.running_var
         return self.weight * (x - mean) / torch.sqrt(var + self.eps) + self.bias
 
 
-ours1d, ref1d = BatchNorm1dScratch(5), nn.BatchNorm1d(5)
-for step in range(3):
-    x = 2 * torch.randn(10, 5) + step  # (10, 5)
-    helpers.check_close(ours1d(x), ref1d(x), f"BatchNorm1d train step {step}", atol=1e-5)
-ours1d.eval(), ref1d.eval()
-helpers.check_close(ours1d(x), ref1d(x), "BatchNorm1d eval mode", atol=1e-5)
-# With one sample the batch variance is 0 and the unbiased running estimate divides by m - 1 = 0:
-try:
-    nn.BatchNorm1d(5).train()(torch.randn(1, 5))
-    raise AssertionError("expected an error for a batch of one")
-except ValueError as err:
-    print("nn.BatchNorm1d with one sample:", err)
+### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+def behaves_like_batchnorm1d(cls) -> bool:
+    ours, ref = cls(5), nn.BatchNorm1d(5)
+    gen = torch.Generator().manual_seed(0)
+    for step in range(3):
+        x = 2 * torch.randn(10, 5, generator=gen) + step  # (10, 5)
+        if not torch.allclose(ours(x), ref(x), atol=1e-5):
+            return False
+    same_stats = torch.allclose(ours.running_mean, ref.running_mean, atol=1e-6)
+    same_stats &= torch.allclose(ours.running_var, ref.running_var, atol=1e-6)
+    ours.eval(), ref.eval()
+    return bool(same_stats) and torch.allclose(ours(x), ref(x), atol=1e-5)
+
+
+ok_1 = helpers.verdict(
+    BatchNorm1dScratch,
+    behaves_like_batchnorm1d,
+    "reduce over dim 0 only; normalise with the biased variance, store the unbiased one, and "
+    "use the running statistics in eval mode.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_1, "exercise 1 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
-# **Exercise 2: He-uniform initialisation.** A uniform distribution on $[-b, b]$ has standard
-# deviation $b/\sqrt{3}$. Which bound $b$ gives He's $\sigma_w = \sqrt{2/n_{in}}$? Fill a
-# `(256, 512)` weight with it (using `tensor.uniform_`) and compare with
-# `nn.init.kaiming_uniform_(w, nonlinearity="relu")` drawn with the same seed.
+# **Exercise 2 (He-uniform initialisation; a number).** A uniform distribution on $[-b, b]$ has
+# standard deviation $b/\sqrt{3}$. Which bound $b$ gives He's $\sigma_w = \sqrt{2/n_{in}}$ for a
+# layer with $n_{in} = 512$ inputs? The check draws a `(256, 512)` weight from $U(-b, b)$ and
+# from `nn.init.kaiming_uniform_(w, nonlinearity="relu")` with the same seed and compares them.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-fan_in = 512
-bound = math.sqrt(3) * math.sqrt(2 / fan_in)  # = sqrt(6 / n_in)
-torch.manual_seed(0)
-w_ours = torch.empty(256, fan_in).uniform_(-bound, bound)
-torch.manual_seed(0)
-w_ref = nn.init.kaiming_uniform_(torch.empty(256, fan_in), nonlinearity="relu")
-helpers.check_close(w_ours, w_ref, "He-uniform by hand vs nn.init.kaiming_uniform_", atol=1e-6)
-helpers.check_close(w_ours.std(), math.sqrt(2 / fan_in), "std of He-uniform weights", rtol=0.02)
+# %% nbgrader={"grade": false, "grade_id": "ex2_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 2: your answer (a float)
+he_bound = None
+### BEGIN SOLUTION
+he_bound = math.sqrt(3) * math.sqrt(2 / 512)  # = sqrt(6 / n_in), about 0.108
+### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+def same_as_kaiming_uniform(b: float) -> bool:
+    torch.manual_seed(0)
+    w_yours = torch.empty(256, 512).uniform_(-float(b), float(b))
+    torch.manual_seed(0)
+    w_torch = nn.init.kaiming_uniform_(torch.empty(256, 512), nonlinearity="relu")
+    return torch.allclose(w_yours, w_torch, atol=1e-5)
+
+
+ok_2 = helpers.verdict(
+    he_bound,
+    same_as_kaiming_uniform,
+    "set b / sqrt(3) equal to sqrt(2 / n_in) and solve for b.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_2, "exercise 2 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
-# **Exercise 3: no decay for biases and BatchNorm.** It is common to decay only the
-# weights of conv and linear layers, not biases or BatchNorm's $\gamma$, $\beta$. Build an SGD
-# optimiser with two parameter groups (`weight_decay=λ` for parameters with more than one
-# dimension, `0` for the rest) and show that it equals an L2 term in the loss over those
-# weights only, for 10 steps of `train_steps`.
+# **Exercise 3 (no decay for biases and BatchNorm; code).** It is common to decay only the
+# weights of conv and linear layers, not biases or BatchNorm's $\gamma$ and $\beta$. Write
+# `decay_groups(model, lam)`, which returns the parameter groups for an optimiser:
+# `weight_decay=lam` for parameters with more than one dimension, `0` for the rest. The check
+# trains `tiny_mlp()` for 10 steps of `train_steps` with
+# `torch.optim.SGD(decay_groups(model, 0.05), lr=0.1, momentum=0.9)` and compares it with an L2
+# term in the loss over the weights only.
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-lam = 0.05
+# %% nbgrader={"grade": false, "grade_id": "ex3_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 3: your answer (a function returning a list of parameter-group dicts)
+decay_groups = None
+### BEGIN SOLUTION
 
 
-def decayed(model: nn.Module) -> list[nn.Parameter]:
-    return [p for p in model.parameters() if p.dim() > 1]
+def decay_groups(model: nn.Module, lam: float) -> list[dict]:
+    return [
+        {"params": [p for p in model.parameters() if p.dim() > 1], "weight_decay": lam},
+        {"params": [p for p in model.parameters() if p.dim() <= 1], "weight_decay": 0.0},
+    ]
 
 
-a = tiny_mlp()
-opt_a = torch.optim.SGD(a.parameters(), lr=0.1, momentum=0.9)
-gen = torch.Generator().manual_seed(1)
+### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex3_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+def decays_weights_only(fn) -> bool:
+    ex_lam = 0.05
+    reference = tiny_mlp()  # L2 on the weights only, written into the loss
+    ref_opt = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
+    gen = torch.Generator().manual_seed(1)  # the batches train_steps draws
+    for _ in range(10):
+        x, y = torch.randn(16, 20, generator=gen), torch.randint(0, 3, (16,), generator=gen)
+        weights = [p for p in reference.parameters() if p.dim() > 1]
+        loss = F.cross_entropy(reference(x), y) + ex_lam / 2 * sum((p**2).sum() for p in weights)
+        ref_opt.zero_grad()
+        loss.backward()
+        ref_opt.step()
+    yours = tiny_mlp()
+    train_steps(yours, torch.optim.SGD(fn(yours, ex_lam), lr=0.1, momentum=0.9), lam_in_loss=0.0)
+    pairs = zip(reference.parameters(), yours.parameters(), strict=True)
+    return all(torch.allclose(p, q, atol=1e-6) for p, q in pairs)
+
+
+ok_3 = helpers.verdict(
+    decay_groups,
+    decays_weights_only,
+    "an optimiser accepts a list of dicts, each with its own 'params' and 'weight_decay'; "
+    "p.dim() tells a weight matrix from a bias vector.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_3, "exercise 3 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 4 (running statistics lag behind; a prediction).** A fresh `nn.BatchNorm2d(3)`
+# (running mean 0, momentum 0.1) sees 10 training batches in which every channel has mean 5.
+# Predict the average of its `running_mean` afterwards, to within 0.15. A model put in eval
+# mode after only a few steps normalises with this estimate.
+
+# %% nbgrader={"grade": false, "grade_id": "ex4_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 4: your prediction (a float)
+running_mean_after_10 = None
+### BEGIN SOLUTION
+# Each step keeps 0.9 of the old estimate: after t steps the mean is 5 (1 - 0.9**t), far from 5.
+running_mean_after_10 = 5 * (1 - 0.9**10)  # about 3.26
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex4_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+lagging_bn = nn.BatchNorm2d(3)
+bn_gen = torch.Generator().manual_seed(0)
 for _ in range(10):
-    x, y = torch.randn(16, 20, generator=gen), torch.randint(0, 3, (16,), generator=gen)
-    loss = F.cross_entropy(a(x), y) + lam / 2 * sum((p**2).sum() for p in decayed(a))
-    opt_a.zero_grad()
-    loss.backward()
-    opt_a.step()
-
-b = tiny_mlp()
-groups = [
-    {"params": decayed(b), "weight_decay": lam},
-    {"params": [p for p in b.parameters() if p.dim() <= 1], "weight_decay": 0.0},
-]
-train_steps(b, torch.optim.SGD(groups, lr=0.1, momentum=0.9), lam_in_loss=0.0)
-for (name, p), q in zip(a.named_parameters(), b.parameters()):
-    helpers.check_close(p, q, f"parameter groups vs L2 on weights only ({name})", atol=1e-6)
+    lagging_bn(5.0 + 2.0 * torch.randn(16, 3, 8, 8, generator=bn_gen))  # channel means near 5
+measured_running_mean = lagging_bn.running_mean.mean().item()
+ok_4 = helpers.verdict(
+    running_mean_after_10,
+    lambda a: abs(float(a) - measured_running_mean) <= 0.15,
+    "new estimate = 0.9 * old estimate + 0.1 * batch mean, starting from 0; apply it 10 times.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_4, "exercise 4 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary

@@ -680,41 +680,99 @@ except helpers.DataError as e:
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1.** The slide's best row fine-tunes the "top 3 layers". Build a network from
-# `with_new_head(source_net)` in which `layer2`, `layer3` and the head are trainable and the
-# rest is frozen, and an Adam optimizer with *three* parameter groups: `layer2` at
-# `LR_HEAD / 100`, `layer3` at `LR_HEAD / 10`, the head at `LR_HEAD` ("discriminative" learning
-# rates). Check the number of trainable parameters against a sum over the three parts.
+# Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
+# "Right!", "Not right yet" with a hint, or "Not attempted yet"; the check never stops the
+# notebook. In the lecture version of this notebook the answer cells hold a worked solution,
+# marked as such; in the exercise version they are yours.
+#
+# **Exercise 1 (discriminative learning rates; code).** The slide's best row fine-tunes the
+# "top 3 layers". Write `top3_optimizer(net)`: given a network from `with_new_head(source_net)`,
+# it freezes everything except `layer2`, `layer3` and the head `linear`, and returns an Adam
+# optimizer with *three* parameter groups, in this order: `layer2` at `LR_HEAD / 100`,
+# `layer3` at `LR_HEAD / 10`, the head at `LR_HEAD`.
 
-# %%
-# Your code here.
+# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 1: your answer (a function: network -> torch.optim.Adam)
+top3_optimizer = None
+### BEGIN SOLUTION
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-ex_net = with_new_head(source_net)
-for p in ex_net.parameters():
-    p.requires_grad = False
-parts = [(ex_net.layer2, LR_HEAD / 100), (ex_net.layer3, LR_HEAD / 10), (ex_net.linear, LR_HEAD)]
-for part, _ in parts:
-    for p in part.parameters():
-        p.requires_grad = True
-ex_opt = torch.optim.Adam([{"params": list(part.parameters()), "lr": lr} for part, lr in parts])
-expected = sum(p.numel() for part, _ in parts for p in part.parameters())
-helpers.check_equal(count_trainable(ex_net), expected, "trainable parameters")
-helpers.check_equal([g["lr"] for g in ex_opt.param_groups], [LR_HEAD / 100, LR_HEAD / 10, LR_HEAD],
-                    "learning rates")  # fmt: skip
-print(f"{expected:,} trainable parameters in three groups")
+
+def top3_optimizer(net: nn.Module) -> torch.optim.Optimizer:
+    for p in net.parameters():
+        p.requires_grad = False
+    parts = [(net.layer2, LR_HEAD / 100), (net.layer3, LR_HEAD / 10), (net.linear, LR_HEAD)]
+    for part, _ in parts:
+        for p in part.parameters():
+            p.requires_grad = True
+    return torch.optim.Adam([{"params": list(part.parameters()), "lr": lr} for part, lr in parts])
+
+
+### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+def sets_discriminative_rates(fn) -> bool:
+    net = with_new_head(source_net)
+    opt = fn(net)
+    parts = [net.layer2, net.layer3, net.linear]
+    rates = [LR_HEAD / 100, LR_HEAD / 10, LR_HEAD]
+    trainable = {id(p) for p in net.parameters() if p.requires_grad}
+    wanted = {id(p) for part in parts for p in part.parameters()}
+    groups_right = len(opt.param_groups) == 3 and all(
+        {id(p) for p in g["params"]} == {id(p) for p in part.parameters()}
+        and abs(g["lr"] - rate) <= 1e-9 * rate
+        for g, part, rate in zip(opt.param_groups, parts, rates)
+    )
+    return isinstance(opt, torch.optim.Adam) and trainable == wanted and groups_right
+
+
+ok_1 = helpers.verdict(
+    top3_optimizer,
+    sets_discriminative_rates,
+    "set requires_grad on every parameter first, then turn it back on for the three parts; "
+    "Adam takes a list of dicts with 'params' and 'lr'.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_1, "exercise 1 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
-# **Exercise 2.** Frozen features also suit classifiers that are not neural networks. Fit a
-# k-nearest-neighbour classifier (`sklearn.neighbors.KNeighborsClassifier`, k = 3) once on
-# `feat_train` and once on the raw training pixels, and compare their test accuracies with the
-# trained head. Assert that both beat chance. Which one wins, and what does that say about the
-# distance between CIFAR-10 and Fashion-MNIST?
+# **Exercise 2 (what is trained; a number).** How many parameters does the optimizer of
+# Exercise 1 train? Count them from the network's parts (for example with `count_trainable`).
 
-# %%
-# Your code here.
+# %% nbgrader={"grade": false, "grade_id": "ex2_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 2: your answer (a whole number)
+top3_trainable = None
+### BEGIN SOLUTION
+top3_net = with_new_head(source_net)
+top3_optimizer(top3_net)
+top3_trainable = count_trainable(top3_net)  # layer2 + layer3 + head: most of ResNet-20
+### END SOLUTION
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+top3_parts = [source_net.layer2, source_net.layer3, with_new_head(source_net).linear]
+ok_2 = helpers.verdict(
+    top3_trainable,
+    sum(p.numel() for part in top3_parts for p in part.parameters()),
+    "add up p.numel() over the parameters of layer2, layer3 and the new head (BatchNorm's "
+    "gamma and beta are parameters too).",
+)
+### BEGIN HIDDEN TESTS
+assert ok_2, "exercise 2 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 3 (frozen features without a network; code).** Frozen features also suit
+# classifiers that are not neural networks. Fit a 3-nearest-neighbour classifier
+# (`sklearn.neighbors.KNeighborsClassifier(n_neighbors=3)`) once on `feat_train` and once on
+# the raw training pixels (`x_train[:, 0]` flattened, as floats), and score both on the
+# matching test data. Store `(accuracy_on_features, accuracy_on_pixels)`. Which one wins, and
+# what does that say about how close CIFAR-10 and Fashion-MNIST are?
+
+# %% nbgrader={"grade": false, "grade_id": "ex3_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 3: your answer, a tuple of two accuracies between 0 and 1
+knn_accuracies = None
+### BEGIN SOLUTION
 from sklearn.neighbors import KNeighborsClassifier
 
 
@@ -723,12 +781,71 @@ def knn_accuracy(train: torch.Tensor, test: torch.Tensor) -> float:
     return float(knn.score(test.numpy(), y_test.numpy()))
 
 
-acc_features = knn_accuracy(feat_train, feat_test)
-acc_pixels = knn_accuracy(x_train[:, 0].flatten(1).float(), x_test[:, 0].flatten(1).float())
-print(f"3-NN on frozen features {acc_features:.1%}, on pixels {acc_pixels:.1%}")
-helpers.check_true(min(acc_features, acc_pixels) > 0.2, "both 3-NN classifiers beat chance")
-# On this pair of tasks the pixels usually win: the top-stage features of a CIFAR-10 network
-# are tuned to photos of animals and vehicles, not to centred grey clothes.
+knn_accuracies = (
+    knn_accuracy(feat_train, feat_test),
+    knn_accuracy(x_train[:, 0].flatten(1).float(), x_test[:, 0].flatten(1).float()),
+)
+print(f"3-NN on frozen features {knn_accuracies[0]:.1%}, on pixels {knn_accuracies[1]:.1%}")
+# Where the pixels win, the top-stage features of a CIFAR-10 network are tuned to photos of
+# animals and vehicles more than to centred grey clothes: the two tasks are far apart.
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex3_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+from sklearn.neighbors import KNeighborsClassifier
+
+
+def knn_score(train: torch.Tensor, test: torch.Tensor) -> float:
+    knn = KNeighborsClassifier(n_neighbors=3).fit(train.numpy(), y_train.numpy())
+    return float(knn.score(test.numpy(), y_test.numpy()))
+
+
+pixels_train, pixels_test = x_train[:, 0].flatten(1).float(), x_test[:, 0].flatten(1).float()
+knn_reference = (knn_score(feat_train, feat_test), knn_score(pixels_train, pixels_test))
+ok_3 = helpers.verdict(
+    knn_accuracies,
+    lambda a: len(a) == 2 and all(abs(float(v) - r) < 1e-9 for v, r in zip(a, knn_reference)),
+    "fit on the training features or pixels with y_train, score on the test ones with y_test; "
+    "keep the order (features, pixels).",
+)
+### BEGIN HIDDEN TESTS
+assert ok_3, "exercise 3 is not right"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Exercise 4 (frozen weights in the optimizer; a prediction).** Take `with_new_head(source_net)`
+# and `freeze` everything but the head, then hand **all** its parameters, frozen ones included,
+# to `torch.optim.SGD(..., lr=0.1, weight_decay=0.1)` and take one step on a batch. Weight
+# decay shrinks every weight it updates. Predict: do the frozen convolution weights change?
+# Answer `True` or `False`; the check takes the step.
+
+# %% nbgrader={"grade": false, "grade_id": "ex4_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 4: your prediction (True or False)
+frozen_weights_change = None
+### BEGIN SOLUTION
+# A frozen parameter never gets a gradient (its .grad stays None), and PyTorch's optimizers
+# skip such parameters entirely, weight decay included.
+frozen_weights_change = False
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex4_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+decay_net = freeze(with_new_head(source_net)).to(DEVICE).eval()
+for p in decay_net.linear.parameters():
+    p.requires_grad = True
+conv_before = decay_net.layer1[0].conv1.weight.detach().clone()
+decay_opt = torch.optim.SGD(decay_net.parameters(), lr=0.1, weight_decay=0.1)
+x_batch, y_batch = next(iter(train_images))
+F.cross_entropy(decay_net(x_batch.to(DEVICE)), y_batch.to(DEVICE)).backward()
+decay_opt.step()
+measured_change = not torch.equal(decay_net.layer1[0].conv1.weight, conv_before)
+ok_4 = helpers.verdict(
+    frozen_weights_change,
+    lambda a: isinstance(a, bool) and a == measured_change,
+    "what is the .grad of a parameter with requires_grad=False after backward(), and what does "
+    "an optimizer do with such a parameter?",
+)
+### BEGIN HIDDEN TESTS
+assert ok_4, "exercise 4 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary

@@ -1262,45 +1262,83 @@ for T_s, label, seconds in rows:
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 (parameter counts).** Predict with the formula of section 2 the number of
-# parameters of `nn.GRU(10, 20, num_layers=2, bidirectional=True)`, then check it. (Hint:
-# each direction has its own weights, and the second layer's input is the concatenation of
+# Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
+# "Right!", "Not right yet" with a hint, or "Not attempted yet"; the check never stops the
+# notebook. In the lecture version of this notebook the answer cells hold a worked solution,
+# marked as such; in the exercise version they are yours.
+#
+# **Exercise 1 (parameter counts; a number).** With the formula of section 2, compute the number
+# of parameters of `nn.GRU(10, 20, num_layers=2, bidirectional=True)` without building it.
+# (Each direction has its own weights, and the second layer's input is the concatenation of
 # both directions of the first.)
 
+# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 1: your answer (a whole number)
+gru_params = None
+### BEGIN SOLUTION
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
+
 def gru_block(inputs: int, hidden: int) -> int:
-    return 3 * (hidden * (inputs + hidden) + 2 * hidden)
+    return 3 * (hidden * (inputs + hidden) + 2 * hidden)  # 3 gates, each W_i, W_h, b_i, b_h
 
 
-predicted = 2 * gru_block(10, 20) + 2 * gru_block(2 * 20, 20)
-helpers.check_equal(
+gru_params = 2 * gru_block(10, 20) + 2 * gru_block(2 * 20, 20)  # 2 directions x 2 layers
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+ok_1 = helpers.verdict(
+    gru_params,
     n_params(nn.GRU(10, 20, num_layers=2, bidirectional=True)),
-    predicted,
-    "parameters of a 2-layer bidirectional GRU",
+    "a GRU layer has 3 blocks of H (I + H) + 2 H; the second layer's input size is 2 * 20.",
 )
-print(predicted)
+### BEGIN HIDDEN TESTS
+assert ok_1, "exercise 1 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
-# **Exercise 2 (a little order for bag-of-words).** Count word pairs as well as single words
-# (`CountVectorizer(ngram_range=(1, 2))`). Do "good, not bad" and "bad, not good" still get
-# the same vector? Which word pairs tell them apart?
+# **Exercise 2 (a little order for bag-of-words; a prediction).** Count word pairs as well as
+# single words: `CountVectorizer(ngram_range=(1, 2))`, fitted on the two sentences
+# "good, not bad" and "bad, not good". Before running it, predict in how many entries their two
+# count vectors differ (0 would mean that bigrams do not help either).
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-bigrams = CountVectorizer(ngram_range=(1, 2))
-v1, v2 = bigrams.fit_transform(["good, not bad", "bad, not good"]).toarray()
-helpers.check_true((v1 != v2).any(), "with bigrams the two sentences get different vectors")
-print({w: (int(v1[i]), int(v2[i])) for w, i in bigrams.vocabulary_.items() if v1[i] != v2[i]})
+# %% nbgrader={"grade": false, "grade_id": "ex2_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 2: your prediction (a whole number)
+bigram_differences = None
+### BEGIN SOLUTION
+# The single words agree; the pairs "good not", "not bad" occur only in the first sentence and
+# "bad not", "not good" only in the second (the comma is not a token).
+bigram_differences = 4
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+bigram_rows = CountVectorizer(ngram_range=(1, 2)).fit_transform(["good, not bad", "bad, not good"])
+v_first, v_second = bigram_rows.toarray()
+ok_2 = helpers.verdict(
+    bigram_differences,
+    int((v_first != v_second).sum()),
+    "write each sentence as its list of tokens (punctuation dropped), then list the pairs of "
+    "neighbours in each.",
+)
+### BEGIN HIDDEN TESTS
+assert ok_2, "exercise 2 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
-# **Exercise 3 (temperature to zero).** As $\tau \to 0$ the softmax puts all its mass on the
-# largest logit, so sampling becomes *greedy decoding*. Write a greedy generator (always take
-# the `argmax`) and check that `sample` with $\tau = 10^{-6}$ produces the same 100 characters.
+# **Exercise 3 (temperature to zero; code).** As $\tau \to 0$ the softmax puts all its mass on
+# the largest logit, so sampling becomes *greedy decoding*. Write `greedy(model, prompt,
+# n_chars)`, which continues `prompt` like `sample` but always takes the `argmax`, and returns
+# the prompt followed by the `n_chars` new characters. The check compares it with `sample` at
+# $\tau = 10^{-6}$.
+
+# %% nbgrader={"grade": false, "grade_id": "ex3_answer", "locked": false, "schema_version": 3, "solution": true}
+# Exercise 3: your answer (a function like sample, without the temperature)
+greedy = None
+### BEGIN SOLUTION
 
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
 @torch.no_grad()
 def greedy(model: CharLM, prompt: str, n_chars: int) -> str:
+    model.eval()
     logits, state = model(torch.tensor([[char_to_id[c] for c in prompt]], device=device))
     out = []
     for _ in range(n_chars):
@@ -1310,12 +1348,18 @@ def greedy(model: CharLM, prompt: str, n_chars: int) -> str:
     return prompt + "".join(out)
 
 
-helpers.check_equal(
-    sample(char_model, prompt, 100, 1e-6),
-    greedy(char_model, prompt, 100),
-    "sampling at temperature 1e-6 vs greedy decoding",
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "ex3_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+ok_3 = helpers.verdict(
+    greedy,
+    lambda fn: fn(char_model, prompt, 100) == sample(char_model, prompt, 100, 1e-6),
+    "start from sample(): replace the softmax and the draw by an argmax over the last logits, "
+    "and keep feeding the state back.",
 )
-print(greedy(char_model, prompt, 100))
+### BEGIN HIDDEN TESTS
+assert ok_3, "exercise 3 is not right"
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## Summary
