@@ -79,3 +79,13 @@ def shots() -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     print(f"\nbrowser screenshots: {folder}")
     return folder
+
+
+@pytest.fixture(scope="session")
+def decks(tmp_path_factory) -> dict[str, Path]:
+    """Every notebook's offline deck, built once by scripts/slides.py: {notebook stem: path}."""
+    from _slides import slides
+
+    folder = tmp_path_factory.mktemp("slides")
+    assets = slides.offline_assets()
+    return {p.stem: slides.build(p, assets, folder) for p in slides.notebooks([])}

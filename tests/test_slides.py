@@ -3,24 +3,19 @@
 network at view time), and README's lecture table is current.
 
 Building all ten decks reads the committed notebooks and executes nothing (about 1-2 s per deck
-on a quiet core, most of it inlining MathJax); the browser checks are in test_slides_browser.py.
+on a quiet core; the `decks` fixture in conftest.py builds them once for this module and the
+browser test, test_slides_browser.py).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = importlib.util.spec_from_file_location("slides", ROOT / "scripts" / "slides.py")
-slides = importlib.util.module_from_spec(SPEC)
-sys.modules["slides"] = slides
-SPEC.loader.exec_module(slides)
+from _slides import ROOT, slides
 
 NOTEBOOKS = slides.notebooks([])
 IDS = [p.stem[:2] for p in NOTEBOOKS]
@@ -96,14 +91,6 @@ def test_exercise_cells_and_nbgrader_cells_are_left_out_of_a_deck():
     ]
     assert slides.count_slides(nb) == 4  # title, text, Exercises, Summary
     assert [s[:2] for s in slides.sections(nb)] == [("", 2), ("Exercises", 1), ("Summary", 1)]
-
-
-@pytest.fixture(scope="module")
-def decks(tmp_path_factory) -> dict[str, Path]:
-    """Every deck, built by scripts/slides.py from the committed notebooks."""
-    folder = tmp_path_factory.mktemp("slides")
-    assets = slides.offline_assets()
-    return {p.stem: slides.build(p, assets, folder) for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

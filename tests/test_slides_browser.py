@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 from _chromium import MISSING, wait_for
-from test_slides import NOTEBOOKS, read, slides
+from _slides import slides
+from test_slides import NOTEBOOKS, read
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING), reason=str(MISSING))]
 
@@ -38,8 +39,12 @@ return [r.left, r.top, r.width, r.height, window.innerWidth, window.innerHeight]
 
 @pytest.fixture(scope="module")
 def offline_browser(browser):
-    """The shared Chromium with every http and https request blocked (they would show as
-    console errors) and its console log emptied."""
+    """The shared Chromium at 1280x720, with every http and https request blocked (they would
+    show as console errors) and its console log emptied."""
+    browser.execute_cdp_cmd(  # the projector's 1280x720
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1280, "height": 720, "deviceScaleFactor": 1, "mobile": False},
+    )
     browser.execute_cdp_cmd("Network.enable", {})
     browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*"]})
     browser.get_log("browser")
@@ -48,11 +53,10 @@ def offline_browser(browser):
 
 @pytest.mark.parametrize("path", DECKS, ids=[p.stem[:2] for p in DECKS])
 def test_deck_opens_offline_with_its_slides_and_a_visible_figure(
-    offline_browser, shots, tmp_path, path
+    offline_browser, shots, decks, path
 ):
     driver = offline_browser
-    deck = slides.build(path, slides.offline_assets(), tmp_path)
-    driver.set_window_size(1280, 720)
+    deck = decks[path.stem]
     driver.get(deck.as_uri())
     wait_for(driver, lambda d: d.execute_script("return !!window.Reveal && Reveal.isReady()"),
              60, f"reveal.js to start in {deck.name}")  # fmt: skip
