@@ -145,13 +145,13 @@ def readme_with_table(text: str) -> str:
     return f"{head}{TABLE_START}\n{table()}\n{TABLE_END}{rest.split(TABLE_END, 1)[1]}"
 
 
-def _package_file(distribution: str, relative: str) -> str:
+def _package_file(distribution: str, what: str, relative: str) -> str:
     try:
         dist = metadata.distribution(distribution)
     except metadata.PackageNotFoundError:
         raise MissingAssets(
-            f"the package {distribution} is not installed; it provides {Path(relative).name} "
-            "for offline decks: pip install -r requirements.txt"
+            f"the package {distribution} is not installed; it provides {what} for offline "
+            "decks: pip install -r requirements.txt"
         ) from None
     path = Path(str(dist.locate_file(relative)))
     if not path.is_file():
@@ -165,20 +165,21 @@ def _script(text: str) -> str:
 
 
 def offline_assets() -> dict[str, str]:
-    reveal = "sphinx_revealjs/_static/revealjs/"
-    theme = _package_file("sphinx-revealjs", reveal + "dist/theme/white.css")
+    """reveal.js, its notes plugin and MathJax, read from the installed packages."""
+
+    def reveal(relative: str) -> str:
+        path = "sphinx_revealjs/_static/revealjs/" + relative
+        return _package_file("sphinx-revealjs", "reveal.js", path)
+
+    mathjax = "sphinx-mathjax-offline/static/mathjax/tex-svg-full.js"
     return {
-        "reveal_css": _package_file("sphinx-revealjs", reveal + "dist/reveal.css"),
+        "reveal_css": reveal("dist/reveal.css"),
         # The theme imports a web font from beside itself; the system font is used instead.
-        "theme_css": re.sub(r"@import url\([^)]*\);", "", theme),
-        "reveal_js": _script(_package_file("sphinx-revealjs", reveal + "dist/reveal.js")),
-        "notes_js": _script(_package_file("sphinx-revealjs", reveal + "plugin/notes/notes.js")),
+        "theme_css": re.sub(r"@import url\([^)]*\);", "", reveal("dist/theme/white.css")),
+        "reveal_js": _script(reveal("dist/reveal.js")),
+        "notes_js": _script(reveal("plugin/notes/notes.js")),
         "mathjax_config": MATHJAX_CONFIG,
-        "mathjax_js": _script(
-            _package_file(
-                "sphinx-mathjax-offline", "sphinx-mathjax-offline/static/mathjax/tex-svg-full.js"
-            )
-        ),
+        "mathjax_js": _script(_package_file("sphinx-mathjax-offline", "MathJax", mathjax)),
     }
 
 
