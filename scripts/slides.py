@@ -34,6 +34,8 @@ MINUTES_PER_SLIDE = 1.5  # a slide with a figure, a check or a question: 1-2 min
 LECTURE_MINUTES = 75
 OPTIONAL_TAG = "lecture-optional"  # on a section heading: skipped when the lecture is 75 minutes
 STARTS = {"slide", "subslide"}
+FIGURE_CODE_LINES = 6  # a figure cell with more code shows only its figure in a deck
+HIDE_INPUT = "deck-hide-input"
 MATHJAX_CONFIG = (
     "window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']],"
     " displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']], processEscapes: true},"
@@ -65,8 +67,14 @@ def heading(cell) -> str:
     return match.group(1).strip() if match else ""
 
 
+def has_figure(cell) -> bool:
+    return any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+
+
 def for_deck(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of `nb` as presented: Exercises cells after the heading and nbgrader cells skipped."""
+    """A copy of `nb` as presented: Exercises cells after the heading and nbgrader cells skipped,
+    and a figure whose code is longer than a few lines shown without its code, so that it fits
+    on its 1280x720 slide (the code stays in the notebook and in the live slides)."""
     nb = copy.deepcopy(nb)
     in_exercises = False
     for cell in nb.cells:
@@ -76,6 +84,8 @@ def for_deck(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         if in_exercises or "nbgrader" in cell.metadata:
             cell.metadata.setdefault("slideshow", {})["slide_type"] = "skip"
+        elif has_figure(cell) and len(cell.source.splitlines()) > FIGURE_CODE_LINES:
+            cell.metadata.setdefault("tags", []).append(HIDE_INPUT)
     return nb
 
 
@@ -186,12 +196,14 @@ def offline_assets() -> dict[str, str]:
 def build(path: Path, assets: dict[str, str], folder: Path = DECKS) -> Path:
     """Write folder/NN_name.slides.html for the executed notebook `path`; returns its path."""
     from nbconvert import SlidesExporter
+    from traitlets.config import Config
 
     if not path.exists():
         raise FileNotFoundError(f"{path.name} is not built: python scripts/build_notebooks.py")
     nb = for_deck(nbformat.read(path, as_version=4))
+    hide = Config({"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": [HIDE_INPUT]}})
     exporter = SlidesExporter(
-        extra_template_paths=[str(TEMPLATE.parent)], template_file=TEMPLATE.name
+        config=hide, extra_template_paths=[str(TEMPLATE.parent)], template_file=TEMPLATE.name
     )
     # The template gets placeholders, filled in afterwards: nbconvert parses the whole page
     # with BeautifulSoup, which would take seconds over the 2.5 MB of inlined JavaScript.

@@ -72,7 +72,8 @@ def test_deck_opens_offline_with_its_slides_and_a_visible_figure(
     box = wait_for(driver, lambda d: d.execute_script(VISIBLE_FIGURE_JS), 30, "a figure slide")
     left, top, width, height, view_w, view_h = box
     assert width > 200 and height > 100, f"the figure on slide {index + 1} is tiny: {box}"
-    assert 0 <= left and left + width <= view_w + 1 and 0 <= top < view_h, box
+    inside = 0 <= left and left + width <= view_w + 1 and 0 <= top and top + height <= view_h + 1
+    assert inside, f"the figure on slide {index + 1} does not fit the 1280x720 screen: {box}"
     driver.save_screenshot(str(shots / f"slides_{path.stem[:2]}_figure.png"))
 
     resources = driver.execute_script(
