@@ -5,7 +5,9 @@ The contributors' fast inner loop leaves the slow parts out:
 """
 
 import http.server
+import os
 import threading
+from pathlib import Path
 
 import matplotlib
 import pytest
@@ -75,3 +77,35 @@ def serve_folder():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """A headless Chromium (tests/_chromium.py), quit when the module's tests are done."""
+    from _chromium import start_chromium
+
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def shots() -> Path:
+    """Where the browser tests write their screenshots (COURSE_SCREENSHOTS, or screenshots/)."""
+    root = Path(__file__).resolve().parent.parent
+    folder = Path(os.environ.get("COURSE_SCREENSHOTS", root / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nbrowser screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def decks(tmp_path_factory) -> dict[str, Path]:
+    """Every notebook's offline deck, built once by scripts/slides.py: {notebook stem: path}."""
+    from _slides import slides
+
+    folder = tmp_path_factory.mktemp("slides")
+    assets = slides.offline_assets()
+    return {p.stem: slides.build(p, assets, folder) for p in slides.notebooks([])}

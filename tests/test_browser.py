@@ -16,17 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
+from _chromium import MISSING, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (CHROMIUM and CHROMEDRIVER), reason="chromium/chromedriver not installed"
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING), reason=str(MISSING))]
 
 SERVER_START_S = 60
 ACTIVE = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook tab in front
@@ -104,55 +98,6 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-sync",
-        "--disable-component-update",
-        "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-@pytest.fixture(scope="module")
-def shots() -> Path:
-    folder = Path(os.environ.get("COURSE_SCREENSHOTS", ROOT / "screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nbrowser screenshots: {folder}")
-    return folder
-
-
-def wait_for(driver, condition, timeout: float, what: str):
-    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    try:
-        wait = WebDriverWait(
-            driver, timeout, 0.5, ignored_exceptions=[StaleElementReferenceException]
-        )
-        return wait.until(lambda d: condition(d))
-    except TimeoutException:  # selenium's own message says nothing useful
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}") from None
 
 
 def open_and_run_all(driver, lab, name: str) -> None:
@@ -275,3 +220,22 @@ def test_kernel_editor_in_notebook_02_updates_the_image_live(lab, browser, shots
     )
     browser.save_screenshot(str(shots / "02_kernel_editor_after.png"))
     assert errors_shown(browser) == []
+
+
+def test_notebook_01_opens_as_live_slides_with_jupyterlab_rise(lab, browser, shots):
+    """jupyterlab-rise (requirements.txt) serves a notebook as a live reveal.js deck at /rise/."""
+    from selenium.webdriver.common.by import By
+
+    base, token = lab
+    browser.get(f"{base}/rise/01_convolution_math.ipynb?token={token}")
+    wait_for(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".reveal .slides section.present h1"),
+        120,
+        "RISE to show the first slide",
+    )
+    title = browser.find_element(By.CSS_SELECTOR, ".reveal .slides section.present h1").text
+    assert title.startswith("01 Convolution math"), title
+    count = "return document.querySelectorAll('.reveal .slides section > section').length"
+    assert browser.execute_script(count) >= 15
+    browser.save_screenshot(str(shots / "01_rise_first_slide.png"))

@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 00 Training a network in PyTorch, by hand
 #
 # The later notebooks train their models with one call, `helpers.fit(model, loader, ...)`. This
@@ -27,7 +27,7 @@
 # written out and checked against `torch.optim` step by step. We finish with the two tools
 # every real run needs: a TensorBoard log and a saved `state_dict`.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning goals
 #
 # - Create tensors, let autograd compute a gradient and check it against the formula; define a
@@ -44,7 +44,7 @@
 # - Write SGD, SGD with momentum and Adam by hand and match `torch.optim` exactly.
 # - Log a run to TensorBoard and save and restore weights with `state_dict`.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## You should already know
 #
 # - Python and NumPy arrays (indexing, shapes, broadcasting).
@@ -53,7 +53,7 @@
 #   L / \partial w$.
 # - The chain rule of calculus.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
 import sys
 
@@ -67,7 +67,7 @@ import helpers
 
 helpers.print_banner()
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 import copy
 import math
 import shutil
@@ -88,7 +88,7 @@ device = helpers.best_device()
 CACHE = helpers.get_settings().cache_dir  # a folder the course may write to (not committed)
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. Tensors, autograd and `nn.Module` in brief
 #
 # A **tensor** is an n-dimensional array with a `dtype` (`float32` for weights and images,
@@ -118,7 +118,7 @@ check_equal(images.device.type, "cpu", "tensors are created on the CPU")
 # $$L = (w \cdot x + b - t)^2, \qquad \frac{\partial L}{\partial w} = 2\,(w \cdot x + b - t)\,x,
 # \qquad \frac{\partial L}{\partial b} = 2\,(w \cdot x + b - t).$$
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 x_one = torch.tensor([1.0, -2.0, 0.5])
 target = torch.tensor(3.0)
 w = torch.tensor([0.2, 0.4, -0.1], requires_grad=True)
@@ -138,7 +138,7 @@ print(f"L = {loss.item():.4f}, dL/dw = {w.grad.tolist()}, dL/db = {b.grad.item()
 # flows through them. The lecture's example network, written out as on the slide:
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 class ConvNet(nn.Module):
     def __init__(self):
@@ -163,7 +163,19 @@ for name, p in slide_net.named_parameters():
     print(f"{name:12s} {tuple(p.shape)}")
 check_equal(n_params(slide_net), (3 * 3 * 3 * 16 + 16) + (400 * 60 + 60), "ConvNet parameters")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** `slide_net` flattens with `view(-1, 16 * 5 * 5)`, written for 12x12 inputs. What
+# happens with a batch of eight 32x32 images: an error, or an output of which shape?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** No error: an output of shape `(72, 60)`. The $8 \cdot 16 \cdot 15 \cdot 15 = 28800$
+# feature values are cut into 72 rows of 400, silently mixing pieces of different images.
+
+# %% slideshow={"slide_type": "fragment"}
+check_equal(tuple(slide_net(torch.zeros(8, 3, 32, 32)).shape), (72, 60), "8 images of 32x32")
+check_equal(8 * 16 * 15 * 15 // 400, 72, "rows of 400 in 28800 values")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The slide does not say the input size, but the `view(-1, 16 * 5 * 5)` does: a 3x3 conv
 # without padding removes 2 pixels and the pooling halves the size, so the feature map is
 # 5x5 only for a **12x12** input ($(12 - 2) / 2 = 5$). Other sizes are worse than an error:
@@ -188,7 +200,7 @@ except RuntimeError as err:
     print("with flatten(1):", str(err).splitlines()[0])
 check_true(loud, "flatten(1) makes the size mistake an error")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Data: a `Dataset`, transforms and a `DataLoader`
 #
 # PyTorch splits feeding data into two jobs. A **`Dataset`** knows how many examples there are
@@ -202,7 +214,7 @@ check_true(loud, "flatten(1) makes the size mistake an error")
 # and write the `Dataset` ourselves; it behaves like torchvision's: each example is a PIL image
 # that goes through `transform`.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 mnist_train = helpers.load_mnist("train")  # fast mode: a class-balanced 5,000
 mnist_test = helpers.load_mnist("test")  # fast mode: 1,000
 print(mnist_train, mnist_test, sep="\n")
@@ -225,7 +237,23 @@ class DigitImages(Dataset):
         return image, int(self.labels[i])
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** An MNIST digit is stored as a 28x28 array of bytes (0 to 255). What shape, dtype and
+# value range does `transforms.ToTensor()` return for it?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** `(1, 28, 28)`, `float32`, values in $[0, 1]$: it adds the channel dimension in front
+# and divides by 255.
+
+# %% slideshow={"slide_type": "fragment"}
+digit_tensor = transforms.ToTensor()(
+    mnist_train.images[0, 0].numpy()
+)  # (28, 28) uint8 -> (1, 28, 28)
+check_shape(digit_tensor, (1, 28, 28), "ToTensor of a 28x28 uint8 array")
+check_equal(digit_tensor.dtype, torch.float32, "ToTensor dtype")
+check_equal(digit_tensor, mnist_train.images[0].float() / 255, "ToTensor = bytes / 255")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Transforms.** `transforms.ToTensor()` turns a PIL image (or an `H x W x C` uint8 array) into
 # a float tensor `(C, H, W)` with values in $[0, 1]$ (it divides by 255).
 # `transforms.Normalize(mean, std)` then computes $(x - \mu) / \sigma$ per channel, so the
@@ -255,7 +283,7 @@ check_close(normalise(first_image), (first_image - mean) / std, "Normalize = (x 
 # same picture twice, which fights overfitting. It is *just for training*: the test transform
 # is deterministic, so that a test score means the same thing every time.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 augment = transforms.RandomAffine(degrees=10, translate=(0.1, 0.1))
 train_transform = transforms.Compose([augment, transforms.ToTensor(), normalise])
 test_transform = transforms.Compose([transforms.ToTensor(), normalise])
@@ -271,7 +299,7 @@ check_true(
 check_equal(test_set[0][0], test_set[0][0], "two reads of the same test image")
 check_equal(train_set[0][1], int(mnist_train.labels[0]), "the label is not altered")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(1, 8, figsize=(12, 2))
 axes[0].imshow(first_image[0], cmap="gray")
 axes[0].set_title(f"original ({first_label})")
@@ -284,7 +312,7 @@ fig.suptitle("One training image, read 7 times through RandomAffine(10 degrees, 
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **The `DataLoader`.** With `batch_size=64` and `shuffle=True` each pass (one **epoch**)
 # visits every example once in a new random order; the last batch holds what is left over.
 # A `torch.Generator` with a fixed seed makes the order repeatable, which we need below to
@@ -310,7 +338,7 @@ check_shape(y_batch, (BATCH,), "one batch of labels")
 check_equal(y_batch.dtype, torch.int64, "label dtype (what cross_entropy expects)")
 check_equal(len(train_loader), math.ceil(len(train_set) / BATCH), "batches per epoch")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The order comes from the loader's *sampler*, not from the data, so a dataset of the numbers
 # $0, \dots, N-1$ shows it cheaply: two epochs of one loader visit the examples in different
 # orders, while a new loader with the same seed repeats the first order exactly; the last
@@ -341,14 +369,14 @@ check_equal(batch_sizes[-1], len(train_set) - (len(train_loader) - 1) * BATCH, "
 # are already stacked), a common shortcut when a set fits in memory. After `Normalize` the
 # test pixels have a mean near 0 and a standard deviation near 1.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 test_x = torch.stack([test_set[i][0] for i in range(len(test_set))])  # (1000, 1, 28, 28)
 test_loader = DataLoader(TensorDataset(test_x, mnist_test.labels), batch_size=250)
 print(f"normalised test pixels: mean {test_x.mean():.3f}, std {test_x.std():.3f}")
 check_close(test_x.mean().item(), 0.0, "mean of normalised test pixels", atol=0.1)
 check_close(test_x.std().item(), 1.0, "std of normalised test pixels", atol=0.1)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(2, 8, figsize=(12, 3.4))
 for ax, image, label in zip(axes.flat, x_batch, y_batch):
     ax.imshow(image[0], cmap="gray")
@@ -358,7 +386,7 @@ fig.suptitle("The first 16 images of a shuffled, augmented, normalised training 
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. A model, and the first sanity check
 #
 # A small CNN for 28x28 digits, built with `nn.Sequential` (the slide's alternative to naming
@@ -385,7 +413,7 @@ model = make_model().to(device)
 check_equal(n_params(model), (9 * 8 + 8) + (8 * 9 * 16 + 16) + (784 * 10 + 10), "CNN parameters")
 check_shape(model(x_batch.to(device)), (BATCH, 10), "CNN output")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Predict first.** Before any training, what loss should this network have on a batch of
 # ten-class digits? Think about it, then run the next cell.
 #
@@ -403,7 +431,7 @@ check_close(
     initial_loss.item(), math.log(10), "initial loss of an untrained 10-class net", atol=0.15
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. The training loop, written out
 #
 # One training epoch is a loop over batches, each doing five things in this order:
@@ -421,7 +449,7 @@ check_close(
 # batches, because the last batch is smaller.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def train_one_epoch(model, loader, optimizer, loss_fn=F.cross_entropy):
     """One pass over `loader` that updates `model`; returns (mean loss, accuracy)."""
     model.train()
@@ -460,7 +488,7 @@ def evaluate(model, loader, loss_fn=F.cross_entropy):
 # mode we train on the first 2,500 training images only (`Subset` picks examples of a dataset
 # by index), to keep the two runs of this section and the next quick on a laptop CPU.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 EPOCHS, LR = helpers.pick(2, 5), 2e-3
 fit_set = Subset(train_set, range(helpers.pick(2500, len(train_set))))  # what we train on
 
@@ -482,7 +510,7 @@ def train_by_hand(seed: int):
 
 model, hand_history = train_by_hand(seed)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 final_val_acc = hand_history[-1][3]
 check_true(
     hand_history[-1][2] < initial_loss.item() / 3,
@@ -506,7 +534,7 @@ for ax in (ax_loss, ax_acc):
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The training numbers are measured *while* the weights change, with augmentation and
 # dropout on; the test numbers with the weights at the end of the epoch and both off. That is
 # why, on the real digits, the first epoch's training accuracy sits well below its test
@@ -521,7 +549,7 @@ if mnist_test.real:
         f"{first_train_acc:.3f} vs {first_test_acc:.3f}",
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. The same run through `helpers.fit`
 #
 # `helpers.fit` (in `helpers/training.py`) is this loop plus plumbing. Per epoch it calls
@@ -549,7 +577,7 @@ fit_history = helpers.fit(
     channels_last=False,
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # On the CPU the two runs are bit-identical; a GPU may add float rounding of the order of 1e-6.
 tolerance = 1e-6 if device.type == "cpu" else 1e-4
 columns = ("train_loss", "train_acc", "val_loss", "val_acc")
@@ -561,7 +589,7 @@ for (name, w_fit), w_hand in zip(fit_model.state_dict().items(), model.state_dic
     check_close(w_fit, w_hand, f"weight {name}: fit vs hand", rtol=tolerance, atol=tolerance)
 print(f"{EPOCHS} epochs: every loss, accuracy and weight of fit equals the hand-written loop")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Cross-entropy: logits, log-softmax and the double-softmax mistake
 #
 # The last layer outputs **logits** $y_1, \dots, y_C$, unbounded scores. Softmax turns them into
@@ -589,7 +617,21 @@ check_close(nn.CrossEntropyLoss()(logits, labels), by_formula, "nn.CrossEntropyL
 check_close(F.nll_loss(F.log_softmax(logits, dim=1), labels), by_formula, "nll_loss(log_softmax)")
 check_close(-torch.log(F.softmax(logits, dim=1))[range(2), labels].mean(), by_formula, "-log(p_c)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** Computed literally, `torch.log(torch.exp(y) / torch.exp(y).sum())`, what is
+# log(softmax) of the float32 logits $y = (1000, 0, -1000)$?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** `[nan, -inf, -inf]`: $e^{1000}$ overflows to `inf`, `inf / inf` is `nan`, and the
+# other ratios are 0, whose log is `-inf`. The right answer is $(0, -1000, -2000)$.
+
+# %% slideshow={"slide_type": "fragment"}
+big_logits = torch.tensor([[1000.0, 0.0, -1000.0]])
+by_hand = torch.log(torch.exp(big_logits) / torch.exp(big_logits).sum())
+check_true(bool(torch.isnan(by_hand[0, 0])), "log(softmax) by hand is nan for the 1000")
+check_equal(by_hand[0, 1:], torch.tensor([-math.inf, -math.inf]), "log(softmax) by hand, others")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Why a separate `log_softmax` instead of `log(softmax(...))`? Large logits overflow
 # $e^{y}$ in float32 (anything above about 88). `log_softmax` uses $\log \sum_k e^{y_k} = m +
 # \log \sum_k e^{y_k - m}$ with $m = \max_k y_k$, which never overflows.
@@ -615,7 +657,7 @@ check_equal(F.log_softmax(big, dim=1), torch.tensor([[0.0, -1000.0, -2000.0]]), 
 # gradient is crushed: when the inner softmax saturates, its derivative is almost zero, so a
 # confidently wrong network learns almost nothing from its mistake.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 perfect = torch.zeros(1, 10)
 perfect[0, 3] = 1.0  # probabilities (0, 0, 0, 1, 0, ...): right and sure
@@ -639,7 +681,7 @@ check_true(right_grad > 1000 * double_grad, "double softmax shrinks the gradient
 # extra softmax. Both are scored with the correct cross-entropy on the test digits.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def flat_tensors(images: torch.Tensor) -> torch.Tensor:
     """uint8 (N, 1, 28, 28) -> normalised float (N, 784) in one go (no augmentation)."""
     return ((images.float() / 255 - mean) / std).flatten(1)
@@ -670,7 +712,7 @@ check_true(
     "after one epoch the double-softmax model is far behind (test loss higher by > 0.3)",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Activation functions, vanishing gradients and dying ReLUs
 #
 # Each layer is followed by a nonlinearity applied to every value on its own. The slides' list:
@@ -683,7 +725,7 @@ check_true(
 # | leaky ReLU | $x$ if $x > 0$, else $a x$ ($a = 0.01$) | `nn.LeakyReLU(0.01)` |
 # | ELU | $x$ if $x \ge 0$, else $a(e^x - 1)$ ($a = 1$) | `nn.ELU(1.0)` |
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 z = torch.linspace(-6, 6, 241, requires_grad=True)  # (241,)
 formulas = {
@@ -704,7 +746,7 @@ check_close(sig_grad.max(), 0.25, "largest slope of the sigmoid (at 0)")
 check_true(sig_grad[0] < 0.003, "the sigmoid is flat (saturated) at -6", f"{sig_grad[0]:.4f}")
 check_true(bool((derivatives["ReLU"][z.detach() < 0] == 0).all()), "ReLU's slope is 0 left of 0")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(11, 4))
 for name, (module, _) in formulas.items():
     ax_f.plot(z.detach(), module(z).detach(), label=name)
@@ -717,7 +759,7 @@ for ax in (ax_f, ax_d):
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Saturation and vanishing gradients.** The sigmoid's slope is at most $1/4$ and nearly 0
 # for large $|x|$ (tanh's at most 1, also vanishing at the ends). Backpropagation multiplies
 # one such slope per layer, so in a deep stack of sigmoids the gradient reaching the first
@@ -747,7 +789,7 @@ print("gradient norm, first layer / last layer:", {k: f"{v:.1e}" for k, v in shr
 check_true(shrink["sigmoid"] < 1e-3, "sigmoid: the first layer's gradient is > 1000x smaller")
 check_true(shrink["ReLU"] > 100 * shrink["sigmoid"], "ReLU keeps the gradient > 100x larger")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, ax = plt.subplots(figsize=(7, 4))
 for name, grads in layer_grads.items():
     ax.semilogy(range(1, len(grads) + 1), grads, "o-", label=name)
@@ -756,7 +798,7 @@ ax.set(title="Gradient reaching each layer of an 8-layer MLP", xlabel="layer (1 
 ax.legend()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Dying ReLU.** A ReLU unit whose input is negative for *every* example outputs 0 and has
 # slope 0 everywhere, so no gradient ever reaches its weights: once it is in that state no
 # update can bring it back. A too-large step can push many units there at once. We train the
@@ -786,7 +828,7 @@ check_true(calm < 0.05, "lr 0.1: almost no dead units", f"{calm:.0%}")
 check_true(reckless[0] > 0.3, "lr 1.0: a large share of the ReLUs died", f"{reckless[0]:.0%}")
 check_equal(dead_fraction(relu_runs[("LeakyReLU", 1.0)])[0], 0.0, "dead leaky ReLUs")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Are they really beyond repair? Their incoming weights get exactly zero gradient from the
 # whole training set, so further training, even at the sensible rate, leaves every dead unit
 # dead. Leaky ReLU avoids the trap: its slope is $a = 0.01$ instead of 0 for negative inputs,
@@ -805,7 +847,7 @@ dead_after = dead_fraction(dying)[1]
 check_true(bool(dead_after[dead_before].all()), "every dead unit is still dead after an epoch")
 print(f"dead units: {int(dead_before.sum())} before, {int(dead_after.sum())} after one more epoch")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Optimizers by hand: SGD, momentum and Adam
 #
 # An optimizer turns the gradient $g_t = \partial L / \partial w$ of a batch into an update
@@ -823,7 +865,7 @@ print(f"dead units: {int(dead_before.sum())} before, {int(dead_after.sum())} aft
 #   $\epsilon$ under the root; PyTorch and the Adam paper use the form above, checked below.)
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 class HandSGD:
     """SGD, with momentum in the slides' form: delta = rho * delta_prev - lr * g."""
 
@@ -869,7 +911,7 @@ class HandAdam:
 # formulas up to a thousandfold.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def same_steps(make_torch_opt, make_hand_opt, steps: int = 5) -> list[float]:
     """Step two identical MLPs side by side; the largest weight difference after each step."""
     helpers.seed_everything(seed)
@@ -903,7 +945,7 @@ for name, (torch_opt, hand_opt) in optimizers.items():
     print(f"{name:15s} largest weight difference per step: {[f'{g:.0e}' for g in gaps]}")
     check_close(gaps, [0.0] * len(gaps), f"{name}: hand-written vs torch.optim", atol=1e-9)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Predict first.** In Adam's very first step, one weight has gradient $10^{-4}$ and another
 # has gradient $10$. Which one moves further?
 #
@@ -913,7 +955,7 @@ for name, (torch_opt, hand_opt) in optimizers.items():
 # why Adam is much less sensitive to the scale of the gradients than SGD. The slide's variant,
 # without $\hat{m}_t$, would make that first step 10 times shorter ($1 - \beta_1 = 0.1$).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.seed_everything(seed)
 probe = make_mlp()
 x_probe, y_probe = next(iter(flat_loader))
@@ -941,7 +983,7 @@ large = grads.abs() > 1e-2  # the slide's eps under the root matters below about
 check_close(moved["slide variant"][large] / moved["Adam"][large], torch.full_like(grads[large], 0.1),
             "first step of the slide's variant / Adam's", rtol=1e-3)  # fmt: skip
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # What momentum buys shows best on a long, narrow valley, $L(w) = \tfrac12 (w_1^2 + 25
 # w_2^2)$: steep across, shallow along. A learning rate small enough not to diverge across
 # the valley ($\lambda < 2/25$) crawls along it; momentum accumulates the consistent
@@ -951,7 +993,7 @@ check_close(moved["slide variant"][large] / moved["Adam"][large], torch.full_lik
 # but keeps stepping around the minimum instead of settling.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def valley(w: torch.Tensor) -> torch.Tensor:
     return 0.5 * (w[0] ** 2 + 25 * w[1] ** 2)
 
@@ -982,7 +1024,7 @@ adam_path = paths["Adam, lr 0.1"]
 first_adam_step = np.abs(adam_path[1] - adam_path[0])  # the slopes there are 4 and 25
 check_close(first_adam_step, [0.1, 0.1], "Adam's first step in w1 and in w2", rtol=1e-4)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 grid_w1, grid_w2 = np.meshgrid(np.linspace(-4.5, 1.5, 200), np.linspace(-1.5, 1.5, 200))
 fig, ax = plt.subplots(figsize=(9, 4.5))
 ax.contour(grid_w1, grid_w2, 0.5 * (grid_w1**2 + 25 * grid_w2**2), levels=20, cmap="Greys")
@@ -995,7 +1037,7 @@ ax.set(title="60 steps on L(w) = (w1^2 + 25 w2^2) / 2", xlabel="w1", ylabel="w2"
 ax.legend(loc="lower right")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"} tags=["lecture-optional"]
 # ## 9. Watching training in TensorBoard
 #
 # TensorBoard plots what a run writes to an *event file* while it trains. In PyTorch,
@@ -1011,7 +1053,7 @@ plt.show()
 # otherwise, so from this notebook's folder `%tensorboard --logdir ../.cache/runs`. It is
 # not committed.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 from torch.utils.tensorboard import SummaryWriter
 
 RUNS = CACHE / "runs" / "00_pytorch_by_hand"
@@ -1043,7 +1085,7 @@ with SummaryWriter(str(run_dir)) as writer:
         writer.add_histogram("hidden layer weights", logged_mlp[0].weight, epoch)
 print(f"logged {step} batch losses and 2 epochs to <cache>/runs/00_pytorch_by_hand")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The event file is a log anyone can read back, not only the TensorBoard app. Reading it with
 # TensorBoard's own reader proves the curves hold exactly what the loop measured.
 
@@ -1058,7 +1100,7 @@ check_close(stored, batch_losses, "logged losses vs the loop's (float32 in the f
 check_true("a training digit" in events.Tags()["images"], "the image was logged")
 print("tags:", {kind: tags for kind, tags in events.Tags().items() if tags and kind != "graph"})
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, ax = plt.subplots(figsize=(8, 3.5))
 ax.plot(stored, lw=0.8, label="per batch (read back from the event file)")
 ax.set(title="What TensorBoard shows under loss/train_batch", xlabel="step (batch)",
@@ -1066,7 +1108,7 @@ ax.set(title="What TensorBoard shows under loss/train_batch", xlabel="step (batc
 ax.legend()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 10. Saving and restoring weights with `state_dict`
 #
 # `model.state_dict()` is an ordered dictionary from parameter (and buffer) names to tensors:
@@ -1096,7 +1138,7 @@ check_equal(evaluate(restored, test_loader), evaluate(model, test_loader), "test
 # The slides warn that parameter names in the file must match the model. Loading into a
 # network with a different layer fails loudly, naming the mismatch:
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 wider = make_model()
 wider[0] = nn.Conv2d(1, 12, 3, padding=1)  # 12 filters instead of 8
 try:
@@ -1107,7 +1149,7 @@ except RuntimeError as err:
 print(mismatch.splitlines()[1].strip() if mismatch else "loaded?!")
 check_true("size mismatch for 0.weight" in mismatch, "load_state_dict names the mismatched layer")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Each exercise has a cell for your answer and a check cell below it that says "right" or
@@ -1240,7 +1282,7 @@ ok_3 = helpers.verdict(
 assert ok_3, "exercise 3 is not right"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
 # - A `Dataset` returns one `(input, label)`; transforms (`ToTensor`: uint8 -> float in

@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 01 Convolution math
 #
 # A convolutional layer is a dense layer with two rules imposed on its weights: each output
@@ -25,7 +25,7 @@
 # cross-correlation, use one to find a pattern hidden in noise, count parameters and
 # multiply-adds, and derive the gradients that backpropagation needs when weights are shared.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning goals
 #
 # - Explain with parameter counts, sparse connectivity, weight sharing and translation
@@ -40,14 +40,14 @@
 #   and `torch.autograd.gradcheck`.
 # - Show that a 1x1 convolution is a linear layer applied to the channels of every pixel.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## You should already know
 #
 # - Tensors in PyTorch: shapes, indexing, `reshape`, `permute`, matrix multiplication.
 # - A dense (fully connected) layer `y = W x + b` and how many parameters it has.
 # - What a gradient is and how `loss.backward()` fills `.grad` (the chain rule).
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
 import sys
 
@@ -76,7 +76,7 @@ from helpers import check_close, check_equal, check_shape, check_true
 seed = helpers.seed_everything()
 rng = np.random.default_rng(seed)  # NumPy draws for the 1-D examples
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. Why not a multilayer perceptron?
 #
 # A dense layer connects every input value to every neuron. For an input of $H \times W \times C$
@@ -94,7 +94,7 @@ rng = np.random.default_rng(seed)  # NumPy draws for the 1-D examples
 # `meta` device have shapes but no memory, so even the 15-million-parameter layer costs nothing.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 def dense_params(height: int, width: int, channels: int, neurons: int) -> int:
     """Weights plus biases of a dense layer on a flattened H x W x C input."""
@@ -133,7 +133,7 @@ for name, by_formula, module in rows:
     print(f"{name:42s} {by_formula:12,d} {count(module):12,d}")
     check_equal(count(module), by_formula, f"parameter count of '{name}'")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # A conv layer (3x3, padding 1) producing a $32 \times 32 \times 5$ feature map from a
 # CIFAR-sized image has 140 parameters; a dense layer producing the same output has more than
 # 15 million. Two properties explain the gap:
@@ -162,7 +162,7 @@ print(f"one dense output depends on {dense_inputs_used} of {image.numel()} input
 check_equal(conv_inputs_used, 3 * 3 * 3, "inputs seen by one conv output (k*k*C)")
 check_equal(dense_inputs_used, 3 * 32 * 32, "inputs seen by one dense output (all of them)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Translation equivariance
 #
 # Weight sharing has a consequence beyond saving parameters: if the input is shifted, a
@@ -173,7 +173,7 @@ check_equal(dense_inputs_used, 3 * 32 * 32, "inputs seen by one dense output (al
 # `padding_mode="circular"` the image wraps around at its borders, so the identity holds
 # exactly everywhere (with zero padding it holds away from the borders).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 picture = torch.zeros(1, 1, 16, 16)  # (N, C, H, W)
 picture[0, 0, 3:8, 3] = 1.0  # vertical stroke of the "L"
 picture[0, 0, 7, 3:7] = 1.0  # horizontal stroke
@@ -215,7 +215,7 @@ check_true(
     f"gap {dense_gap:.2f}",
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(2, 3, figsize=(10, 6.5))
 panels = [
     (picture, "input x"),
@@ -238,7 +238,7 @@ fig.suptitle(
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Convolution and cross-correlation in 1-D
 #
 # For two sequences $f$ and $g$ the discrete **convolution** is
@@ -250,7 +250,18 @@ plt.show()
 # loops, exactly as the formula reads, and compare with `numpy.convolve`.
 
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** A signal of length 10 and a kernel of length 3, no padding, stride 1: how long is the
+# output of `F.conv1d`?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** 8 $= 10 - 3 + 1$: the kernel fits in 8 positions.
+
+# %% slideshow={"slide_type": "fragment"}
+check_shape(F.conv1d(torch.zeros(1, 1, 10), torch.zeros(1, 1, 3)), (1, 1, 8), "conv1d 10 with 3")
+
+
+# %% slideshow={"slide_type": "subslide"}
 def convolve_full(f: np.ndarray, g: np.ndarray) -> np.ndarray:
     """(f * g)[n] = sum_m f[m] g[n - m] for n = 0 .. len(f) + len(g) - 2."""
     out = np.zeros(len(f) + len(g) - 1)
@@ -261,7 +272,7 @@ def convolve_full(f: np.ndarray, g: np.ndarray) -> np.ndarray:
     return out
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 f_small = np.array([1.0, 2.0, 3.0, 4.0])
 g_small = np.array([1.0, 0.0, -1.0])
@@ -284,7 +295,7 @@ check_close(
     "f * g vs g * f (commutative)",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Cross-correlation** slides the kernel along without flipping it:
 #
 # $$(w \star x)[n] = \sum_{m=0}^{K-1} w[m]\, x[n + m].$$
@@ -304,7 +315,7 @@ def correlate_valid(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 print("cross-correlation by the definition:", correlate_valid(f_small, g_small))
 print("numpy.correlate:                    ", np.correlate(f_small, g_small, "valid"))
@@ -329,7 +340,7 @@ check_close(
 # kernel**, and the two agree whenever the kernel is symmetric. With the antisymmetric
 # "difference" kernel `[1, 0, -1]` the flip changes the sign of the result.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 print("convolution (valid):            ", np.convolve(f_small, g_small, "valid"))
 print("cross-correlation, flipped kernel:", correlate_valid(f_small, g_small[::-1]))
@@ -352,7 +363,7 @@ check_close(
     "convolution vs flipped correlation (random)",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### What PyTorch computes
 #
 # `torch.nn.functional.conv1d` and `conv2d` are named after convolution but compute
@@ -373,7 +384,7 @@ check_true(
     "F.conv1d is NOT a true convolution for this antisymmetric kernel",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The same in 2-D, with the slides' toy example: a $2 \times 2$ kernel on a $2 \times 2$ window,
 #
 # $$\begin{bmatrix}1 & -1\\ -1 & 1\end{bmatrix} \star \begin{bmatrix}1 & 0\\ 0 & 1\end{bmatrix}
@@ -391,7 +402,7 @@ print("F.conv2d:", F.conv2d(window, toy_kernel).item())
 check_equal(F.conv2d(window, toy_kernel).item(), 2.0, "the slides' toy example")
 check_equal(toy_kernel.flip(-2, -1), toy_kernel, "the toy kernel flipped in both directions")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. A matched filter: finding a pattern in noise
 #
 # Cross-correlation scores how well the kernel matches the signal at every shift: the sum
@@ -401,7 +412,7 @@ check_equal(toy_kernel.flip(-2, -1), toy_kernel, "the toy kernel flipped in both
 # deviation (0.7) is comparable to the pattern's own amplitude. Looking at the signal, the
 # pattern is hard to see; the correlation has a clear peak where it is.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 pattern_len, signal_len, true_start = 128, 2000, 1234
 t = np.arange(pattern_len)
 # The frequency rises from 0.03 to 0.25 cycles per sample; a Hann window fades it in and out.
@@ -431,13 +442,13 @@ check_true(
 # in which a CNN's first-layer filters are pattern detectors: each responds most strongly where
 # the input looks like it.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 score_torch = F.conv1d(
     torch.tensor(noisy).view(1, 1, -1), torch.tensor(pattern).view(1, 1, -1)
 ).flatten()
 check_close(score_torch, score, "F.conv1d with the pattern as weight vs numpy.correlate")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, (ax_sig, ax_score) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
 ax_sig.plot(noisy, lw=0.6, label="noisy signal")
 ax_sig.plot(
@@ -459,7 +470,7 @@ ax_score.legend(loc="upper left")
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. 2-D convolution from scratch
 #
 # A conv layer takes a batch of $C_\text{in}$-channel images $x$ of shape
@@ -476,7 +487,7 @@ plt.show()
 # (Notebook 03 studies the output-size formula in detail.) First, loops that follow the formula.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
     """floor((size + 2 * padding - kernel) / stride) + 1."""
     return (size + 2 * padding - kernel) // stride + 1
@@ -507,7 +518,7 @@ def conv2d_loops(
     return out
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 x_img = torch.randn(2, 3, 7, 8, dtype=torch.float64)  # (N=2, C_in=3, H=7, W=8)
 filters = torch.randn(4, 3, 3, 3, dtype=torch.float64)  # (C_out=4, C_in=3, 3, 3)
 bias = torch.randn(4, dtype=torch.float64)
@@ -532,7 +543,21 @@ check_true(
     "F.conv2d differs from a true (flipped-kernel) convolution for these random filters",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** `nn.Conv2d(1, 8, 5)` on one 28x28 grayscale image: what shape is its weight, and what
+# shape is its output?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** Weight `(8, 1, 5, 5)`: 8 filters, each $1 \times 5 \times 5$. Output `(1, 8, 24, 24)`:
+# one map per filter, $28 - 5 + 1 = 24$.
+
+# %% slideshow={"slide_type": "fragment"}
+conv_demo = nn.Conv2d(1, 8, 5, device="meta")  # shapes only: no memory, no random numbers
+check_equal(tuple(conv_demo.weight.shape), (8, 1, 5, 5), "Conv2d(1, 8, 5).weight")
+feature_maps_demo = conv_demo(torch.zeros(1, 1, 28, 28, device="meta"))
+check_equal(tuple(feature_maps_demo.shape), (1, 8, 24, 24), "its output")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The shapes from the slides
 #
 # - `nn.Conv2d(1, 8, 5)`: 8 filters of $1 \times 5 \times 5$, so weight `[8, 1, 5, 5]` and bias
@@ -560,7 +585,7 @@ print("10x10x3 input, 3x3x3 filter ->", tuple(rgb.shape[-2:]))
 check_shape(small, (1, 1, 3, 3), "3x4x4 input with a 3x2x2 filter")
 check_shape(rgb, (1, 1, 8, 8), "10x10x3 input with a 3x3x3 filter")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Vectorised: im2col and one matrix multiply
 #
 # The loops compute the same dot product, "filter times window", $N \cdot C_\text{out} \cdot
@@ -576,7 +601,7 @@ check_shape(rgb, (1, 1, 8, 8), "10x10x3 input with a 3x3x3 filter")
 # cleverer ones) so that the work runs in a tuned matrix-multiply routine.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def conv2d_im2col(
     x: torch.Tensor,
     w: torch.Tensor,
@@ -595,7 +620,7 @@ def conv2d_im2col(
     return out.view(n_batch, c_out, h_out, w_out)  # (N, C_out, H_out, W_out)
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 check_close(
     conv2d_im2col(x_img, filters, bias, stride=2, padding=1), by_torch, "conv2d_im2col vs F.conv2d"
 )
@@ -615,7 +640,7 @@ check_equal(
 # filters, kernel size, stride, padding, image size) and checks that both hand-written versions
 # equal `F.conv2d` for every one.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 config_rng = np.random.default_rng(seed)
 n_trials = helpers.pick(12, 200)
 for trial in range(n_trials):
@@ -638,7 +663,7 @@ print(f"{n_trials} random configurations: loops == im2col == F.conv2d")
 # (not a benchmark: it varies with the hardware and the load):
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def seconds(fn, repeats: int = 3) -> float:
     """Best wall-clock time of `repeats` calls of fn()."""
     best = float("inf")
@@ -664,7 +689,7 @@ for label, fn, repeats in [
 # values. Neighbouring windows overlap, so most inputs are copied several times (the price of
 # turning the layer into one matrix multiply).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 grid = torch.arange(16.0).view(1, 1, 4, 4)  # (N=1, C=1, 4, 4)
 grid_cols = F.unfold(grid, kernel_size=2)[0]  # (C*k*k = 4, L = 9)
@@ -672,7 +697,7 @@ print(grid_cols.int())
 check_shape(grid_cols, (4, 9), "im2col matrix of a 4x4 input, 2x2 kernel")
 check_equal(grid_cols[:, 0].int().tolist(), [0, 1, 4, 5], "first column = the top-left window")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, (ax_in, ax_cols) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 2]})
 for ax, mat in ((ax_in, grid[0, 0]), (ax_cols, grid_cols)):
     ax.imshow(mat, cmap=plt.get_cmap("tab20", 16), vmin=-0.5, vmax=15.5)  # one colour per input
@@ -691,7 +716,7 @@ ax_cols.set_ylabel("position in the window")
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Counting parameters and multiply-adds
 #
 # A `Conv2d(C_in, C_out, k)` layer has
@@ -710,7 +735,7 @@ plt.show()
 # device, where shapes are computed but no arithmetic is done.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 def conv_macs(n: int, c_in: int, c_out: int, kernel: int, h_out: int, w_out: int) -> int:
     return n * c_out * h_out * w_out * c_in * kernel * kernel
@@ -735,7 +760,7 @@ for name, c_in, c_out, k, s, p, n, size in layers:
     check_equal(count(layer), params, f"parameters of {name}")
     check_equal(flops, 2 * macs, f"FLOPs of {name} (= 2 x MACs)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Backpropagation with weight sharing
 #
 # Take one channel, stride 1 and no padding: $y[r, c] = b + \sum_{u,v} w[u, v]\, x[r + u, c + v]$.
@@ -756,7 +781,7 @@ for name, c_in, c_out, k, s, p, n, size in layers:
 # on every side) with the flipped kernel. We compare all three with autograd, using the loss
 # $L = \sum y \cdot g$, whose upstream gradient is exactly $g$.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 x_1 = torch.randn(1, 1, 6, 7, dtype=torch.float64, requires_grad=True)  # (1, 1, 6, 7)
 w_1 = torch.randn(1, 1, 3, 3, dtype=torch.float64, requires_grad=True)  # (1, 1, 3, 3)
 b_1 = torch.randn(1, dtype=torch.float64, requires_grad=True)
@@ -778,7 +803,7 @@ check_close(g_1.sum(), b_1.grad[0], "dL/db = sum of the upstream gradient vs aut
 grad_x_formula = F.conv2d(F.pad(g_1, (2, 2, 2, 2)), w_1.flip(-2, -1))  # (1, 1, 6, 7)
 check_close(grad_x_formula, x_1.grad, "dL/dx as a full convolution of g with w vs autograd")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # With a batch, several input channels and several filters the same formulas hold, with extra
 # sums: the weight gradient also sums over the batch, and the input gradient sums over the
 # filters $j$,
@@ -796,7 +821,7 @@ check_close(grad_x_formula, x_1.grad, "dL/dx as a full convolution of g with w v
 # along random directions, `fast_mode=True`; in full mode it compares them entry by entry.)
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def conv2d_grads(
     x: torch.Tensor, w: torch.Tensor, g: torch.Tensor, flip: bool = True
 ) -> tuple[torch.Tensor, ...]:
@@ -833,7 +858,7 @@ class ForgotTheFlip(HandConv2d):
         return conv2d_grads(x, w, g, flip=False)
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 x_2 = torch.randn(2, 2, 5, 4, dtype=torch.float64, requires_grad=True)  # (N=2, C_in=2, 5, 4)
 w_2 = torch.randn(3, 2, 3, 2, dtype=torch.float64, requires_grad=True)  # (C_out=3, C_in=2, 3, 2)
 b_2 = torch.randn(3, dtype=torch.float64, requires_grad=True)
@@ -858,7 +883,7 @@ for name, mine, autograd in zip(
     check_close(mine, autograd, f"{name} by formula vs autograd of F.conv2d")
 print("hand-derived gradients == autograd == finite differences")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. A 1x1 convolution is a linear layer on the channels
 #
 # With $k = 1$ the window is a single pixel, and the formula of section 4 becomes
@@ -871,7 +896,19 @@ print("hand-derived gradients == autograd == finite differences")
 # bottlenecks, notebook 04). We copy the weights of a `Conv2d(16, 4, 1)` into a `Linear(16, 4)`,
 # move the channels last so that `Linear` acts on them, and compare.
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** How many parameters does `nn.Conv2d(16, 4, 1)` have, and how many does `nn.Linear(16,
+# 4)`?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** 68 each: $16 \cdot 4$ weights plus 4 biases. A 1x1 convolution is that linear layer,
+# applied to the channels of every pixel.
+
+# %% slideshow={"slide_type": "fragment"}
+check_equal(count(nn.Conv2d(16, 4, 1, device="meta")), 68, "parameters of Conv2d(16, 4, 1)")
+check_equal(count(nn.Linear(16, 4, device="meta")), 68, "parameters of Linear(16, 4)")
+
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 conv1x1 = nn.Conv2d(16, 4, kernel_size=1)
 linear = nn.Linear(16, 4)
@@ -889,7 +926,7 @@ check_close(by_conv, by_linear, "1x1 conv vs Linear on the channels of every pix
 check_close(by_conv, by_einsum, "1x1 conv vs the formula", atol=1e-6)
 check_equal(count(conv1x1), 16 * 4 + 4, "parameters of Conv2d(16, 4, 1)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
@@ -1062,7 +1099,7 @@ ok_5 = helpers.verdict(
 assert ok_5, "exercise 5 is not right"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
 # - A conv layer is a dense layer restricted to local windows (sparse connectivity) that reuses
@@ -1080,7 +1117,7 @@ assert ok_5, "exercise 5 is not right"
 #   convolution of the upstream gradient with the (flipped) kernel.
 # - A 1x1 convolution is a `Linear` layer applied to every pixel's channel vector.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Further reading
 #
 # - Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, "Gradient-based learning applied to document

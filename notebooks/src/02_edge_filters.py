@@ -10,7 +10,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 02 Edge filters and what a CNN can see
 #
 # Long before deep learning, computer-vision researchers designed small kernels by hand to find
@@ -22,7 +22,7 @@
 # finally looks inside a small trained CNN: its filters, its feature maps layer by layer, and the
 # input patterns that excite its channels most.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning goals
 # - Compute the output of a 3x3 edge kernel on a small image by hand and with `F.conv2d`.
 # - Know the classic kernels (vertical/horizontal edges, Sobel, Prewitt, two Laplacians, the
@@ -37,7 +37,7 @@
 # - Tensors of shape `(N, C, H, W)` and `nn.Conv2d`.
 # - Gradient descent with an optimizer (`zero_grad`, `backward`, `step`).
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
 import sys
 
@@ -61,7 +61,7 @@ from torch import nn
 
 helpers.seed_everything()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. A vertical edge on an 8x11 step image
 #
 # The slides' example: an image that is dark (0) on the left six columns and bright (1) on the
@@ -73,7 +73,23 @@ helpers.seed_everything()
 # (sum of the right column)*. That is zero on flat regions and large where the brightness changes
 # from left to right.
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** The step image is 0 on its left six columns and 1 on its right five (8x11). What does
+# the kernel `[[1, 0, -1]] * 3` give: which shape, and which values along one row?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** Shape `(6, 9)` (valid: $8 - 2$ by $11 - 2$), and every row reads `0 0 0 0 -3 -3 0 0
+# 0`: only the two windows that straddle the edge see a dark left and a bright right column.
+
+# %% slideshow={"slide_type": "fragment"}
+step_demo = torch.zeros(8, 11)
+step_demo[:, 6:] = 1.0
+edge_demo = F.conv2d(step_demo[None, None], torch.tensor([[1.0, 0.0, -1.0]] * 3)[None, None])
+helpers.check_equal(
+    edge_demo[0, 0], torch.tensor([0.0, 0, 0, 0, -3, -3, 0, 0, 0]).expand(6, 9), "edge response"
+)
+
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 step = torch.zeros(8, 11)
 step[:, 6:] = 1.0  # (8, 11): dark left, bright right
@@ -93,7 +109,7 @@ print(edges_v.int())
 # ones we predicted.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def correlate_loops(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """y[i, j] = sum_a sum_b x[i + a, j + b] * w[a, b] (valid, stride 1)."""
     kh, kw = w.shape
@@ -114,7 +130,7 @@ helpers.check_equal(
     "horizontal kernel on the transposed (horizontal) edge",
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(1, 3, figsize=(11, 3), layout="constrained")
 for ax, img, title in zip(
     axes,
@@ -129,7 +145,7 @@ fig.colorbar(im, ax=axes, shrink=0.8, label="value")
 fig.suptitle("The slides' step image and two edge kernels (mid-grey = 0)")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Classic kernels on real photos
 #
 # From now on we filter whole photos, so we want an output of the same size as the input. Our
@@ -154,7 +170,7 @@ for name in ["camera", "astronaut", "chelsea"]:
     photos[name] = photo
 print({name: tuple(p.shape) for name, p in photos.items()})
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The kernels, written down once. Edge and Laplacian kernels sum to 0 (a flat image gives 0);
 # blur and sharpen sum to 1 (a flat image stays as it is).
 #
@@ -167,7 +183,7 @@ print({name: tuple(p.shape) for name, p in photos.items()})
 # | blur | a weighted average: removes fine detail and noise |
 # | sharpen | the image plus its (4-neighbour) Laplacian: boosts fine detail |
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 KERNELS = {
     "vertical (slides)": [[1, 0, -1], [1, 0, -1], [1, 0, -1]],
     "horizontal (slides)": [[1, 1, 1], [0, 0, 0], [-1, -1, -1]],
@@ -193,7 +209,7 @@ KERNELS = {name: torch.tensor(k, dtype=torch.float32) for name, k in KERNELS.ite
 # `[1, 2, 1]` times a difference row `[-1, 0, 1]` (an outer product), while Prewitt smooths with
 # `[1, 1, 1]`; sharpen is identity + Laplacian 4.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 for name, k in KERNELS.items():
     target = 1.0 if name in {"blur (Gaussian)", "sharpen", "identity"} else 0.0
     helpers.check_close(k.sum(), torch.tensor(target), f"sum of the {name} kernel", atol=1e-6)
@@ -211,7 +227,7 @@ helpers.check_equal(KERNELS["Sobel x"].T, KERNELS["Sobel y"], "Sobel y is Sobel 
 # with mid-grey = 0, dark = negative, bright = positive.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def show_filtered(photo_name: str, names: list[str], title: str) -> None:
     """The photo and its responses to the kernels `names`, side by side."""
     photo = photos[photo_name]
@@ -235,26 +251,39 @@ show_filtered(
     "camera", ["vertical (slides)", "horizontal (slides)"], "The slides' edge kernels on a photo"
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 show_filtered("camera", ["Sobel x", "Sobel y"], "Sobel: smoothed first derivatives")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 show_filtered(
     "astronaut", ["Prewitt x", "Prewitt y"], "Prewitt: first derivatives with equal weights"
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 show_filtered(
     "chelsea", ["Laplacian 4", "Laplacian 8"], "Laplacians: second derivatives, no direction"
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 show_filtered("astronaut", ["diagonal"], "The diagonal kernel [[1,0,-1],[0,0,0],[-1,0,1]]")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 show_filtered("chelsea", ["blur (Gaussian)", "sharpen"], "Blur and sharpen: kernels that sum to 1")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** What does the `Laplacian 4` kernel give on the image $f(i, j) = i^2 + j^2$, at every
+# interior pixel?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** $-4$ everywhere: the discrete Laplacian of $i^2 + j^2$ is $2 + 2 = 4$ at every pixel,
+# and the kernel is minus that stencil.
+
+# %% slideshow={"slide_type": "fragment"}
+grid_i, grid_j = torch.meshgrid(torch.arange(10.0), torch.arange(10.0), indexing="ij")
+lap_demo = F.conv2d((grid_i**2 + grid_j**2)[None, None], KERNELS["Laplacian 4"][None, None])
+helpers.check_equal(lap_demo[0, 0], torch.full((8, 8), -4.0), "Laplacian 4 on i^2 + j^2")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Why the 4-neighbour Laplacian kernel is a second derivative.** With unit pixel spacing,
 #
 # $$\nabla^2 f(i, j) \approx f(i{+}1, j) + f(i{-}1, j) + f(i, j{+}1) + f(i, j{-}1) - 4 f(i, j),$$
@@ -262,13 +291,26 @@ show_filtered("chelsea", ["blur (Gaussian)", "sharpen"], "Blur and sharpen: kern
 # which is exactly *minus* the `Laplacian 4` kernel. On $f = i^2 + j^2$ the true Laplacian is
 # $2 + 2 = 4$ everywhere, so the kernel must give $-4$ at every interior pixel. **Self-check:**
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 i, j = torch.meshgrid(torch.arange(10.0), torch.arange(10.0), indexing="ij")
 bowl = i**2 + j**2  # (10, 10)
 lap = F.conv2d(bowl[None, None], KERNELS["Laplacian 4"][None, None])[0, 0]  # (8, 8) interior
 helpers.check_equal(lap, torch.full((8, 8), -4.0), "Laplacian 4 kernel on i^2 + j^2")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** Sobel x on a ramp that rises by 3 per column, $f(i, j) = 3j$: what value at every
+# interior pixel?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** 24 $= 8 \cdot 3$: the central difference spans 2 pixels ($2 \cdot 3 = 6$) and the
+# smoothing weights $1 + 2 + 1$ add up to 4.
+
+# %% slideshow={"slide_type": "fragment"}
+ramp_x = 3 * torch.arange(10.0).expand(10, 10)  # (10, 10): rises 3 per column
+sobel_x = F.conv2d(ramp_x[None, None], KERNELS["Sobel x"][None, None])[0, 0]
+helpers.check_equal(sobel_x, torch.full((8, 8), 24.0), "Sobel x on a ramp of slope 3")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Gradient magnitude and orientation
 #
 # Sobel x and Sobel y estimate the two partial derivatives (up to a factor 8: a central
@@ -287,7 +329,7 @@ helpers.check_equal(gy, torch.full((8, 8), 16.0), "Sobel y on the ramp (8 * 2)")
 helpers.check_close(torch.hypot(gx, gy), torch.full((8, 8), math.sqrt(24**2 + 16**2)), "magnitude")
 helpers.check_close(torch.atan2(gy, gx), torch.full((8, 8), math.atan2(2, 3)), "orientation")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 photo = photos["camera"]
 gx, gy = filter2d(photo, KERNELS["Sobel x"]), filter2d(photo, KERNELS["Sobel y"])  # (H, W) each
 magnitude = torch.hypot(gx, gy)  # (H, W)
@@ -309,7 +351,7 @@ fig.colorbar(im, ax=axes[2], shrink=0.8, label="atan2(gy, gx) in radians")
 fig.suptitle("Gradient magnitude and orientation from Sobel x and y")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Edit a kernel yourself
 #
 # Type numbers into the 3x3 grid, pick a preset or another photo, and the filtered image updates
@@ -323,7 +365,7 @@ plt.show()
 editor = helpers.kernel_editor(photos, filter2d, KERNELS, preset="Sobel x")
 editor
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check:** the editor's output is `filter2d` of the picked image with the kernel in the
 # boxes, and typing a new number in a box (here the centre) changes the result as the formula
 # predicts: a centre weight of $c$ adds $c$ times the image.
@@ -342,7 +384,7 @@ helpers.check_close(
 )
 editor.preset_picker.value = "Sobel x"  # back to the preset
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. Gradient descent rediscovers Sobel
 #
 # A CNN is never told which kernels to use. To see that learning can find a classic filter, we
@@ -360,7 +402,7 @@ editor.preset_picker.value = "Sobel x"  # back to the preset
 # *ill-conditioned*), and a larger step would make it diverge along the steep ones.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def crops_of(photo: torch.Tensor, n: int, size: int) -> torch.Tensor:
     """n random size x size crops of a gray photo, standardised: (n, 1, size, size)."""
     rows = torch.randint(0, photo.shape[0] - size, (n,)).tolist()
@@ -393,7 +435,7 @@ noise = torch.randn(16, 1, 32, 32)  # (16, 1, 32, 32)
 conv_noise, losses_noise = learn_kernel(noise, sobel, steps)
 conv_photo, losses_photo = learn_kernel(crops_of(photos["camera"], 16, 32), sobel, steps)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(1, 4, figsize=(16, 4), layout="constrained")
 axes[0].semilogy(losses_noise, label="noise inputs")
 axes[0].semilogy(losses_photo, label="photo crops")
@@ -417,7 +459,7 @@ for ax, k, title in zip(
 fig.suptitle(f"A 3x3 conv layer trained to imitate Sobel x ({steps} gradient-descent steps)")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check:** the kernel learned from noise equals Sobel x to within 0.001 in every entry; the
 # one learned from photo crops is much further away after the same number of steps (the
 # ill-conditioning in action: given many more steps it gets there too).
@@ -433,7 +475,7 @@ helpers.check_true(
     f"{err_photo=:.3g}, {err_noise=:.3g}",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. What a trained CNN sees
 #
 # Now a real network on real data. In full mode (meant for a GPU) a small CNN learns CIFAR-10
@@ -450,7 +492,7 @@ helpers.check_true(
 #    layers see small windows, so their favourite patterns are simple edges and blobs; deeper
 #    layers see more of the image and prefer larger, more complex patterns.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 dataset = helpers.pick("mnist", "cifar10")
 train_set = helpers.load_dataset(dataset, "train")  # uint8 (N, C, H, H)
 test_set = helpers.load_dataset(dataset, "test")
@@ -489,7 +531,7 @@ initial_kernels = model[0].weight.detach().clone()  # (W, C, 5, 5), the random s
 history = helpers.fit(model, train_loader, test_loader, epochs=helpers.pick(1, 20), lr=3e-3, seed=0)
 model = model.cpu().eval()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check:** the network learned something (chance is 10 %).
 
 # %%
@@ -500,7 +542,7 @@ helpers.check_true(
     f"validation accuracy {val_acc:.1%}",
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.show_kernels(initial_kernels, title="First-layer kernels at the random start", rgb=C == 3)
 plt.show()
 helpers.show_kernels(
@@ -510,7 +552,7 @@ helpers.show_kernels(
 )
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # In fast mode (one short epoch on MNIST) the trained kernels are not yet clean edge detectors:
 # they still carry much of their random start. But they have changed in a measurable way. Two
 # numbers, each computed for the kernels before and after training:
@@ -523,7 +565,7 @@ plt.show()
 #   averaged over the kernels.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def edge_patterns(size: int = 5, directions: int = 8) -> torch.Tensor:
     """(directions, size, size): a ramp across the kernel in each direction, times a Gaussian."""
     r = torch.arange(size) - (size - 1) / 2
@@ -563,7 +605,7 @@ after = {"smoothness": smoothness(model[0].weight), "edge likeness": edge_likene
 for name in before:
     print(f"{name:13}: random start {before[name]:.2f} | after training {after[name]:.2f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check** (on the real images): training made the first-layer kernels clearly smoother
 # and more edge-like than their random start. (On the generated stand-in images, which have
 # none of the structure of real digits, the numbers are only printed.)
@@ -587,7 +629,7 @@ else:
 # Feature maps of one test image after each block (ReLU outputs). Block 1 still looks like the
 # picture (edges at full resolution); deeper blocks are coarser and more abstract.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 image = (test_set.images[:1].float() / 255 - mean) / std  # (1, C, H, H), normalised
 blocks = {"block1": 2, "block2": 5, "block3": 8}  # name -> number of layers up to its ReLU
 with torch.no_grad():
@@ -602,7 +644,7 @@ for name, m in maps.items():
     helpers.show_feature_maps(m, title=f"{name}: {tuple(m.shape)} (up to 16 channels)")
     plt.show()
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 for name, m in maps.items():
     print(name, tuple(m.shape))
@@ -610,7 +652,7 @@ helpers.check_shape(maps["block1"], (W, H, H), "block1 maps")
 helpers.check_shape(maps["block3"], (4 * W, H // 4, H // 4), "block3 maps")
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Activation maximisation
 #
 # Take one unit: channel $c$ of a block, at the centre of its feature map. Its activation
@@ -623,7 +665,7 @@ helpers.check_shape(maps["block3"], (4 * W, H // 4, H // 4), "block3 maps")
 # outside the receptive field get no gradient and keep their faint starting noise.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def maximise_unit(block: str, channel: int, steps: int) -> tuple[torch.Tensor, float]:
     """An input (1, C, H, H) that makes the centre unit of `channel` in `block` fire strongly,
     and that unit's (ReLU) activation."""
@@ -659,7 +701,7 @@ chosen = {b: acts.mean(0).topk(4).indices.tolist() for b, acts in real_acts.item
 ascent_steps = helpers.pick(50, 200)
 found = {(b, c): maximise_unit(b, c, ascent_steps) for b, cs in chosen.items() for c in cs}
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(2, 4, figsize=(9.6, 5.2), layout="constrained")
 for row, block in enumerate(["block1", "block3"]):
     for col, c in enumerate(chosen[block]):
@@ -671,7 +713,7 @@ for row, block in enumerate(["block1", "block3"]):
 fig.suptitle("Inputs that maximise a centre unit: early (block1, 5x5) vs late (block3, 20x20)")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check:** every optimised image excites its unit more than *any* of the real test images
 # does (that is the point of the method), and the block-3 patterns spread over a larger area than
 # the block-1 ones (their receptive field is larger).
@@ -696,7 +738,7 @@ extent = {b: max(changed_extent(found[(b, c)][0]) for c in chosen[b]) for b in c
 print("width of the changed region:", extent)
 helpers.check_true(extent["block1"] <= 5 < extent["block3"], "block 3 uses a larger input area")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
@@ -822,7 +864,7 @@ ok_4 = helpers.verdict(
 assert ok_4, "exercise 4 is not right"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - A 3x3 kernel computes a weighted sum of each pixel's neighbourhood; kernels that sum to 0 ignore
 #   flat regions and respond to changes (edges), kernels that sum to 1 keep the brightness (blur,

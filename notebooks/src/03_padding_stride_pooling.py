@@ -10,7 +10,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 03 Padding, stride, pooling and output sizes
 #
 # Most errors in a first CNN are shape errors: a `Linear` layer that expects 400 inputs gets 576,
@@ -22,7 +22,7 @@
 # receptive field of a stack of layers, and the way back up: transposed convolutions, their
 # checkerboard artefacts, max-unpooling and a small convolutional autoencoder.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning goals
 # - Compute the output size of a convolution or pooling layer for any kernel, stride, padding and
 #   dilation, and choose the padding for a "same" convolution.
@@ -36,7 +36,7 @@
 # - What `nn.Conv2d` computes (notebook 01) and the `(N, C, H, W)` layout.
 # - Training a model with `helpers.fit` (or any training loop).
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
 import sys
 
@@ -62,7 +62,7 @@ from torch import nn
 
 helpers.seed_everything()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. The output-size formula
 #
 # A window of size $k$ slides over an input of size $i$ that has $p$ zeros added on each side, in
@@ -77,7 +77,7 @@ helpers.seed_everything()
 # every combination of a grid of settings.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def out_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
     """o = floor((i + 2p - k_eff) / s) + 1 with k_eff = d (k - 1) + 1."""
     k_eff = d * (k - 1) + 1
@@ -99,7 +99,7 @@ for i, k, s, p, d in itertools.product(
 # NBVAL_CHECK_OUTPUT
 print(f"formula == nn.Conv2d for all {checked} settings of (i, k, s, p, d) on the grid")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Valid and same convolutions
 #
 # A **valid** convolution uses no padding: the output shrinks by $k - 1$. A **same** convolution
@@ -123,7 +123,7 @@ with warnings.catch_warnings(record=True) as caught:  # an even kernel cannot pa
 print("PyTorch warns for k=4:", str(caught[0].message).split(" (Triggered")[0])
 helpers.check_equal(nn.Conv2d(1, 1, 3, padding=2, dilation=2)(x).shape[-1], 10, "same, k=3, d=2")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Floor or ceiling?
 #
 # One of the lecture slides writes the formula with a ceiling,
@@ -147,7 +147,7 @@ disagree = [
 ]
 print(len(disagree), "disagreements with p=0, e.g. (i, k, s) =", disagree[:6])
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 x5 = torch.arange(25.0).reshape(1, 1, 5, 5)
 floor_pool = nn.MaxPool2d(2, stride=2)(x5)  # (1, 1, 2, 2)
@@ -174,7 +174,7 @@ for i, k, s in itertools.product(range(2, 12), range(1, 5), range(1, 5)):
             got, out_size_ceil(i, k, s), f"ceil_mode output for i={i}, k={k}, s={s}"
         )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. The size puzzles from the lectures
 #
 # Each puzzle: predict the output shape with the formula, then let PyTorch confirm it. For the
@@ -182,7 +182,21 @@ for i, k, s in itertools.product(range(2, 12), range(1, 5), range(1, 5)):
 # always spans **all** input channels: on an RGB input a "3x3 filter" is really 3x3x3, and the
 # number of filters is the number of output channels.
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** A 7x7 RGB image, 5 filters of 3x3, stride 2, padding 1: what output shape, and how
+# many parameters?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** `(1, 5, 4, 4)`: $\lfloor (7 + 2 - 3) / 2 \rfloor + 1 = 4$ and one map per filter. Each
+# filter is $3 \times 3 \times 3$, so $5 \cdot 27 + 5 = 140$ parameters.
+
+# %% slideshow={"slide_type": "fragment"}
+conv_demo = nn.Conv2d(3, 5, 3, stride=2, padding=1, device="meta")  # shapes only
+out_demo = conv_demo(torch.zeros(1, 3, 7, 7, device="meta"))
+helpers.check_equal(tuple(out_demo.shape), (1, 5, 4, 4), "output shape")
+helpers.check_equal(sum(p.numel() for p in conv_demo.parameters()), 140, "parameters")
+
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 puzzles = [  # (description, in_channels, size, out_channels, k, s, p)
     ("7x7, 5 filters 3x3, stride 1, pad 1", 1, 7, 5, 3, 1, 1),
@@ -207,7 +221,7 @@ for text, c_in, size, c_out, k, s, p in puzzles:
 # two rows are the slides' quiz: 4x4 with a 2x2 filter and stride 2 gives 2x2, one pixel of padding
 # turns it into 3x3.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Pooling
 #
 # A pooling layer slides a window over each channel **separately** and keeps the maximum (max
@@ -219,7 +233,7 @@ for text, c_in, size, c_out, k, s, p in puzzles:
 # which is our formula with $p = 0$ (when $s$ divides $h_\text{in} - h$). The slides' example: a
 # 3x3 patch pooled with a 3x3 window and stride 3 gives one number, the maximum 12.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 patch = torch.tensor([[5.0, 2, 1], [5, 7, 1], [9, 5, 12]])[None, None]  # (1, 1, 3, 3)
 print(
@@ -243,7 +257,7 @@ for h_in, h, s in [(28, 2, 2), (32, 2, 2), (55, 3, 2), (13, 3, 2)]:
         + ("  (overlapping)" if s < h else "")
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Overlapping pooling** ($s < h$, e.g. AlexNet's 3x3 windows with stride 2 that shrink 55x55 to
 # 27x27) lets neighbouring windows share pixels; non-overlapping pooling ($s = h$) sees each
 # pixel once.
@@ -256,7 +270,7 @@ for h_in, h, s in [(28, 2, 2), (32, 2, 2), (55, 3, 2), (13, 3, 2)]:
 # change $\lVert f(x) - f(\text{shift}(x)) \rVert / \lVert f(x) \rVert$ after a 1-pixel shift,
 # for max pooling with growing windows (window 1 = no pooling).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 photo = helpers.load_photo("camera", gray=True)[None]  # (1, 1, 512, 512)
 photo = F.interpolate(photo, size=helpers.pick(256, 512), mode="area")  # (1, 1, S, S)
 sobel_x = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]])[None, None]
@@ -280,7 +294,7 @@ plt.ylabel("relative change")
 plt.show()
 print({w: round(c, 3) for w, c in zip(windows, changes)})
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check:** each larger pooling window makes the output less sensitive to the shift, and
 # 2x2 pooling already removes a good part of the change.
 
@@ -308,14 +322,27 @@ helpers.check_equal(
     nn.AvgPool2d(2)(top_left), nn.AvgPool2d(2)(bottom_right), "average-pooled outputs"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. Flattening
 #
 # Convolutions produce `(N, C, H, W)`; a `Linear` layer wants `(N, features)`. `torch.flatten(x,
 # start_dim)` merges every dimension from `start_dim` on. The slides' example: 8 images with 5
 # feature maps of 28x28.
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** `out` has shape `(8, 5, 28, 28)`. What shapes do `torch.flatten(out, 1)` and
+# `torch.flatten(out, 2)` give?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** `(8, 3920)`: everything from dimension 1 on is merged, $5 \cdot 28 \cdot 28$ features
+# per image; and `(8, 5, 784)`: one vector per feature map.
+
+# %% slideshow={"slide_type": "fragment"}
+maps_demo = torch.zeros(8, 5, 28, 28)
+helpers.check_shape(torch.flatten(maps_demo, 1), (8, 3920), "flatten(1)")
+helpers.check_shape(torch.flatten(maps_demo, 2), (8, 5, 784), "flatten(2)")
+
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 out = torch.zeros(8, 5, 28, 28)
 print(
@@ -328,7 +355,7 @@ helpers.check_shape(
 )  # 3920 features per image
 helpers.check_shape(torch.flatten(out, 2), (8, 5, 28 * 28), "flatten(2)")  # 784 per feature map
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Receptive field and dilation
 #
 # The **receptive field** of an output pixel is the patch of the input it depends on. Walking
@@ -343,7 +370,7 @@ helpers.check_shape(torch.flatten(out, 2), (8, 5, 28 * 28), "flatten(2)")  # 784
 # field (we make all weights positive so nothing cancels).
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def receptive_field_of(layers: list[tuple[int, int, int]]) -> int:
     """r for a stack of (kernel, stride, dilation), by the recursion above."""
     r, jump = 1, 1
@@ -366,7 +393,7 @@ helpers.check_equal(
     r, helpers.receptive_field(stack), "notebook formula vs helpers.receptive_field"
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 for m in stack:
     if isinstance(m, nn.Conv2d):
         nn.init.constant_(m.weight, 0.1)  # positive weights: gradients cannot cancel
@@ -384,7 +411,7 @@ height, width = int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 
 print(f"receptive field by formula: {r}x{r}, by gradient: {height}x{width}")
 helpers.check_equal((height, width), (r, r), "receptive field measured by gradient")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 plt.figure(figsize=(4.2, 4))
 plt.imshow(x.grad[0, 0].abs(), cmap="magma")
 plt.title(f"|d output[{centre},{centre}] / d input|: {r}x{r} field")
@@ -393,7 +420,23 @@ plt.ylabel("input row")
 plt.colorbar(label="gradient magnitude")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** Two stacked 3x3 convolutions, stride 1, 64 channels in and out, no bias. How large is
+# their receptive field, and how many weights do they hold next to one 5x5 layer?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** A 5x5 field, like the 5x5 layer, with $18 \cdot 64^2 = 73{,}728$ weights against $25
+# \cdot 64^2 = 102{,}400$.
+
+# %% slideshow={"slide_type": "fragment"}
+with torch.device("meta"):  # shapes only
+    pair = nn.Sequential(nn.Conv2d(64, 64, 3, bias=False), nn.Conv2d(64, 64, 3, bias=False))
+    single = nn.Conv2d(64, 64, 5, bias=False)
+helpers.check_equal(helpers.receptive_field(pair), 5, "receptive field of two 3x3 layers")
+helpers.check_equal(sum(p.numel() for p in pair.parameters()), 73_728, "two 3x3 layers")
+helpers.check_equal(single.weight.numel(), 102_400, "one 5x5 layer")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The field is not uniform: centre pixels reach the output along many more paths than border
 # pixels, so they matter more (the *effective* receptive field is smaller than the nominal one).
 # With max pooling instead of average pooling the gradient would flow through one pixel per
@@ -416,13 +459,13 @@ print(f"two 3x3: field {helpers.receptive_field(two_3x3)}, {n_two:,} weights")
 print(f"one 5x5: field {helpers.receptive_field([one_5x5])}, {n_one:,} weights")
 helpers.check_equal((n_two, n_one), (18 * C**2, 25 * C**2), "weight counts 18 C^2 and 25 C^2")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Dilation
 #
 # A dilated ("atrous") 3x3 kernel with $d = 2$ reads 9 pixels spread over a 5x5 area: a larger
 # field for the same 9 weights and no loss of resolution. The gradient footprint shows the holes.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.4), layout="constrained")
 for ax, d in zip(axes, [1, 2, 3]):
     conv = nn.Conv2d(1, 1, 3, dilation=d, bias=False)
@@ -439,7 +482,7 @@ for ax, d in zip(axes, [1, 2, 3]):
 fig.suptitle("Input pixels read by one output pixel")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Going back up: transposed convolution, checkerboards, unpooling
 #
 # Segmentation and autoencoders need to make feature maps *larger*. A **transposed convolution**
@@ -463,7 +506,7 @@ def transposed_conv_loops(x: torch.Tensor, w: torch.Tensor, s: int = 1) -> torch
     return y
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 x = torch.tensor([[0.0, 1], [2, 3]])
 w = torch.tensor([[0.0, 1], [2, 3]])
@@ -484,7 +527,7 @@ helpers.check_equal(
 # The slides' "3x3 de-convolution filter, stride 2, pad 1" maps $i$ to $2i - 1$; `output_padding=1`
 # adds the missing row and column so that it exactly doubles the size. **Self-check** over a grid:
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 for i, k, s, p, op in itertools.product(range(1, 8), range(1, 5), range(1, 4), range(2), range(2)):
     if op >= s or (i - 1) * s - 2 * p + k + op < 1:
         continue  # output_padding must be smaller than the stride; the output must not be empty
@@ -498,7 +541,7 @@ helpers.check_equal(
     "7 -> 14",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Checkerboard artefacts
 #
 # When the kernel size is not a multiple of the stride, the stamps overlap unevenly: some output
@@ -507,7 +550,7 @@ helpers.check_equal(
 # same number of stamps. (The slides' advice: choose the kernel size as a multiple of the stride,
 # or upsample by interpolation/unpooling and then convolve.)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 flat = torch.ones(1, 1, 8, 8)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
 spread = {}
@@ -523,13 +566,13 @@ for ax, k in zip(axes, [3, 4]):
 fig.suptitle("Transposed convolution of a flat image with an all-ones kernel")
 plt.show()
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 print(spread)
 helpers.check_true(spread[3] > 0, "k=3, s=2 gives a checkerboard (uneven overlap)")
 helpers.check_equal(spread[4], 0.0, "k=4, s=2: an even interior")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Max-unpooling
 #
 # `MaxPool2d(..., return_indices=True)` remembers **where** each maximum came from;
@@ -555,7 +598,7 @@ helpers.check_equal(
     "unpooled = maxima in place, zeros elsewhere",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. A small convolutional autoencoder
 #
 # Everything together: an **encoder** of stride-2 convolutions squeezes a 28x28 digit into a
@@ -567,7 +610,7 @@ helpers.check_equal(
 # stuck drawing a blank image (most MNIST pixels are 0).
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def autoencoder() -> nn.Sequential:
     return nn.Sequential(  # input (N, 1, 28, 28)
         nn.Conv2d(1, 16, 3, stride=2, padding=1),  # (N, 16, 14, 14): floor((28 + 2 - 3) / 2) + 1
@@ -587,7 +630,7 @@ for layer in model:
 helpers.check_shape(model[:3](torch.zeros(2, 1, 28, 28)), (2, 4, 7, 7), "code")
 helpers.check_shape(x, (2, 1, 28, 28), "reconstruction")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 train_set, test_set = helpers.load_mnist("train"), helpers.load_mnist("test")
 n_train = helpers.pick(3000, len(train_set.images))  # fast mode: a few seconds of training
 train_x = train_set.images[:n_train].float() / 255  # (n_train, 1, 28, 28) in [0, 1]
@@ -601,7 +644,7 @@ history = helpers.fit(
 )
 model = model.cpu().eval()
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 with torch.no_grad():
     recon = model(test_x[:8]).clamp(0, 1)  # (8, 1, 28, 28)
 helpers.show_images(
@@ -615,7 +658,7 @@ plt.show()
 # **Self-check:** the autoencoder reconstructs test digits much better than the best constant
 # guess, the mean training image.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 with torch.no_grad():
     mse = F.mse_loss(model(test_x), test_x).item()
 baseline = F.mse_loss(train_x.mean(0, keepdim=True).expand_as(test_x), test_x).item()
@@ -626,7 +669,7 @@ helpers.check_true(
     f"{mse:.4f} vs {baseline:.4f}",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Explore the window arithmetic
 #
 # Move the sliders: input size, kernel, stride, padding and dilation. The widget computes the
@@ -642,13 +685,13 @@ explorer
 # %% [markdown]
 # **Self-check:** the explorer agrees with PyTorch for its current setting.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 i, k, s, p, d = explorer.settings
 torch_size = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)(torch.zeros(1, 1, i, i)).shape[-1]
 helpers.check_equal(explorer.output_size, torch_size, "explorer output size")
 helpers.check_equal(explorer.output_size, out_size(i, k, s, p, d), "explorer vs our formula")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
@@ -818,7 +861,7 @@ ok_5 = helpers.verdict(
 assert ok_5, "exercise 5 is not right"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 # - Output size: $o = \lfloor (i + 2p - k_\text{eff})/s \rfloor + 1$ with
 #   $k_\text{eff} = d(k-1) + 1$; "same" padding $p = d(k-1)/2$ for stride 1 and odd $k$.

@@ -10,7 +10,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 04 CNN architectures: from LeNet-5 to MobileNetV2
 #
 # Between 1998 and 2018 image classifiers went from 60 thousand parameters (LeNet-5) to 138
@@ -26,7 +26,7 @@
 # measure how settings such as `channels_last` and mixed precision change the speed of a
 # convolution on the machine at hand.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning goals
 #
 # - Build LeNet-5, AlexNet, VGG-16, GoogLeNet, ResNet-18/50, DenseNet-121 and MobileNetV2 from
@@ -42,14 +42,14 @@
 # - Know what `cudnn.benchmark`, `cudnn.deterministic`, `channels_last` and autocast do, and
 #   measure them with `torch.utils.benchmark`.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## You should already know
 #
 # - How `Conv2d`, `MaxPool2d` and `Linear` change a tensor's shape (notebooks 01 and 03).
 # - What BatchNorm and dropout do (notebook 05), at least roughly.
 # - A training loop: forward pass, loss, `backward()`, optimizer step.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
 import sys
 
@@ -77,7 +77,7 @@ from torch.utils.flop_counter import FlopCounterMode
 helpers.seed_everything()
 META = torch.device("meta")  # builds modules and runs shapes without allocating memory
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. Counting parameters and multiply-adds
 #
 # A convolution with $C_\text{in}$ input channels, $C_\text{out}$ filters of size $k \times k$
@@ -95,7 +95,7 @@ META = torch.device("meta")  # builds modules and runs shapes without allocating
 # against the module's own parameters and against PyTorch's FLOP counter.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def count_params(model: nn.Module) -> int:
     """Number of learnable parameters (works on the meta device too)."""
     return sum(p.numel() for p in model.parameters())
@@ -125,14 +125,14 @@ x = torch.zeros(1, 3, 32, 32)  # (N, C, H, W)
 print("parameters:", count_params(conv), "=", conv_params(3, 64, 3))
 print("multiply-adds:", count_macs(conv, x), "=", conv_macs(3, 64, 3, 32, 32))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** The formulas agree with the module and with the FLOP counter.
 
 # %%
 helpers.check_equal(count_params(conv), conv_params(3, 64, 3), "parameters of Conv2d(3, 64, 3)")
 helpers.check_equal(count_macs(conv, x), conv_macs(3, 64, 3, 32, 32), "multiply-adds of a conv")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. LeNet-5 (LeCun et al., 1998)
 #
 # The slides' variant takes a 32x32 grey image through CONV-POOL-CONV-POOL-FC-FC-FC: six 5x5
@@ -165,7 +165,7 @@ lenet_formula = (
     conv_params(1, 6, 5) + conv_params(6, 16, 5) + 400 * 120 + 120 + 120 * 84 + 84 + 84 * 10 + 10
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # A model summary lists every layer with its output shape, parameters and multiply-adds.
 # `torchinfo.summary` runs one forward pass to find the shapes.
 
@@ -183,7 +183,7 @@ print(lenet_summary)
 # (and our formula) leave biases out. Both views are checked below: about 60 thousand
 # parameters and about 0.42 million multiply-adds per image.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 lenet_macs = (
     conv_macs(1, 6, 5, 28, 28) + conv_macs(6, 16, 5, 10, 10) + 400 * 120 + 120 * 84 + 84 * 10
@@ -198,7 +198,7 @@ helpers.check_equal(count_macs(lenet, torch.zeros(1, 1, 32, 32)), lenet_macs, "L
 helpers.check_equal(lenet_summary.total_mult_adds, lenet_macs + bias_adds, "torchinfo's MACs")
 helpers.check_true(55_000 < lenet_formula < 65_000, "LeNet-5 has about 60k parameters")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. AlexNet (Krizhevsky et al., 2012)
 #
 # AlexNet is LeNet scaled up for 227x227 colour images and 1000 classes: five convolutions
@@ -210,7 +210,7 @@ helpers.check_true(55_000 < lenet_formula < 65_000, "LeNet-5 has about 60k param
 # table by running a meta tensor through the layers.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def alexnet(
     widths: tuple[int, ...] = (64, 192, 384, 256, 256),
     pad1: int = 2,
@@ -254,7 +254,7 @@ for name, shape in shape_trace(alexnet_slides, torch.zeros(1, 3, 227, 227, devic
     print(f"{name:18s} {shape}")
 print(f"parameters of the slides' AlexNet: {count_params(alexnet_slides):,}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # CONV1 gives $\lfloor (227 - 11)/4 \rfloor + 1 = 55$ and holds $96\,(3 \cdot 11^2 + 1) =
 # 34{,}944$ parameters; the three dense layers hold 94% of the 62 million (checked below),
 # while the convolutions do almost all of the computing. Now the torchvision variant, built on the meta device (no memory, no time) and compared with
@@ -279,7 +279,7 @@ helpers.check_equal(count_params(alexnet_ours), 61_100_840, "AlexNet parameters 
 helpers.check_equal(count_params(alexnet_ours), count_params(alexnet_ref), "ours vs torchvision")
 del alexnet_slides, alexnet_ours, alexnet_ref
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. VGG (Simonyan & Zisserman, 2014): one rule, six configurations
 #
 # VGG uses only 3x3 convolutions with stride 1 and padding 1, and 2x2 max pooling with stride
@@ -289,7 +289,7 @@ del alexnet_slides, alexnet_ours, alexnet_ref
 # table is *generated* from it. `conv3-64` is a 3x3 convolution with 64 filters; `conv1-256`
 # (configuration C) is a 1x1 one; `LRN` is local response normalisation.
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 VGG_CONFIGS: dict[str, list[list[str]]] = {
     "A": [["conv3-64"], ["conv3-128"], ["conv3-256"] * 2, ["conv3-512"] * 2, ["conv3-512"] * 2],
     "A-LRN": [["conv3-64", "LRN"], ["conv3-128"], ["conv3-256"] * 2, ["conv3-512"] * 2,
@@ -329,7 +329,7 @@ def weight_layers(config: list[list[str]]) -> int:
     return sum(item != "LRN" for stage in config for item in stage) + 3
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 vgg_params = {}
 for name, cfg in VGG_CONFIGS.items():
@@ -348,7 +348,7 @@ for stage in range(5):
 print("FC-4096\nFC-4096\nFC-1000\nsoft-max")
 print("".join(f"{p / 1e6:.0f}M params".ljust(width) for p in vgg_params.values()))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The paper's Table 2 gives 133, 133, 134, 138 and 144 million parameters for A to E. VGG-16
 # is configuration D and VGG-19 is E; torchvision's `vgg11/13/16/19` are A, B, D and E.
 
@@ -369,7 +369,7 @@ helpers.check_equal(count_params(two_3x3), 18 * 64**2, "two 3x3 layers: 18 C^2 w
 helpers.check_equal(count_params(nn.Conv2d(64, 64, 5, bias=False)), 25 * 64**2, "one 5x5: 25 C^2")
 helpers.check_equal(tuple(two_3x3(torch.zeros(1, 64, 5, 5)).shape), (1, 64, 1, 1), "5x5 window")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Network in Network and global average pooling
 #
 # Lin et al. (2013) replaced the linear filter of a convolution by a small MLP that slides
@@ -392,7 +392,7 @@ helpers.check_close(one_by_one(x), per_pixel, "1x1 conv vs per-pixel Linear", at
 helpers.check_close(nn.AdaptiveAvgPool2d(1)(x).flatten(1), x.mean(dim=(2, 3)), "GAP vs mean")
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def mlpconv(c_in: int, c_out: int, k: int, **conv_kwargs) -> nn.Sequential:
     """NiN block: a k x k convolution, then two 1x1 convolutions (a per-pixel MLP)."""
     return nn.Sequential(
@@ -420,7 +420,7 @@ helpers.check_true(dense_head / count_params(vgg16) > 0.85, "VGG-16's dense laye
 helpers.check_equal(count_params(nn.Conv2d(512, 1000, 1)), gap_head, "1x1 conv + GAP head")
 del vgg16
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Inception (GoogLeNet, Szegedy et al., 2014)
 #
 # An Inception module runs 1x1, 3x3 and 5x5 convolutions and a 3x3 max pooling side by side
@@ -431,7 +431,7 @@ del vgg16
 # channels to 64 before the 3x3 and 5x5 convolutions, and after the pooling.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def conv_relu(c_in: int, c_out: int, k: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2), nn.ReLU())
 
@@ -468,7 +468,20 @@ with META:
 helpers.check_equal(tuple(naive(x).shape), (1, 672, 28, 28), "naive module output shape")
 helpers.check_equal(tuple(bottlenecked(x).shape), (1, 480, 28, 28), "bottlenecked module shape")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** The naive Inception module on a `(1, 256, 28, 28)` input has branches of 128 (1x1),
+# 192 (3x3) and 96 (5x5) filters, plus the max-pooled input. How many channels come out? And with a
+# 1x1 projection of the pooled branch to 64?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** 672 $= 128 + 192 + 96 + 256$: the pooled branch keeps all 256 input channels, so the
+# naive module can only grow. With the projection: $128 + 192 + 96 + 64 = 480$.
+
+# %% slideshow={"slide_type": "fragment"}
+helpers.check_equal(tuple(naive(x).shape), (1, 672, 28, 28), "naive module output")
+helpers.check_equal(tuple(bottlenecked(x).shape), (1, 480, 28, 28), "with 1x1 bottlenecks")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The naive module's cost by the formula of section 1, one term per convolution:
 #
 # $$28 \cdot 28 \cdot 256 \,(128 \cdot 1 + 192 \cdot 9 + 96 \cdot 25) = 854{,}196{,}224.$$
@@ -485,7 +498,7 @@ print(f"naive module: {naive_macs:,} multiply-adds = {naive_macs / 1e6:.0f}M")
 helpers.check_equal(count_macs(naive, x), naive_macs, "naive Inception module, FLOP counter")
 helpers.check_equal(round(naive_macs / 1e6), 854, "the slides' 854M")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The module with bottlenecks has six convolutions. As drawn (every 1x1 reduction has 64
 # filters) they cost **271M** multiply-adds, by the formula and by the FLOP counter alike.
 # The slides quote **358M** for the same picture. The gap, 358M - 271M = 87M, is the cost of
@@ -510,7 +523,7 @@ for term, macs in bottleneck_terms.items():
     print(f"{term:30s} {macs:>13,}")
 print(f"total by formula: {bottleneck_macs:,} = {bottleneck_macs / 1e6:.0f}M")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 convs = {name: m for name, m in bottlenecked.named_modules() if isinstance(m, nn.Conv2d)}
 measured = {
@@ -538,7 +551,7 @@ helpers.check_true(
     found=f"{total / 1e6:.0f}M (358M on the slides) vs {naive_macs / 1e6:.0f}M",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **GoogLeNet** stacks nine such modules (names 3a ... 5b, channel numbers from the paper's
 # Table 1) after a small convolutional stem, and ends with global average pooling and a single
 # dense layer: no big dense head. torchvision's version adds BatchNorm after every
@@ -551,7 +564,7 @@ helpers.check_true(
 # about 9x fewer (torchvision's version, 6.6M, is also about 9x smaller).
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def conv_bn_relu(c_in: int, c_out: int, k: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, bias=False),
@@ -597,7 +610,7 @@ print(f"torchvision googlenet:       {count_params(googlenet_ref):,}")
 fewer = 61_100_840 / count_params(googlenet_paper)  # AlexNet's count, checked in section 3
 print(f"AlexNet / GoogLeNet (5x5 branches): {fewer:.1f}x fewer parameters")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.check_equal(count_params(googlenet_tv), count_params(googlenet_ref), "GoogLeNet params")
 out = googlenet_paper(torch.zeros(1, 3, 224, 224, device=META))
 helpers.check_equal(tuple(out.shape), (1, 1000), "GoogLeNet output shape")
@@ -624,7 +637,7 @@ depth = n_convs(googlenet_paper[:5]) + sum(deepest_branch) + 1  # stem + modules
 helpers.check_equal(depth, 22, "GoogLeNet's depth in layers with weights (the slides: 22)")
 del googlenet_paper, googlenet_tv, googlenet_ref
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. ResNet (He et al., 2015): basic, bottleneck and projection blocks
 #
 # A residual block computes a correction $\mathcal{F}(x)$ and adds its input back:
@@ -640,7 +653,7 @@ del googlenet_paper, googlenet_tv, googlenet_ref
 # (1x1 conv with the same stride + BN) makes the shapes match.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def conv_bn(c_in: int, c_out: int, k: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, bias=False),
@@ -690,7 +703,19 @@ def resnet(block: type[BasicBlock], blocks_per_stage: list[int], num_classes=100
     )
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** `Bottleneck(64, 64)` on a `(2, 64, 56, 56)` input: what output shape?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** `(2, 256, 56, 56)`: the last 1x1 convolution expands the channels 4x, and stride 1
+# keeps the 56x56 map.
+
+# %% slideshow={"slide_type": "fragment"}
+with META:  # shapes only
+    bottleneck_out = Bottleneck(64, 64)(torch.zeros(2, 64, 56, 56))
+helpers.check_equal(tuple(bottleneck_out.shape), (2, 256, 56, 56), "bottleneck output shape")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check: a block can switch itself off.** With the last BatchNorm's scale $\gamma$ set to
 # zero, $\mathcal{F}(x) = 0$ and the block returns $\operatorname{ReLU}(x)$, i.e. its input
 # whenever that input is non-negative (as after an earlier ReLU). The projection block changes
@@ -705,7 +730,7 @@ with torch.no_grad():
 helpers.check_shape(BasicBlock(64, 128, stride=2)(x), (2, 128, 28, 28), "projection block")
 helpers.check_shape(Bottleneck(64, 64)(x), (2, 256, 56, 56), "bottleneck block: 4x channels")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 with META:
     resnets = {
@@ -727,7 +752,7 @@ del resnets
 # layer). The total of about 1.8 billion multiply-adds is the "1.8 GFLOPs" usually quoted for
 # ResNet-18 (which, confusingly, counts multiply-adds as FLOPs).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 resnet18 = resnet(BasicBlock, [2, 2, 2, 2])
 summary18 = torchinfo.summary(
     resnet18,
@@ -747,7 +772,7 @@ helpers.check_true(
 )
 del resnet18
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **The computation graph of a residual block.** `torchviz.make_dot` draws the autograd graph
 # behind one output: blue boxes are the input and the parameters, grey boxes the operations.
 # The shortcut is the edge from the input `x` that skips the convolutions and joins at the
@@ -755,7 +780,7 @@ del resnet18
 # `brew install graphviz` or `conda install graphviz`); without it the cell says so and moves
 # on.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 import torchviz
 from IPython.display import Image, display
 
@@ -770,12 +795,12 @@ else:
         "Graphviz's `dot` is not installed: skipping the picture (the graph source is in `graph`)."
     )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.check_true(
     "AddBackward0" in graph.source, "the block's graph contains the shortcut's addition"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. DenseNet (Huang et al., 2017): concatenate instead of add
 #
 # In a dense block every layer receives the concatenation of *all* earlier feature maps of the
@@ -785,7 +810,7 @@ helpers.check_true(
 # halving the channels, 2x2 average pooling) sits between blocks.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def bn_relu_conv(c_in: int, c_out: int, k: int) -> nn.Sequential:
     return nn.Sequential(
         nn.BatchNorm2d(c_in), nn.ReLU(), nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False)
@@ -822,7 +847,20 @@ def densenet(blocks=(6, 12, 24, 16), growth: int = 32, num_classes: int = 1000) 
     return nn.Sequential(*layers, nn.Linear(c, num_classes))
 
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** A dense block with 24 input channels, 4 layers and growth rate 12, on 8x8 maps: what
+# output shape for a batch of 2?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** `(2, 72, 8, 8)`: each layer concatenates 12 new channels to everything before it, $24
+# + 4 \cdot 12 = 72$; the maps keep their size.
+
+# %% slideshow={"slide_type": "fragment"}
+with META:  # shapes only
+    dense_out = DenseBlock(24, n_layers=4, growth=12)(torch.zeros(2, 24, 8, 8))
+helpers.check_equal(tuple(dense_out.shape), (2, 72, 8, 8), "dense block output shape")
+
+# %% slideshow={"slide_type": "subslide"}
 x = torch.randn(2, 24, 8, 8)
 helpers.check_shape(DenseBlock(24, n_layers=4, growth=12)(x), (2, 24 + 4 * 12, 8, 8), "dense")
 
@@ -839,7 +877,7 @@ helpers.check_equal(count_params(densenet121), count_params(densenet_ref), "Dens
 helpers.check_equal(count_params(densenet121), 7_978_856, "DenseNet-121 parameters")
 del densenet121, densenet_ref
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9. Depthwise-separable convolution (Xception, MobileNet)
 #
 # A standard $k \times k$ convolution mixes space and channels at once: $k^2 C_\text{in}
@@ -867,7 +905,7 @@ def separable_conv(c_in: int, c_out: int, k: int = 3, bias: bool = False) -> nn.
 separable, standard = separable_conv(3, 10), nn.Conv2d(3, 10, 3, padding=1, bias=False)
 print("depthwise-separable:", count_params(separable), "  standard:", count_params(standard))
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.check_equal(count_params(separable), 3 * 3 * 3 + 3 * 10, "the slides' 57 parameters")
 helpers.check_equal(count_params(standard), 3 * 3 * 3 * 10, "a standard 3x3 conv: 270")
 # The depthwise step equals one single-channel convolution per channel:
@@ -883,7 +921,7 @@ ratio = count_macs(separable_conv(256, 256), torch.zeros(1, 256, 14, 14)) / conv
 )
 helpers.check_close(ratio, 1 / 256 + 1 / 9, "separable/standard cost ratio", rtol=1e-9)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 10. MobileNetV2's inverted residual block
 #
 # A ResNet bottleneck goes wide -> narrow -> wide. MobileNetV2 (Sandler et al., 2018) inverts
@@ -894,7 +932,7 @@ helpers.check_close(ratio, 1 / 256 + 1 / 9, "separable/standard cost ratio", rto
 # is 1 and the channel count is unchanged. ReLU6 ($\min(\max(x, 0), 6)$) is the activation.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def conv_bn_relu6(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1):
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, k, stride, padding=k // 2, groups=groups, bias=False),
@@ -953,7 +991,7 @@ helpers.check_equal(count_params(mnv2), count_params(mnv2_ref), "MobileNetV2 par
 helpers.check_equal(count_params(mnv2), 3_504_872, "MobileNetV2 parameters")
 del mnv2, mnv2_ref
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 11. Squeeze-and-excitation (Hu et al., 2018)
 #
 # Should every channel count equally for every image? An SE block lets the network re-weight
@@ -969,7 +1007,7 @@ del mnv2, mnv2_ref
 # copying the weights the two must agree.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 class SqueezeExcite(nn.Module):
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
@@ -995,7 +1033,7 @@ helpers.check_close(
 )
 helpers.check_equal(count_params(se), 2 * 64 * 64 // 16 + 64 // 16 + 64, "SE parameters")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"} tags=["lecture-optional"]
 # ## 12. The family at a glance
 #
 # Parameters measure memory; multiply-adds measure compute. The two do not go together: VGG-16
@@ -1004,7 +1042,7 @@ helpers.check_equal(count_params(se), 2 * 64 * 64 // 16 + 64 // 16 + 64, "SE par
 # ImageNet network of this notebook on the meta device and let the FLOP counter add up the
 # multiply-adds of one 224x224 image.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 with META:
     family = {
         "AlexNet (2012)": alexnet(),
@@ -1022,7 +1060,7 @@ print(f"{'network':20s} {'parameters':>12s} {'multiply-adds':>15s}")
 for name, (params, macs) in costs.items():
     print(f"{name:20s} {params / 1e6:>11.1f}M {macs / 1e9:>14.2f}G")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, ax = plt.subplots(figsize=(7, 4.5))
 for name, (params, macs) in costs.items():
     ax.scatter(macs / 1e9, params / 1e6)
@@ -1036,7 +1074,7 @@ ax.set_xlim(0.2, 80)  # room for the labels
 ax.grid(alpha=0.3, which="both")
 plt.show()
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.check_true(
     costs["VGG-16 (2014)"][1] > 20 * costs["AlexNet (2012)"][1],
     "VGG-16 costs more than 20x AlexNet's multiply-adds",
@@ -1049,7 +1087,7 @@ helpers.check_true(
     1.7e9 < costs["ResNet-18 (2015)"][1] < 1.9e9, "ResNet-18 costs about 1.8G multiply-adds"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 13. The degradation problem: plain vs residual on CIFAR-10
 #
 # He et al. observed that a deeper *plain* network (a stack of conv-BN-ReLU layers) ends its
@@ -1065,7 +1103,7 @@ helpers.check_true(
 # same layers, grouped in pairs with a shortcut around each pair). Each starts with a stride-2
 # convolution and a max pooling (32x32 -> 8x8) to keep the CPU run short.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 train_set = helpers.load_cifar10("train")
 n_train = helpers.pick(2048, len(train_set.labels))  # fast mode: a class-balanced subset
 
@@ -1085,7 +1123,7 @@ per_class = torch.bincount(train_set.labels[:n_train], minlength=10).tolist()
 print(f"training on the first {n_train} images; images per class: {per_class}")
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def conv_bn_relu_3x3(c: int) -> list[nn.Module]:
     return [*conv_bn(c, c, 3), nn.ReLU()]
 
@@ -1121,7 +1159,7 @@ configs = {  # name: (number of 3x3 conv layers after the stem, with shortcuts?)
 for name, (n_layers, residual) in configs.items():
     print(f"{name:22s} {count_params(cifar_net(n_layers, residual)):>7,} parameters")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Same data order, same optimiser (SGD with momentum, as in the paper), same number of epochs
 # for all three. We record the **training** loss: the question is how well each network is
 # optimised, not how well it generalises.
@@ -1138,13 +1176,13 @@ for name, (n_layers, residual) in configs.items():
     )
     print(f"{name:22s} final training loss {histories[name]['train_loss'][-1]:.3f}")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig = helpers.plot_histories(
     histories, metric="train_loss", title=f"Plain vs residual on CIFAR-10, {n_train} images"
 )
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** In fast mode (3 epochs on 2,048 images) the losses are still far from zero,
 # so this is the *start* of training: the deep plain network learns more slowly than the
 # shallow one, and its residual twin, with the same layers, does not have that handicap. That
@@ -1168,7 +1206,7 @@ helpers.check_true(
     found=f"final training losses {final}",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"} tags=["lecture-optional"]
 # ## 14. Convolutions on GPUs: algorithms, determinism, memory format, precision
 #
 # On an NVIDIA GPU PyTorch hands convolutions to cuDNN, which has several algorithms for the
@@ -1199,7 +1237,7 @@ x = torch.arange(N * C * H * W, dtype=torch.float32).view(N, C, H, W)
 x_cl = x.to(memory_format=torch.channels_last)
 print("shape:", tuple(x_cl.shape), " strides NCHW:", x.stride(), " channels_last:", x_cl.stride())
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.check_equal(x.stride(), (C * H * W, H * W, W, 1), "NCHW strides")
 helpers.check_equal(x_cl.stride(), (H * W * C, 1, W * C, C), "channels_last strides")
 helpers.check_true(torch.equal(x, x_cl), "same values, only the memory order differs")
@@ -1217,7 +1255,7 @@ helpers.check_close(y_low.float(), conv(x / x.numel()), "bf16 conv vs fp32", rto
 # deterministic rows are skipped and the table says so. The full comparison for a GPU (with
 # float16 and the whole ResNet-50) is the script `benchmarks/conv_gpu_settings.py`.
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 import logging
 
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # quiet "no CUDA" note
@@ -1258,7 +1296,7 @@ if on_cuda:
 timings = {name: time_forward(**kw) for name, kw in settings_to_time.items()}
 torch.backends.cudnn.benchmark = torch.backends.cudnn.deterministic = False
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 print(f"device: {helpers.device_name(device)}; two 3x3 conv-BN layers, 64 channels, "
       f"batch {batch}, 56x56, forward only")  # fmt: skip
 base = timings["fp32, NCHW (default)"]
@@ -1277,7 +1315,7 @@ if not on_cuda:
 # in 16-bit floats, so its result must be close (within 5 %) but not identical.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def forward_with(channels_last=False, autocast=False) -> torch.Tensor:
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     with torch.no_grad(), torch.autocast(device.type, dtype=low, enabled=autocast):
@@ -1305,7 +1343,7 @@ for cl in (False, True):
 # fp16/bf16 autocast) are usually much faster than fp32 NCHW; `benchmarks/conv_gpu_settings.py`
 # measures all of these settings for a whole ResNet-50 training step.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
@@ -1437,7 +1475,7 @@ ok_4 = helpers.verdict(
 assert ok_4, "exercise 4 is not right"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
 # - Parameters of a conv: $C_\text{out}(C_\text{in}k^2 + 1)$; multiply-adds:
@@ -1455,7 +1493,7 @@ assert ok_4, "exercise 4 is not right"
 # - On a GPU: `cudnn.benchmark` for speed with fixed shapes, `cudnn.deterministic` for
 #   reproducibility, `channels_last` + autocast (bf16/fp16) for Tensor Cores. Measure.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Further reading
 #
 # - Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, *Gradient-based learning applied to document

@@ -10,7 +10,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 05 BatchNorm, dropout and other regularisers
 #
 # A CNN that fits its training set perfectly can still be useless on new images, and a deep
@@ -21,7 +21,7 @@
 # version, then measured on real CIFAR-10 images: how much faster it trains, which learning
 # rates it survives, and how it changes the gap between training and validation accuracy.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning goals
 #
 # - Write BatchNorm2d from its formulas (per-channel statistics over N, H, W, the running
@@ -35,7 +35,7 @@
 # - Choose a weight initialisation (Xavier, He) that keeps activations at a healthy scale.
 # - Tell L2 regularisation in the loss, SGD's `weight_decay` and AdamW's decoupled decay apart.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## You should already know
 #
 # - How a `Conv2d` layer maps `(N, C_in, H, W)` to `(N, C_out, H', W')` (notebooks 01 and 03).
@@ -49,7 +49,7 @@
 # others are marked *illustrative*. Full mode (`COURSE_FAST=0`, on a GPU) uses more images and
 # epochs.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
 import sys
 
@@ -75,7 +75,7 @@ import torch.nn.functional as F
 helpers.seed_everything()
 device = helpers.best_device()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. Batch normalisation from scratch
 #
 # Normalising the *inputs* of a network to zero mean and unit variance is standard practice.
@@ -103,7 +103,7 @@ device = helpers.best_device()
 # `momentum` is the weight of the *new* value (the opposite of an optimiser's momentum).
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 class BatchNorm2dScratch(nn.Module):
     """BatchNorm over (N, H, W) for each channel, written from the formulas above."""
 
@@ -135,7 +135,7 @@ class BatchNorm2dScratch(nn.Module):
 # different means and spreads (with the same random $\gamma$, $\beta$), compares outputs,
 # input gradients and running statistics after every step, then compares them in eval mode.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 torch.manual_seed(0)
 ours, ref = BatchNorm2dScratch(4), nn.BatchNorm2d(4)
 with torch.no_grad():
@@ -165,7 +165,7 @@ print("BatchNorm2dScratch == nn.BatchNorm2d over 5 training steps and in eval mo
 # $\beta = 0$) every channel of a training batch has mean 0 and (biased) variance 1, and the
 # running variance moved towards the *unbiased* batch variance, not the biased one.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 bn = nn.BatchNorm2d(3)  # gamma = 1, beta = 0, running_var = 1
 x = 5.0 + 2.0 * torch.randn(16, 3, 8, 8)  # (16, 3, 8, 8)
 y = bn(x)
@@ -183,12 +183,26 @@ helpers.check_close(
 )
 helpers.check_close(bn.running_mean, 0.1 * x.mean(dim=(0, 2, 3)), "running mean, momentum 0.1")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** How many learned parameters does `nn.BatchNorm2d(192)` have, and what else does it
+# store?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** 384: one $\gamma$ and one $\beta$ per channel. It also keeps buffers that are saved
+# but never trained: the running mean and variance (192 each) and a counter of batches.
+
+# %% slideshow={"slide_type": "fragment"}
+bn_demo = nn.BatchNorm2d(192)
+helpers.check_equal(sum(p.numel() for p in bn_demo.parameters()), 384, "learned parameters")
+bn_buffers = sorted(name for name, _ in bn_demo.named_buffers())
+helpers.check_equal(bn_buffers, ["num_batches_tracked", "running_mean", "running_var"], "buffers")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The slides' example: a `Conv2d(3, 192, 5)` followed by `BatchNorm2d(192)`. The layer has one
 # $\gamma$ and one $\beta$ per channel, so 2 x 192 = 384 learned numbers, plus two running
 # buffers that are saved in the `state_dict` but never trained.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 bn192 = nn.BatchNorm2d(192)
 print("bn.weight:", bn192.weight.shape, "| bn.bias:", bn192.bias.shape)
@@ -196,7 +210,7 @@ print("learned parameters:", sum(p.numel() for p in bn192.parameters()))
 print("buffers:", {name: tuple(b.shape) for name, b in bn192.named_buffers()})
 helpers.check_equal(bn192.weight.numel(), 192, "entries of bn.weight")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Dropout from scratch
 #
 # Dropout (Srivastava et al., 2014) sets each activation to zero with probability $p$ at
@@ -210,7 +224,19 @@ helpers.check_equal(bn192.weight.numel(), 192, "entries of bn.weight")
 # and at test time the layer is simply the identity: nothing to rescale, nothing random.
 
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** What does `nn.Dropout(p=0.5)` do to its input after `.eval()`?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** Nothing: in eval mode dropout is the identity. Inverted dropout already scaled the
+# survivors by $1/(1-p)$ during training, so no rescaling is needed at test time.
+
+# %% slideshow={"slide_type": "fragment"}
+kept_values = torch.arange(1.0, 7.0)
+helpers.check_equal(nn.Dropout(p=0.5).eval()(kept_values), kept_values, "nn.Dropout in eval mode")
+
+
+# %% slideshow={"slide_type": "subslide"}
 def inverted_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     """Zero each entry with probability p and scale the rest by 1/(1-p); identity at eval."""
     if not training or p == 0.0:
@@ -224,7 +250,7 @@ def inverted_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
 # the same result. (On a GPU, PyTorch uses a fused kernel with its own random stream; there
 # you would compare statistics instead, as the second check does.)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 x = torch.randn(64, 100)  # a CPU tensor on purpose: the exact-mask comparison is CPU-only
 drop = nn.Dropout(p=0.3)
 torch.manual_seed(7)
@@ -243,7 +269,7 @@ drop.eval()
 helpers.check_equal(torch.equal(drop(x), x), True, "nn.Dropout in eval mode is the identity")
 helpers.check_equal(torch.equal(inverted_dropout(x, 0.3, training=False), x), True, "ours at eval")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Spatial dropout: `Dropout2d`
 #
 # After a convolution, neighbouring pixels of a feature map are strongly correlated. If one
@@ -275,11 +301,11 @@ helpers.check_true(
 )
 helpers.check_close((zero_pixels == 36).float().mean(), 0.5, "fraction of dropped maps", atol=0.05)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # A picture of the difference: the same 8 feature maps after element-wise dropout (salt and
 # pepper holes) and after spatial dropout (whole maps missing).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 maps = torch.rand(1, 8, 12, 12) + 0.5
 torch.manual_seed(1)
 pixel_drop, map_drop = F.dropout(maps, 0.5, True), F.dropout2d(maps, 0.5, True)
@@ -292,7 +318,7 @@ for row, (name, t) in enumerate([("nn.Dropout", pixel_drop), ("nn.Dropout2d", ma
 fig.suptitle("Element-wise dropout (top) vs spatial dropout (bottom), p = 0.5")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Why element-wise dropout helps less after a convolution
 #
 # The claim above can be measured on real images, which look much like the feature maps of an
@@ -301,7 +327,7 @@ plt.show()
 # each dropped pixel as the mean of its kept 4-neighbours. If the guess recovers most of the
 # dropped signal, the next layer (a 3x3 conv sees those neighbours too) has lost little.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 train_set = helpers.load_cifar10("train")  # uint8 (N, 3, 32, 32)
 test_set = helpers.load_cifar10("test")
 x = train_set.images[:500].float() / 255  # (500, 3, 32, 32)
@@ -331,13 +357,13 @@ if train_set.real:  # a fact of real photos; the generated stand-in is rougher
 else:
     print("(stand-in images, not real photos: these numbers are not checked)")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # With `Dropout2d` a dropped map is gone entirely: no neighbour can fill it in, so the next
 # layer really has to cope without that feature. That is why spatial dropout (or none at all,
 # with BatchNorm) is used between conv layers, and ordinary dropout mostly before the final
 # fully connected layer(s).
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"} tags=["lecture-optional"]
 # ## 3. Weight initialisation: keeping activations at a healthy scale
 #
 # Before BatchNorm existed, the only defence against activations that shrink or grow
@@ -355,7 +381,21 @@ else:
 # $[-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}}]$, i.e. $\sigma_w = 1/\sqrt{3\,n_{in}}$. First, the
 # formulas against `torch.nn.init` (statistically: 262,144 samples each):
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** He (Kaiming) initialisation for a `Conv2d(64, 128, 3)` followed by a ReLU: which
+# standard deviation do the weights get?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** $\sqrt{2 / \text{fan}_\text{in}} = \sqrt{2 / (64 \cdot 3 \cdot 3)} \approx 0.059$: the
+# fan-in counts every input a filter sees, and the 2 makes up for the ReLU zeroing half of them.
+
+# %% slideshow={"slide_type": "fragment"}
+with torch.random.fork_rng():  # draw without changing the random numbers used later
+    he_weights = nn.init.kaiming_normal_(torch.empty(128, 64, 3, 3), nonlinearity="relu")
+helpers.check_close(he_weights.std(), math.sqrt(2 / (64 * 3 * 3)), "std of He init", rtol=0.02)
+helpers.check_close(math.sqrt(2 / (64 * 3 * 3)), 0.059, "sqrt(2 / 576)", atol=5e-4)
+
+# %% slideshow={"slide_type": "subslide"}
 n_in, n_out = 512, 512
 w = torch.empty(n_out, n_in)
 nn.init.xavier_normal_(w)
@@ -369,12 +409,12 @@ helpers.check_true(
     "default weights lie in [-1/sqrt(n_in), 1/sqrt(n_in)]",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Now push a batch of standard-normal inputs through a stack of 20 linear layers (no
 # training, no normalisation) and record the standard deviation of each layer's
 # activations, for four initialisations and two nonlinearities.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 INITS = {
     "N(0, 0.01^2)": lambda w: nn.init.normal_(w, std=0.01),
     "PyTorch default": lambda w: None,
@@ -416,7 +456,7 @@ for ax, a in zip(axes, ["tanh", "ReLU"]):
 plt.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** With ReLU, He initialisation keeps the scale (the last layer's std is
 # within a factor 2 of the first), while a too-small init collapses the signal to almost
 # nothing, and even PyTorch's default shrinks it by orders of magnitude over 20 layers. With
@@ -448,13 +488,13 @@ helpers.check_true(
     f"last std {xav[-1]:.3f}",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # PyTorch's default is tuned for networks that contain normalisation layers or are not very
 # deep; for a deep plain ReLU network, initialise with `nn.init.kaiming_normal_` through
 # `model.apply(...)`. BatchNorm makes the network much less sensitive to all of this, because
 # it re-normalises every layer's output whatever the scale of the weights.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"} tags=["lecture-optional"]
 # ## 4. L2 regularisation and weight decay
 #
 # L2 regularisation adds a penalty on the size of every learnable parameter to the loss. With
@@ -475,7 +515,7 @@ helpers.check_true(
 # parameter must end up the same.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def tiny_mlp() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 3))
@@ -508,7 +548,7 @@ helpers.check_true(same, "SGD: L2 term in the loss == weight_decay in the optimi
 moved = (a[0].weight - tiny_mlp()[0].weight).abs().max().item()
 helpers.check_true(moved > 1e-2, "the weights actually changed during the 10 steps", f"{moved:.2e}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Adam: L2 in the loss is *not* weight decay; AdamW is
 #
 # Adam divides each gradient by a running estimate of its own size,
@@ -525,7 +565,7 @@ helpers.check_true(moved > 1e-2, "the weights actually changed during the 10 ste
 # where $g$ is the gradient of the loss *without* any penalty. The first check: Adam with
 # `weight_decay` equals Adam with the L2 term, but AdamW ends somewhere else.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 lam, lr = 0.05, 0.01
 a = tiny_mlp()
 train_steps(a, torch.optim.Adam(a.parameters(), lr=lr), lam_in_loss=lam)
@@ -545,7 +585,7 @@ helpers.check_true(
 # The AdamW formula, written out by hand for the same 10 steps, equals `torch.optim.AdamW`:
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def adamw_by_hand(
     model: nn.Module, lr: float, lam: float, steps: int = 10, betas=(0.9, 0.999), eps: float = 1e-8
 ) -> nn.Module:
@@ -569,7 +609,7 @@ d = adamw_by_hand(tiny_mlp(), lr=lr, lam=lam)
 for (name, p), q in zip(d.named_parameters(), c.parameters()):
     helpers.check_close(p, q, f"AdamW by hand vs torch.optim.AdamW ({name})", atol=1e-6)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Why it matters: take a single weight whose loss gradient is zero, so only the decay acts on
 # it. With AdamW it shrinks by the factor $(1-\eta\lambda)$ per step, so after 100 steps it is
 # exactly $(1-\eta\lambda)^{100}$ and a 100 times larger $\lambda$ decays it about 100 times
@@ -579,7 +619,7 @@ for (name, p), q in zip(d.named_parameters(), c.parameters()):
 # mattering.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def decay_only(opt_class, lam: float, in_loss: bool, steps: int = 100, lr: float = 1e-3) -> float:
     """Final value of one weight (start 1.0) whose only gradient is the decay."""
     w = nn.Parameter(torch.tensor([1.0]))
@@ -605,7 +645,7 @@ for lam_, _, w_adamw in rows:
         w_adamw, (1 - 1e-3 * lam_) ** 100, f"AdamW: w = (1 - lr*lambda)^100 for lambda={lam_:g}"
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Experiments on CIFAR-10
 #
 # All experiments share one small CNN: three blocks of conv 3x3 -> normalisation -> ReLU ->
@@ -614,7 +654,7 @@ for lam_, _, w_adamw in rows:
 # conv layer is `GroupNorm(1, C)`: statistics over (C, H, W) of each image; `GroupNorm(4, C)`
 # uses 4 groups of channels. Neither looks at the other images of the batch.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 NORM_LAYERS = {
     "BatchNorm": lambda c: nn.BatchNorm2d(c),
     "GroupNorm": lambda c: nn.GroupNorm(4, c),
@@ -683,14 +723,14 @@ val_x, val_y = test_set.images[:N_VAL], test_set.labels[:N_VAL]
 test_loader = cifar_loader(val_x, val_y, batch_size=500, shuffle=False)
 print(f"{N_TRAIN} training images, {N_VAL} test images, {EPOCHS} epochs, width {WIDTH}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### 5.1 With and without BatchNorm: speed and the largest stable learning rate
 #
 # The same network with and without BatchNorm, trained with SGD (momentum 0.9) at three
 # learning rates. The slides' claims: BatchNorm allows a larger learning rate and converges
 # faster.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 LRS = [0.05, 0.2, 0.5]
 bn_train = cifar_loader(train_set.images[:N_TRAIN], train_set.labels[:N_TRAIN], batch_size=30)
 sweep, models = {}, {}
@@ -713,7 +753,7 @@ for lr in LRS:
         f"{lr:<5} | {final_train_loss(h0):25.3f} | {final_train_loss(h1):9.3f} | {acc(h0):>17} | {acc(h1):>9}"
     )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(1, len(LRS), figsize=(13, 3.6), sharey=True)
 for ax, lr in zip(axes, LRS):
     for norm, style in [("none", "--"), ("BatchNorm", "-")]:
@@ -727,7 +767,7 @@ fig.suptitle("Training loss with and without BatchNorm")
 plt.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** At every learning rate the BatchNorm network reaches a lower training loss
 # in the same number of steps. Call a run *stable* when its final training loss is finite and
 # below the chance level $\ln 10 \approx 2.303$. At the largest learning rate the plain
@@ -738,7 +778,7 @@ plt.show()
 # would say "diverged".) The exact numbers vary from machine to machine; these comparisons do
 # not.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 for lr in LRS:
     bn_loss, plain_loss = (
         final_train_loss(sweep[("BatchNorm", lr)]),
@@ -786,7 +826,7 @@ if train_set.real:  # measured on real CIFAR-10; the generated stand-in behaves 
         f"loss {final_train_loss(bn_top):.3f}",
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### 5.2 BatchNorm before or after the nonlinearity?
 #
 # The original paper puts BatchNorm between the convolution and the ReLU; some popular code
@@ -795,7 +835,7 @@ if train_set.real:  # measured on real CIFAR-10; the generated stand-in behaves 
 # *Illustrative:* in short runs like this one the two are usually close, and which one wins
 # changes with the seed.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 ORDER_LR = LRS[0]
 after_model = small_cnn("BatchNorm", bn_first=False)
 order_runs = {
@@ -810,7 +850,7 @@ for name, h in order_runs.items():
         f"{name}: final train loss {h.last['train_loss']:.3f}, test accuracy {h.last['val_acc']:.1%}"
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check** (robust part only): both orders train, i.e. both end clearly below the chance
 # loss $\ln 10 \approx 2.303$.
 
@@ -822,7 +862,7 @@ for name, h in order_runs.items():
         "diverged" if h is None else f"final loss {h.last['train_loss']:.3f}",
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### 5.3 The forgotten `model.eval()`
 #
 # In training mode BatchNorm normalises with the statistics of the *current batch*; in eval
@@ -833,7 +873,7 @@ for name, h in order_runs.items():
 # why this loop is written out.)
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 @torch.no_grad()
 def test_predictions(model: nn.Module, batch_size: int, train_mode: bool) -> torch.Tensor:
     """Predicted classes (N_VAL,) for the N_VAL test images, with the model in train or eval mode."""
@@ -865,7 +905,7 @@ for bs in BATCH_SIZES:
 stats_moved = (forgetful[0][1].running_mean - trained[0][1].running_mean).abs().max().item()
 print(f"largest change of a running mean caused by 'testing' in train mode: {stats_moved:.3f}")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, ax = plt.subplots(figsize=(6, 3.8))
 ax.semilogx(
     BATCH_SIZES,
@@ -883,14 +923,14 @@ ax.set(
 ax.legend(fontsize=8)
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** With tiny test batches, forgetting `model.eval()` changes many predictions
 # and costs accuracy (with batches of 1, each image is normalised by its own statistics), and
 # in any case it changes the stored running statistics. In eval mode the prediction for an
 # image does not depend on its batch; in train mode it does. *Illustrative:* the exact
 # accuracies, and whether large train-mode batches are a little better or worse.
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 helpers.check_true(
     changed[1] > 0.1 and changed[2] > 0.1,
     "train mode with batches of 1-2 changes more than 10% of the predictions",
@@ -923,7 +963,7 @@ helpers.check_true(
     not torch.allclose(alone, in_batch, atol=1e-2), "train mode: the output depends on the batch"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### 5.4 Dropout and data augmentation on a small training set
 #
 # With few training images a network starts to memorise them: training accuracy climbs while
@@ -933,7 +973,7 @@ helpers.check_true(
 # gap is measured properly: both accuracies in eval mode, the training accuracy on the
 # *un-augmented* training images.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 N_SMALL, EPOCHS_SMALL = helpers.pick(250, 2000), helpers.pick(10, 40)
 small_x, small_y = train_set.images[:N_SMALL], train_set.labels[:N_SMALL]
 clean_train = cifar_loader(small_x, small_y, batch_size=500, shuffle=False)
@@ -954,7 +994,7 @@ for name, (p_drop, augment) in REG_RUNS.items():
         f"{name:15}: train acc {train_acc:.1%} | test acc {gaps[name][1]:.1%} | gap {train_acc - gaps[name][1]:+.1%}"
     )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 for name, h in reg_hist.items():
     axes[0].plot(h["epoch"], h["train_loss"], marker="o", label=name)
@@ -968,7 +1008,7 @@ for ax in axes:
 plt.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** Without a regulariser the network fits its 250 training images clearly
 # better than unseen test images (a positive gap). Both regularisers make the training data
 # harder to fit (a higher training loss), and the gap shrinks with a regulariser.
@@ -1000,7 +1040,7 @@ helpers.check_true(
 )
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### 5.5 Tiny batches: BatchNorm vs GroupNorm and LayerNorm
 #
 # BatchNorm's statistics are estimated from the batch, so their noise grows as the batch
@@ -1009,7 +1049,7 @@ helpers.check_true(
 # so they behave the same for any batch size, in training and at test time. First the noise,
 # measured: the mean of channel 0 of the input images, estimated from batches of 2 and of 64.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 x_all = next(
     iter(cifar_loader(train_set.images[:2048], train_set.labels[:2048], 2048, shuffle=False))
 )[0]
@@ -1035,7 +1075,7 @@ helpers.check_close(
     nn.GroupNorm(1, 8)(h), ln_by_hand, "GroupNorm(1, C) == LayerNorm over (C, H, W)", atol=1e-5
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Now train the same network with the three normalisations on batches of a single image, the
 # extreme case (Adam, learning rate 0.001, one pass over the images, so one weight update per
 # image). With one image, BatchNorm's "batch statistics" are that image's own per-channel
@@ -1047,7 +1087,7 @@ helpers.check_close(
 # failure is clearest with batches of 1, which is all some large detection and video models
 # fit on one GPU.)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 N_TINY, EPOCHS_TINY = helpers.pick(600, 10000), helpers.pick(1, 3)
 tiny_train = cifar_loader(train_set.images[:N_TINY], train_set.labels[:N_TINY], batch_size=1)
 tiny_acc = {}
@@ -1082,7 +1122,7 @@ ax.legend(fontsize=8)
 plt.show()
 print({k: f"{v:.1%}" for k, v in tiny_acc.items()})
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** With batches of one image, GroupNorm ends clearly ahead of BatchNorm,
 # whichever statistics BatchNorm uses at test time. *Illustrative:* the exact accuracies, and
 # LayerNorm: it is usually ahead of BatchNorm too, but in a run this short not for every seed.
@@ -1096,7 +1136,7 @@ if train_set.real:  # measured on real CIFAR-10
         f"{tiny_acc['GroupNorm']:.1%} vs BatchNorm's best {bn_best:.1%}",
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
@@ -1278,7 +1318,7 @@ ok_4 = helpers.verdict(
 assert ok_4, "exercise 4 is not right"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
 # - **BatchNorm2d** normalises each channel with the mean and biased variance over
@@ -1303,7 +1343,7 @@ assert ok_4, "exercise 4 is not right"
 # - Dropout and data augmentation made a small training set harder to fit and shrank the
 #   gap between training and test accuracy (which one helps more needs longer runs).
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Further reading
 #
 # - S. Ioffe, C. Szegedy. *Batch Normalization: Accelerating Deep Network Training by Reducing

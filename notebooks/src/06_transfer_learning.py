@@ -10,7 +10,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 06 Transfer learning: reuse a trained network on a new task
 #
 # Training a CNN from scratch needs many labelled images. Often we have only a few dozen per
@@ -24,7 +24,7 @@
 # fine-tune everything with a smaller learning rate for the pretrained part, and train from
 # scratch.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning goals
 #
 # - Replace the head of a pretrained network and count which parameters are trainable.
@@ -37,14 +37,14 @@
 # - Save and restore weights, and read the error of a state dict that does not fit.
 # - Use torchvision's weights API (`weights=ResNet18_Weights.DEFAULT`, `weights.transforms()`).
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## You should already know
 #
 # - A training loop and `helpers.fit` (notebooks 04 and 05).
 # - Residual networks and BatchNorm (notebooks 04 and 05).
 # - What a `state_dict` is: a dict from parameter/buffer names to tensors.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
 import sys
 
@@ -80,7 +80,7 @@ def count_trainable(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. The source network: a ResNet-20 trained on CIFAR-10
 #
 # The course's data folder holds the real weights of a CIFAR-10 ResNet-20 (He et al. 2016;
@@ -91,7 +91,7 @@ def count_trainable(model: nn.Module) -> int:
 # rest of the notebook starts from a checkpoint.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def pretrain_on_cifar10() -> nn.Module:
     """Train a ResNet-20 on CIFAR-10 once, keep it as a checkpoint, and return it reloaded."""
     path = CACHE / f"06_resnet20_cifar10_{helpers.pick('fast', 'full')}.pt"
@@ -119,7 +119,7 @@ except helpers.DataError:
         "Backbone: no pretrained weights found; a ResNet-20 trained in this notebook on CIFAR-10."
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The network is a stem (one 3x3 conv), three *stages* of three residual blocks each
 # (`layer1`: 16 channels at 32x32, `layer2`: 32 at 16x16, `layer3`: 64 at 8x8), global average
 # pooling, and a linear head `linear` from 64 features to the 10 CIFAR classes.
@@ -130,14 +130,26 @@ for name, part in source_net.named_children():
     print(f"{name:8s} {sum(p.numel() for p in part.parameters()):>8,} parameters")
 print(f"{'total':8s} {count_trainable(source_net):>8,} parameters")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. The target task: a few labelled Fashion-MNIST images
 #
 # Fashion-MNIST images are 1x28x28 grey. The backbone wants 3x32x32, so we pad 2 zero pixels
 # on every side, $28 + 2 \cdot 2 = 32$, and repeat the grey channel three times. The training
 # set is deliberately tiny: a few images per class (fast mode) or 100 (full mode).
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** A batch of five Fashion-MNIST images, `(5, 1, 28, 28)`, padded by 2 pixels on every
+# side and with the grey channel repeated 3 times: what shape does the backbone get?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** `(5, 3, 32, 32)`: $28 + 2 \cdot 2 = 32$, and 3 channels like the CIFAR-10 images it
+# was trained on.
+
+# %% slideshow={"slide_type": "fragment"}
+padded_demo = F.pad(torch.zeros(5, 1, 28, 28), (2, 2, 2, 2)).repeat(1, 3, 1, 1)
+helpers.check_shape(padded_demo, (5, 3, 32, 32), "padded Fashion-MNIST batch")
+
+# %% slideshow={"slide_type": "subslide"}
 PER_CLASS = helpers.pick(10, 100)
 fashion = helpers.load_fashion_mnist("train")
 fashion_test = helpers.load_fashion_mnist("test")
@@ -158,7 +170,7 @@ x_val, y_val = to_3x32(val_set.images), val_set.labels
 x_test, y_test = to_3x32(test_set.images), test_set.labels
 print(f"train {tuple(x_train.shape)}, validation {tuple(x_val.shape)}, test {tuple(x_test.shape)}")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 helpers.check_shape(x_train, (10 * PER_CLASS, 3, 32, 32), "padded training images")
 helpers.check_equal(
@@ -168,7 +180,7 @@ helpers.check_equal(x_train[:, :, 2:30, 2:30], small_train.images.expand(-1, 3, 
 helpers.check_true(bool((x_train[:, :, :2] == 0).all()), "the padded border is zero")
 print("target set: 10 classes,", PER_CLASS, "labelled training images per class")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 one_per_class = torch.stack([torch.nonzero(y_train == c)[0, 0] for c in range(10)])
 helpers.show_images(x_train[one_per_class], y_train[one_per_class], CLASSES, ncols=10,
                     title="One training image per class, padded to 3x32x32")  # fmt: skip
@@ -178,7 +190,7 @@ helpers.show_images(x_train[one_per_class], y_train[one_per_class], CLASSES, nco
 # and normalises them with the *source* network's statistics, since those are the inputs its
 # first layer was trained on.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 MEAN, STD = source_net.input_mean, source_net.input_std
 
 
@@ -191,7 +203,21 @@ train_images = image_loader(x_train, y_train, shuffle=True)
 val_images = image_loader(x_val, y_val, shuffle=False)
 test_images = image_loader(x_test, y_test, shuffle=False)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** Next we replace the network's head, a linear layer from 64 features to 10 classes, by
+# a fresh one for the 10 Fashion-MNIST classes. How many parameters does the new head have?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** 650 $= 64 \cdot 10$ weights $+ 10$ biases, against about 270,000 in the backbone.
+
+# %% slideshow={"slide_type": "fragment"}
+helpers.check_equal(
+    sum(p.numel() for p in nn.Linear(64, 10, device="meta").parameters()), 650, "head"
+)
+backbone_size = sum(p.numel() for p in source_net.parameters()) - 650  # without its old head
+helpers.check_close(backbone_size, 270_000, "parameters of the backbone", rtol=0.05)
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Replace the head
 #
 # The old head maps 64 features to the 10 CIFAR classes (airplane, ..., truck); those classes
@@ -216,7 +242,7 @@ helpers.check_equal(sum(p.numel() for p in net.linear.parameters()), d * C + C, 
 helpers.check_equal(net.layer1[0].conv1.weight, source_net.layer1[0].conv1.weight, "kept conv")
 print("new head:", net.linear, "->", d * C + C, "parameters")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. Regime 1: frozen feature extractor
 #
 # *Freezing* means the optimizer must not change the backbone. Setting `requires_grad = False`
@@ -243,7 +269,7 @@ print(f"BatchNorm running mean moved by up to {moved:.3f} although no parameter 
 helpers.check_true(moved > 0, "train mode changes BatchNorm statistics of a frozen backbone")
 helpers.check_equal(count_trainable(demo), 0, "trainable parameters of the frozen copy")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # So a frozen backbone must also stay in `eval()` mode. And since it never changes, its output
 # for an image never changes either: we can run every image through it **once**, store the 64
 # features, and train the head on those features. That is much cheaper than pushing images
@@ -252,7 +278,7 @@ helpers.check_equal(count_trainable(demo), 0, "trainable parameters of the froze
 # reuses the split.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def bottom_of(net: nn.Module) -> nn.Sequential:
     """Stem, layer1 and layer2: (N, 3, 32, 32) -> (N, 32, 16, 16)."""
     return nn.Sequential(net.conv1, net.bn1, nn.ReLU(), net.layer1, net.layer2)
@@ -280,7 +306,7 @@ feat_train, feat_val, feat_test = (
 )
 print("cached:", tuple(mid_train.shape), "after layer2,", tuple(feat_train.shape), "features")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # Self-check: head(top(bottom(x))) is exactly what the whole network computes.
 x0 = next(iter(val_images))[0][:8]
 with torch.no_grad():
@@ -308,14 +334,14 @@ print(
     f"best validation accuracy {hist_frozen.best['val_acc']:.1%} in epoch {hist_frozen.best_epoch}"
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # Self-check: the whole frozen network on test images = the head on the cached test features.
 x_some = next(iter(test_images))[0][:100]  # (100, 3, 32, 32), normalised
 on_images = encode(frozen, [x_some])  # (100, 10)
 on_features = encode(head, [feat_test[:100]])  # (100, 10)
 helpers.check_close(on_images, on_features, "frozen network vs head on cached features", atol=1e-4)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Frozen features as embeddings
 #
 # Each image is now a point in a 64-dimensional space. If the features are useful for the new
@@ -340,7 +366,7 @@ ours = (Xc @ Vh[:2].T).numpy()
 theirs = PCA(n_components=2).fit_transform(X.numpy())
 helpers.check_close(torch.tensor(np.abs(ours)), torch.tensor(np.abs(theirs)), "PCA by SVD")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(2, 2, figsize=(11, 9), layout="constrained")
 for col, (name, data) in enumerate(points.items()):
     pca = PCA(n_components=2).fit_transform(data.numpy())
@@ -357,7 +383,7 @@ cbar.ax.set_yticklabels(CLASSES)
 fig.suptitle("Fashion-MNIST test images in 2-D, coloured by class")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Read the pictures with care. Fashion-MNIST objects are centred on a black background, so
 # even raw pixels separate trousers, bags and footwear well. The CIFAR-10 network has never
 # seen a shoe or a shirt, and its frozen top-stage features, tuned to tell a cat from a truck,
@@ -377,7 +403,7 @@ plt.show()
 # random head sends large, meaningless gradients into the pretrained layers during the first
 # steps and can damage them. "First train the head, then fine-tune" is the usual recipe.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.seed_everything()
 top_net = freeze(with_new_head(source_net))
 top_net.linear.load_state_dict(head.state_dict())  # start from regime 1's head
@@ -393,7 +419,7 @@ hist_top = helpers.fit(trainable_top, mid_loader, mid_val_loader, epochs=helpers
                        lr=1e-3, restore_best=True, verbose=False)  # fmt: skip
 print(f"best validation accuracy {hist_top.best['val_acc']:.1%} in epoch {hist_top.best_epoch}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Regime 3: fine-tune all layers, the backbone more gently
 #
 # Now every weight may change. The pretrained weights are already good, so large steps would
@@ -424,7 +450,7 @@ hist_all = helpers.fit(all_net, train_images, val_images, epochs=helpers.pick(3,
                        optimizer=optimizer, restore_best=True, verbose=False)  # fmt: skip
 print(f"best validation accuracy {hist_all.best['val_acc']:.1%} in epoch {hist_all.best_epoch}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Regime 4: train from scratch
 #
 # The baseline: the same architecture with random weights, every parameter trained at the
@@ -439,7 +465,7 @@ print(
     f"best validation accuracy {hist_scratch.best['val_acc']:.1%} in epoch {hist_scratch.best_epoch}"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9. Results
 #
 # One table, as on the lecture slide (Karpathy et al. 2014: from scratch 41.3 %, fine-tune top
@@ -463,11 +489,11 @@ for name, (net, trained, cached, hist) in regimes.items():
         f"{name:34s} {count_trainable(net):>10,} {hist.best['val_acc']:>13.1%} {results[name]:>9.1%}"
     )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.plot_histories({name: run[-1] for name, run in regimes.items()}, metric="val_acc",
                        title=f"Transfer to Fashion-MNIST with {PER_CLASS} images per class")  # fmt: skip
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # Self-check: the pretrained start beats random weights clearly on this tiny target set.
 pretrained = {name: acc for name, acc in results.items() if name != "from scratch"}
 helpers.check_true(
@@ -482,7 +508,7 @@ if PER_CLASS <= 20:  # with only a few images per class, even the frozen feature
         found=f"{results['frozen backbone, new head']:.1%} vs {results['from scratch']:.1%}",
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # What to take from the table: with very few labels, the pretrained features win by a wide
 # margin (checked above). Fine-tuning everything on so few images has to re-learn BatchNorm
 # statistics from tiny batches of 25 grey clothes. In fast mode the from-scratch network has
@@ -606,7 +632,21 @@ if recorded:
 # never leaves half a file); `helpers.load_checkpoint` reads it back with
 # `torch.load(..., weights_only=True)`, which refuses files that contain code.
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** Which entries does the `state_dict` of an `nn.BatchNorm2d(4)` hold?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** Five: `weight` and `bias` (learned), and the buffers `running_mean`, `running_var` and
+# `num_batches_tracked`. A checkpoint keeps the buffers too, or a restored network would normalise
+# with the wrong statistics.
+
+# %% slideshow={"slide_type": "fragment"}
+bn_keys = list(nn.BatchNorm2d(4).state_dict())
+helpers.check_equal(
+    bn_keys, ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"], "BN state"
+)
+
+# %% slideshow={"slide_type": "subslide"}
 path = CACHE / "06_fashion_resnet20.pt"
 helpers.save_checkpoint(path, model=all_net.state_dict(), classes=CLASSES)
 restored = helpers.cifar_resnet(20, num_classes=10)
@@ -634,7 +674,7 @@ except helpers.CheckpointError as e:
 helpers.check_true("missing keys" in message and "layer1.3.conv1.weight" in message,
                    "the error lists the keys the checkpoint lacks")  # fmt: skip
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # A common case: weights saved from nn.DataParallel carry a "module." prefix on every key.
 prefixed = {f"module.{k}": v for k, v in saved.items()}
 try:
@@ -646,7 +686,7 @@ helpers.check_true("unexpected keys" in message and "strip_prefix='module.'" in 
                    "the error lists the unexpected keys and the fix")  # fmt: skip
 helpers.load_state_dict_checked(helpers.cifar_resnet(20), prefixed, strip_prefix="module.")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 11. Online: torchvision's pretrained ImageNet models
 #
 # With a network connection, torchvision offers models trained on ImageNet (1.28 million
@@ -655,7 +695,7 @@ helpers.load_state_dict_checked(helpers.cifar_resnet(20), prefixed, strip_prefix
 # crops and normalises an image exactly as during training. The recipe is the same as above:
 # load, replace the head (`model.fc` for a torchvision ResNet), freeze or fine-tune.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 from torchvision.models import ResNet18_Weights
 
 weights = ResNet18_Weights.DEFAULT  # the best weights torchvision has for ResNet-18
@@ -677,7 +717,7 @@ try:
 except helpers.DataError as e:
     print("online path skipped (no network or no cached weights):", str(e).splitlines()[0])
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
@@ -847,7 +887,7 @@ ok_4 = helpers.verdict(
 assert ok_4, "exercise 4 is not right"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
 # - Transfer learning = keep a network trained on a large source task, replace its head, and
@@ -864,7 +904,7 @@ assert ok_4, "exercise 4 is not right"
 # - Online, torchvision's `weights=...DEFAULT` gives ImageNet weights and `weights.transforms()`
 #   the matching preprocessing.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Further reading
 #
 # - J. Yosinski, J. Clune, Y. Bengio, H. Lipson, *How transferable are features in deep neural

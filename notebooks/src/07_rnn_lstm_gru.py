@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 07 Recurrent networks: RNN, LSTM and GRU
 #
 # A convolution shares its weights across *space*; a recurrent network shares its weights
@@ -23,7 +23,7 @@
 # explode through time, then train a sentence classifier and a character-level Shakespeare
 # generator on real text.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning goals
 #
 # - Build a bag-of-words design matrix and show why it cannot see word order.
@@ -43,7 +43,7 @@
 # - The sigmoid and tanh functions, matrix-vector products, softmax and cross-entropy.
 # - What a 1-D convolution does (notebook 01).
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
 import sys
 
@@ -57,7 +57,7 @@ import helpers
 
 helpers.print_banner()
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 import re
 from collections import Counter
 
@@ -72,7 +72,7 @@ from torch.utils.data import DataLoader, TensorDataset
 helpers.seed_everything()
 device = helpers.best_device()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. Bag-of-words: a fixed-size vector that forgets the order
 #
 # The classic way to classify text is to count words. The lecture (STAT 453, L14) uses three
@@ -83,7 +83,7 @@ device = helpers.best_device()
 #
 # First by hand: lowercase, split into words, sort the distinct words, count.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 docs = [
     "The sun is shining",
@@ -109,7 +109,7 @@ print(X_by_hand)
 # The same with scikit-learn's `CountVectorizer`, and the self-check against the vocabulary and
 # the matrix typed in from the slide.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 from sklearn.feature_extraction.text import CountVectorizer
 
 slide_vocabulary = {
@@ -136,12 +136,24 @@ helpers.check_equal(sklearn_vocabulary, slide_vocabulary, "CountVectorizer's voc
 helpers.check_equal(X_by_hand, slide_X, "design matrix built by hand")
 helpers.check_equal(X_sklearn, slide_X, "CountVectorizer's design matrix")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** Are the bag-of-words vectors of *the dog bites the man* and *the man bites the dog*
+# different?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** No, they are identical: both contain *the* twice and *dog*, *bites*, *man* once.
+# Bag-of-words keeps which words occur and how often, never where.
+
+# %% slideshow={"slide_type": "fragment"}
+same_words = counter.fit_transform(["the dog bites the man", "the man bites the dog"]).toarray()
+helpers.check_equal(same_words[0], same_words[1], "bag-of-words vectors of the two sentences")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Blind to order.** A row of counts keeps *which* words occur and how often, never *where*.
 # Two sentences made of the same words in a different order get the same row, so no
 # classifier trained on these rows can tell them apart, however clever it is.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 pairs = [("the dog bites the man", "the man bites the dog"), ("good, not bad", "bad, not good")]
 for a, b in pairs:
@@ -149,7 +161,7 @@ for a, b in pairs:
     print(f"{a!r:24} -> {va}\n{b!r:24} -> {vb}")
     helpers.check_equal(va, vb, f"bag-of-words vectors of {a!r} and {b!r}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. The recurrent cell: one set of weights, applied at every time step
 #
 # A recurrent layer reads $\mathbf{x}_1, \dots, \mathbf{x}_T$ and keeps a hidden state
@@ -165,7 +177,7 @@ for a, b in pairs:
 # `nn.RNN` and compare every output. Shapes: $B$ sequences, $T$ steps, $I$ input features,
 # $H$ hidden units; `batch_first=True` means tensors are $(B, T, \cdot)$.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 B, T, I, H = 3, 6, 4, 5
 x = torch.randn(B, T, I)  # (B, T, I)
 h0 = torch.randn(B, H)  # (B, H)
@@ -219,7 +231,7 @@ h1_cat = torch.tanh(torch.cat([x[:, 0], h0], dim=1) @ W_cat.T + rnn_w["b_ih"] + 
 helpers.check_close(h1_cat, ours[:, 0], "concatenated form of the first step")
 print("output shape", tuple(ours.shape), "| last state shape", tuple(ours_last.shape))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The GRU: gates that choose to reset or to update
 #
 # The lecture writes the gated recurrent unit (Cho et al., 2014) without biases as
@@ -247,7 +259,7 @@ print("output shape", tuple(ours.shape), "| last state shape", tuple(ours_last.s
 # `weight_ih_l0` stacks the three blocks in the order $r, z, n$: shape $(3H, I)$.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def gru_layer(x, h, w_ih, w_hh, b_ih, b_hh, reset_after=True):
     """GRU over a batch: x (B, T, I), h (B, H) -> (B, T, H), (B, H).
 
@@ -288,7 +300,7 @@ a = torch.randn(1000)
 helpers.check_close(torch.sigmoid(-a), 1 - torch.sigmoid(a), "sigma(-a) = 1 - sigma(a)", atol=1e-6)
 print(f"largest difference between the two GRU forms: {gap:.3f}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The LSTM: an explicit memory cell behind three gates
 #
 # The LSTM (Hochreiter and Schmidhuber, 1997, with the forget gate of Gers et al., 2000) keeps a
@@ -307,7 +319,7 @@ print(f"largest difference between the two GRU forms: {gap:.3f}")
 # function takes optional peephole vectors (the diagonals of $V$) so you can see both.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 def lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, peep=None):
     """LSTM over a batch: x (B, T, I), h and c (B, H) -> (B, T, H), (B, H), (B, H).
 
@@ -349,7 +361,20 @@ helpers.check_equal(
     "nn.LSTM's parameters (no peephole vectors among them)",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** `nn.RNN(32, 64)` has $64 \cdot (32 + 64) + 2 \cdot 64 = 6272$ parameters. How many do
+# `nn.GRU(32, 64)` and `nn.LSTM(32, 64)` have?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** 18,816 and 25,088: a GRU has three such blocks of weights (reset, update, new) and an
+# LSTM four (input, forget, cell, output).
+
+# %% slideshow={"slide_type": "fragment"}
+with torch.random.fork_rng():  # build without changing the random numbers used later
+    sizes = [sum(p.numel() for p in cls(32, 64).parameters()) for cls in (nn.RNN, nn.GRU, nn.LSTM)]
+helpers.check_equal(sizes, [6272, 3 * 6272, 4 * 6272], "parameters of RNN, GRU and LSTM")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Parameter counts: 1x, 3x, 4x
 #
 # An RNN layer has one block of $W_{ih}$ $(H \times I)$, $W_{hh}$ $(H \times H)$ and two bias
@@ -375,7 +400,7 @@ for name, cls, blocks in [("RNN", nn.RNN, 1), ("GRU", nn.GRU, 3), ("LSTM", nn.LS
     print(f"{name:6} {blocks * p_rnn:8d} {counted:8d}")
     helpers.check_equal(counted, blocks * p_rnn, f"parameters of nn.{name}({I_demo}, {H_demo})")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Backpropagation through time: vanishing and exploding gradients
 #
 # Unrolled over $T$ steps, a recurrent layer is a $T$-layer deep network whose layers share
@@ -402,7 +427,7 @@ for t in range(hs.shape[0] - 1, 0, -1):
 grad = (grad * (1 - hs[0] ** 2)) @ rnn_w["w_ih"]  # through dh_1/dx_1
 helpers.check_close(grad, x_one.grad[0, 0], "chain-rule product vs autograd for dL/dx_1", atol=1e-6)
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Now the size of $\partial L / \partial \mathbf{x}_1$ as the sequence gets longer, for freshly
 # initialised layers (PyTorch's default initialisation, 32 hidden units, averaged over a batch
 # of random sequences). The LSTM's memory path $\mathbf{c}_t = \mathbf{f}_t \odot \mathbf{c}_{t-1} + \dots$
@@ -413,7 +438,7 @@ helpers.check_close(grad, x_one.grad[0, 0], "chain-rule product vs autograd for 
 # forget-gate bias is a common initialisation (Jozefowicz et al., 2015, recommend 1); 3 makes
 # the effect plain.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 lengths = [5, 10, 20, 40, 80]
 I_g, H_g = 8, 32
 
@@ -448,7 +473,7 @@ ax.set_ylabel("mean ||dL/dx_1|| (log scale)")
 ax.legend()
 plt.show()
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 rnn_drop = norms["RNN"][0] / max(norms["RNN"][-1], 1e-38)
 lstm_keep = norms["LSTM, forget bias 3"][-1] / norms["LSTM, forget bias 3"][0]
 helpers.check_true(
@@ -466,7 +491,7 @@ print(
     f"the LSTM with forget bias 3 keeps {lstm_keep:.0%} of it"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Exploding.** With $\tanh$ a large recurrent matrix mostly saturates the units (and
 # $\tanh' \approx 0$ then stops the gradient), so the clean way to see explosion is a ReLU RNN
 # whose recurrent matrix is $s I$ (the identity-initialised "IRNN" of Le et al., 2015) with
@@ -478,7 +503,7 @@ print(
 # which explodes for $s > 1$.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def relu_rnn(scale: float, T: int) -> tuple[nn.RNN, torch.Tensor]:
     """A ReLU RNN with W_hh = scale * I, positive W_ih, zero biases, and a positive input."""
     layer = nn.RNN(I_g, H_g, nonlinearity="relu", batch_first=True)
@@ -506,7 +531,7 @@ print(f"s = {scale}, T = {T_long}: ||dL/dx_1|| = {x_pos.grad[0, 0].norm():.3e}")
 # autograd, dashed lines the formula $s^{T-1}\|W_{ih}^\top \mathbf{1}\|$.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def relu_rnn_grad(scale: float, T: int) -> tuple[float, float]:
     """(autograd, formula) for ||d sum(h_T) / d x_1|| of `relu_rnn(scale, T)`."""
     torch.manual_seed(0)
@@ -532,7 +557,7 @@ ax.set_ylabel("||dL/dx_1|| (log scale)")
 ax.legend()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Gradient clipping** (Pascanu et al., 2013) is the standard remedy the lecture mentions: if
 # the norm of all gradients together exceeds a threshold $c$, rescale them,
 #
@@ -541,7 +566,7 @@ plt.show()
 # so the step keeps its direction but not its absurd length.
 # `torch.nn.utils.clip_grad_norm_` does this in place and returns the norm before clipping.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 layer.zero_grad()
 out, _ = layer(x_pos.detach())
 loss = out[:, -1].sum()
@@ -571,7 +596,7 @@ for g0, g1 in zip(before, after):
     )
 print(f"gradient norm before clipping {total:.3e}, after {max_norm}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. Many-to-one: classifying real sentences, where word order matters
 #
 # A many-to-one model reads a whole sentence and outputs one label (sentiment analysis in the
@@ -584,7 +609,7 @@ print(f"gradient norm before clipping {total:.3e}, after {max_norm}")
 # First the data: the real sentences, a simple tokeniser, a vocabulary built from the
 # training split only, and fixed-length index tensors padded with 0 at the end.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 corpus = "sst2"  # SST-2: movie-review sentences and phrases, rich in negations
 train_all = helpers.load_sentiment(corpus, "train", fast=False)
 test_set = helpers.load_sentiment(corpus, "test")  # fast mode: a class-balanced 500
@@ -601,7 +626,7 @@ print(
 print("example:", repr(train_set.sentences[0]), "->", train_set.classes[int(train_set.labels[0])])
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def tokenize(text: str) -> list[str]:
     """Lowercase words; keeps contractions ("don't") and SST's split "n't" as one token."""
     return re.findall(r"[a-z0-9]+(?:'[a-z]+)?|n't", text.lower())
@@ -636,7 +661,7 @@ helpers.check_true(
     bool((X_train[:, 0] != 0).all()), "every encoded sentence has at least one token"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **The baseline**: logistic regression on the bag-of-words vectors (scikit-learn, with the
 # same tokeniser).
 
@@ -663,7 +688,7 @@ helpers.check_true(
 # summary. The CNN masks the padding before its max over time.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 class RecurrentClassifier(nn.Module):
     """Embedding -> GRU or LSTM (optionally bidirectional) -> last hidden state -> 2 logits."""
 
@@ -721,7 +746,7 @@ for name, model in models.items():
 # Padding must not change the answer: the same sentence padded to a longer length gives the
 # same logits, thanks to packing (RNNs) and masking (CNN).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 longer = torch.cat([batch, torch.zeros(4, 7, dtype=torch.int64)], dim=1)  # (4, max_len + 7)
 for name, model in models.items():
     model.eval()
@@ -729,7 +754,7 @@ for name, model in models.items():
         model(longer), model(batch), f"{name}: logits with extra padding", atol=1e-5
     )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 train_loader = DataLoader(TensorDataset(X_train, y_train), batch_size=64, shuffle=True)
 val_loader = DataLoader(TensorDataset(X_val, y_val), batch_size=256)
 test_loader = DataLoader(TensorDataset(X_test, y_test), batch_size=256)
@@ -751,7 +776,7 @@ for name, model in models.items():
 helpers.plot_histories(histories, title="Sentence classifiers: validation accuracy")
 plt.show()
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 print(f"{'model':36} {'parameters':>10} {'test accuracy':>14}")
 for name, acc in accuracies.items():
     params = n_params(models[name]) if name in models else len(bag_of_words[0].vocabulary_) + 1
@@ -773,7 +798,7 @@ for name, acc in accuracies.items():
 # for 8 epochs, with bigger models; whether the sequence models then overtake bag-of-words is a
 # measurement to make on a GPU, not a promise.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 embedding_share = {n: m.embed.weight.numel() / n_params(m) for n, m in models.items()}
 seen = np.array([word_counts[w] for w in itos[2:]])  # training count of each vocabulary word
 length = {
@@ -803,7 +828,7 @@ if test_set.real and helpers.get_settings().fast:  # facts of the real data at t
         f"bag-of-words {bow_acc:.3f}, best sequence model {best_sequence_model:.3f}",
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Negation probes.** Short sentences whose label flips with one word. The bag-of-words
 # model sees "not" as one more word with one fixed weight, whatever it negates; a sequence
 # model can learn that "not" changes the meaning of the *next* word. The small fast-mode
@@ -817,7 +842,7 @@ if test_set.real and helpers.get_settings().fast:  # facts of the real data at t
 # $c + w_\text{not} + w_\text{bad} > 0$. The first and third give $w_\text{good} > w_\text{bad}$,
 # the second and fourth $w_\text{good} < w_\text{bad}$: a contradiction (the XOR problem again).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 probes = [
     ("this movie is good", 1),
     ("this movie is not good", 0),
@@ -852,7 +877,7 @@ helpers.check_true(
     f"{bow_first_four} of 4",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Does a sequence model really use the order?** On the real phrases it is hard to tell: the
 # fast-mode models above learned mostly which words occur. So we build a small language where
 # *only* the order carries the label. Every sentence has eight words: random filler words, one
@@ -863,7 +888,7 @@ helpers.check_true(
 # either label, so the word counts carry no information about the label: bag-of-words can do
 # no better than guessing. A small GRU can learn the rule, and the check below says it must.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 toy_fillers = ["the", "film", "is", "was", "plot", "story", "it", "and", "quite", "really"]
 
 
@@ -888,7 +913,7 @@ toy_test, toy_y_test = toy_sentences(1000, rng)
 for s, label in zip(toy_test[:3], toy_y_test[:3]):
     print(f"{s:40} -> {['negative', 'positive'][int(label)]}")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 toy_bow = make_pipeline(
     CountVectorizer(tokenizer=tokenize, token_pattern=None, lowercase=False),
     LogisticRegression(max_iter=2000),
@@ -925,7 +950,7 @@ helpers.check_true(
     toy_gru_acc > 0.9, "the trained GRU reads the order: over 90% right", f"{toy_gru_acc:.3f}"
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Many-to-many: a character-level language model
 #
 # Now every step has an output: the model reads Shakespeare one character at a time and, at
@@ -940,7 +965,7 @@ helpers.check_true(
 # the lesson: the shift by one, the reshape for the cross-entropy, and gradient clipping
 # from section 3 before every step.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 text = helpers.load_shakespeare()
 chars = sorted(set(text))
 V_chars = len(chars)
@@ -967,7 +992,21 @@ xb, yb = random_windows(train_ids, 2, torch.Generator().manual_seed(0))
 helpers.check_equal(xb[:, 1:], yb[:, :-1], "targets are the inputs shifted by one")
 
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** A training window of the character model holds `seq_len` characters as input. What is
+# its target?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** The same stretch of text, one character further on: the target at step $t$ is the
+# character at step $t + 1$, so the model always predicts the next character.
+
+# %% slideshow={"slide_type": "fragment"}
+window_in, window_out = random_windows(train_ids, 1, torch.Generator().manual_seed(1))
+helpers.check_equal(window_out[0, :-1], window_in[0, 1:], "the target is the input shifted by one")
+helpers.check_shape(window_out, (1, seq_len), "one target window")
+
+
+# %% slideshow={"slide_type": "subslide"}
 class CharLM(nn.Module):
     """Embedding -> LSTM -> linear layer giving next-character logits at every position."""
 
@@ -1018,7 +1057,7 @@ print(
     f"last {np.mean(step_losses[-20:]):.3f}, validation {val_loss:.3f}"
 )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot(step_losses, label="training batch")
 ax.axhline(val_loss, color="k", linestyle="--", label="validation (end)")
@@ -1028,7 +1067,7 @@ ax.set_ylabel("cross-entropy (nats per character)")
 ax.legend()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # Self-check: the untrained loss is $\log V$, and after training the model beats a model that
 # knows only how often each character occurs (the *unigram* cross-entropy
 # $-\frac{1}{N}\sum_n \log p(c_n)$ with $p$ the training frequencies), so it must be using the
@@ -1056,7 +1095,7 @@ print(f"unigram cross-entropy {unigram:.3f} vs LSTM {val_loss:.3f} nats per char
 # $\tau > 1$ (more surprising, more misspelled). The formula against `torch.softmax`, and the
 # entropy growing with $\tau$:
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 prompt = text[: text.index("\n") + 1]  # the first line, e.g. a speaker's name
 with torch.no_grad():
     z = char_model(torch.tensor([[char_to_id[c] for c in prompt]], device=device))[0][0, -1].cpu()
@@ -1079,7 +1118,7 @@ helpers.check_true(
 print("entropy at tau = 0.5, 1.0, 1.5:", np.round(entropies, 3))
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 @torch.no_grad()
 def sample(model: CharLM, prompt: str, n_chars: int, temperature: float, seed: int = 0) -> str:
     """Continue `prompt` by `n_chars` characters drawn at `temperature`."""
@@ -1099,7 +1138,7 @@ for tau in (0.5, 1.0, 1.5):
     print(f"----- temperature {tau} -----")
     print(sample(char_model, prompt, helpers.pick(160, 400), tau))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"} tags=["lecture-optional"]
 # ## 6. Embeddings: one-hot vectors versus learned dense vectors
 #
 # A character (or word) index $k$ can be fed to a network as a one-hot vector
@@ -1128,7 +1167,7 @@ print(
 # ($4 \cdot 128 \cdot V$ for one-hot input; $V E + 4 \cdot 128 \cdot E$ with an embedding of
 # size $E = 32$).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 print(
     f"{'vocabulary':24} {'V':>6} {'one-hot batch':>14} {'index batch':>12} "
     f"{'one-hot weights':>16} {'embedding weights':>18}"
@@ -1153,7 +1192,7 @@ helpers.check_equal(
 # whether upper- and lower-case letters or punctuation separate. (Two dimensions show only
 # part of the 16, and a short fast-mode training gives a rough picture.)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 from sklearn.decomposition import PCA
 
 coords = PCA(n_components=2).fit_transform(table.numpy())  # (V, 2)
@@ -1193,7 +1232,7 @@ ax.set_ylabel("principal component 2")
 ax.legend()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"} tags=["lecture-optional"]
 # ## 7. Speed: the fused `nn.LSTM` versus a Python loop over the cell
 #
 # Our `lstm_layer` and a loop over `nn.LSTMCell` launch several small operations per time
@@ -1202,7 +1241,7 @@ plt.show()
 # matrix multiply. The three compute the same numbers; we time one forward pass with
 # `torch.utils.benchmark`, which warms up, synchronises the GPU and repeats.
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 import logging
 
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # quiet on CPU-only machines
@@ -1238,7 +1277,7 @@ with torch.no_grad():
     helpers.check_close(cell_loop(x_s), reference, "LSTMCell loop vs nn.LSTM", atol=tol)
     helpers.check_close(ours_loop(x_s), reference, "our lstm_layer vs nn.LSTM", atol=tol)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 rows = []
 for T_s in helpers.pick([50], [50, 200]):
     x_s = torch.randn(B_s, T_s, H_s, device=device)
@@ -1259,7 +1298,7 @@ for T_s, label, seconds in rows:
     fused_time = next(s for t, name, s in rows if t == T_s and name.startswith("nn.LSTM"))
     print(f"{T_s:4d} {label:26} {seconds * 1e3:7.2f} ms {seconds / fused_time:8.1f}x")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Each exercise has a task, a cell for your answer (replace `None`) and a check cell that prints
@@ -1361,7 +1400,7 @@ ok_3 = helpers.verdict(
 assert ok_3, "exercise 3 is not right"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
 # - Bag-of-words turns a sentence into word counts: simple, strong, and blind to order.

@@ -12,7 +12,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 08 Assignment: design your own CNN for CIFAR-10
 #
 # Everything in the course so far comes together here. You design two convolutional networks,
@@ -34,7 +34,7 @@
 # data, train and score are locked: the grader puts back their released version, so every
 # submission is trained and scored the same way.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning goals
 #
 # - Design a LeNet-5 style baseline and a stronger named CNN (3x3 convolutions, BatchNorm,
@@ -50,7 +50,7 @@
 # - Say what data-parallel training on several GPUs averages, how it changes the batch size
 #   and the learning rate, and how to launch it with `torchrun`.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## You should already know
 #
 # - Convolution, padding, stride and pooling, and how they change tensor shapes (notebooks 01
@@ -59,7 +59,7 @@
 #   (notebook 05).
 # - Cross-entropy loss, SGD with momentum, and `helpers.fit` / `helpers.DeviceLoader`.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
 import sys
 
@@ -94,7 +94,7 @@ device = helpers.best_device()
 PLACEHOLDER_NAME = "<Your name here>Net"
 print(f"seed {SEED}, device {device.type}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. The data: CIFAR-10 with a fixed validation split
 #
 # CIFAR-10 has 50,000 training and 10,000 test images of 32x32 pixels in 10 classes. We hold
@@ -133,7 +133,7 @@ print(f"train {len(train_set):,} | validation {len(val_set):,} | test {len(test_
 print(classes)
 print(tuple(train_set.images.shape[1:]), train_set.images.dtype)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.check_equal(len(classes), 10, "number of classes")
 helpers.check_equal(
     len(val_set) + len(full_train.split(len(val_set), seed=SEED)[0]),
@@ -151,7 +151,7 @@ if not helpers.get_settings().fast:
         (len(train_set), len(val_set), len(test_set)), (45000, 5000, 10000), "full-mode split sizes"
     )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig = helpers.show_images(
     train_set.images[:16], train_set.labels[:16], classes, title="CIFAR-10 training images", ncols=8
 )
@@ -162,7 +162,7 @@ fig = helpers.show_images(
 # training batches are augmented there too: a random crop of the image padded by 4 pixels and
 # a random horizontal flip. Validation and test batches are never augmented.
 
-# %% nbgrader={"grade": false, "grade_id": "loaders", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "loaders", "locked": true, "schema_version": 3, "solution": false} slideshow={"slide_type": "subslide"}
 BATCH_SIZE = pick(32, 256)
 MEAN, STD = full_train.mean, full_train.std
 
@@ -191,7 +191,18 @@ helpers.check_true(
     f"mean {x.mean():.2f}, std {x.std():.2f}",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** What shape and dtype is one training batch `x` from the loader?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** `(BATCH_SIZE, 3, 32, 32)`, `float32`, normalised per channel (mean near 0, spread near
+# 1), while the stored images are `uint8`.
+
+# %% slideshow={"slide_type": "fragment"}
+helpers.check_shape(x, (BATCH_SIZE, 3, 32, 32), "a training batch")
+helpers.check_equal((x.dtype, train_set.images.dtype), (torch.float32, torch.uint8), "dtypes")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Task 1: the baseline, a LeNet-5 style CNN
 #
 # The slides suggest LeNet-5 as a starting point: two blocks of *5x5 convolution, ReLU, 2x2
@@ -203,7 +214,19 @@ helpers.check_true(
 # $c_\text{in} c_\text{out} k^2 + c_\text{out}$ parameters, a dense layer $n_\text{in}
 # n_\text{out} + n_\text{out}$.
 
-# %% nbgrader={"grade": false, "grade_id": "baseline_model", "locked": false, "schema_version": 3, "solution": true}
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** How many parameters does the baseline's first layer, `nn.Conv2d(3, 6, 5)`, have?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** 456 $= 6 \cdot (3 \cdot 5 \cdot 5) + 6$: each of the 6 filters spans all 3 colour
+# channels, plus one bias per filter.
+
+# %% slideshow={"slide_type": "fragment"}
+helpers.check_equal(
+    sum(p.numel() for p in nn.Conv2d(3, 6, 5, device="meta").parameters()), 456, "Conv2d(3, 6, 5)"
+)
+
+# %% nbgrader={"grade": false, "grade_id": "baseline_model", "locked": false, "schema_version": 3, "solution": true} slideshow={"slide_type": "notes"}
 BASELINE_SIZES = pick((6, 16, 120, 84), (64, 128, 384, 192))  # (c1, c2, h1, h2)
 
 
@@ -243,7 +266,7 @@ class BaselineNet(nn.Module):
 # parameter count with the formula above.
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_baseline", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "check_baseline", "locked": true, "points": 1, "schema_version": 3, "solution": false} slideshow={"slide_type": "subslide"}
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -293,7 +316,7 @@ assert baseline_ok, "the solution's BaselineNet must pass its check"
 assert lenet_params(6, 16, 120, 84) == 62006, "classic LeNet-5 on RGB input has 62,006 parameters"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. Task 2: your proposed model, with a name
 #
 # Now design a better network, combining what the course taught: stacks of 3x3 convolutions
@@ -312,7 +335,7 @@ assert lenet_params(6, 16, 120, 84) == 62006, "classic LeNet-5 on RGB input has 
 #
 # Then give your model a name in `proposed_name()`: anything except the placeholder.
 
-# %% nbgrader={"grade": false, "grade_id": "proposed_model", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "proposed_model", "locked": false, "schema_version": 3, "solution": true} slideshow={"slide_type": "notes"}
 PROPOSED_WIDTH = pick(16, 32)
 
 
@@ -360,7 +383,7 @@ def proposed_name() -> str:
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_proposed", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "check_proposed", "locked": true, "points": 1, "schema_version": 3, "solution": false} slideshow={"slide_type": "subslide"}
 def check_proposed() -> nn.Module:
     model = check_cnn(ProposedNet, "ProposedNet")
     name = proposed_name()
@@ -379,7 +402,19 @@ proposed_ok = attempt("Task 2, ProposedNet and its name", check_proposed) is not
 assert proposed_ok, "the solution's ProposedNet must pass its check"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** Before any training, which cross-entropy loss should a 10-class classifier show?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** About $\ln 10 \approx 2.303$: with no preference, every class gets probability $1/10$,
+# and the loss is $-\ln(1/10)$. Much more means over-confident random predictions.
+
+# %% slideshow={"slide_type": "fragment"}
+no_preference = F.cross_entropy(torch.zeros(1, 10), torch.tensor([3]))
+helpers.check_close(no_preference, math.log(10), "loss of equal logits")
+helpers.check_close(math.log(10), 2.303, "ln 10", atol=5e-4)
+
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. Sanity check 1: the loss at initialisation
 #
 # Before training, a well-initialised classifier has no preference: its softmax gives every
@@ -399,7 +434,7 @@ helpers.check_close(F.cross_entropy(uniform_logits, labels), math.log(10), "unif
 print(f"ln 10 = {math.log(10):.3f}")
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_initial_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "check_initial_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false} slideshow={"slide_type": "subslide"}
 @torch.no_grad()
 def initial_loss(model_cls) -> float:
     """Cross-entropy of a freshly built model on one validation batch."""
@@ -431,7 +466,7 @@ init_losses = {
 assert None not in init_losses.values(), "both solution models start near ln 10"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Sanity check 2: overfit one small batch
 #
 # A model that can learn at all must be able to memorise 32 images: train on that one batch
@@ -439,7 +474,7 @@ assert None not in init_losses.values(), "both solution models start near ln 10"
 # not, the bug is in the model or the loop, not in the amount of data.
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_overfit", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "check_overfit", "locked": true, "points": 1, "schema_version": 3, "solution": false} slideshow={"slide_type": "subslide"}
 def overfit_one_batch(model_cls, steps: int = pick(40, 150)) -> list[float]:
     """Train a fresh model on one batch of 32 validation images; return the loss per step."""
     helpers.seed_everything(SEED)
@@ -473,7 +508,7 @@ overfit = {
 assert None not in overfit.values(), "both solution models memorise one batch"
 ### END HIDDEN TESTS
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 done = {k: v for k, v in overfit.items() if v is not None}
 if ready("the overfitting plot", models=done or None):
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -483,7 +518,7 @@ if ready("the overfitting plot", models=done or None):
     ax.legend()
     plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Task 3: one optimisation configuration for both models
 #
 # The comparison is only fair if everything except the architecture is the same: optimiser,
@@ -503,7 +538,7 @@ if ready("the overfitting plot", models=done or None):
 # with channels_last memory where it pays: on a GPU, and on CPUs with AMX matrix units, where
 # it trains these networks 2.3 to 2.9 times faster than float32. `helpers.bf16_pays` decides.
 
-# %% nbgrader={"grade": false, "grade_id": "optimisation", "locked": false, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": false, "grade_id": "optimisation", "locked": false, "schema_version": 3, "solution": true} slideshow={"slide_type": "notes"}
 CONFIG = {
     "epochs": pick(3, 20),
     "lr": pick(0.02, 0.05),
@@ -537,7 +572,7 @@ def make_optimizer(model: nn.Module) -> tuple[torch.optim.Optimizer, object]:
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_optimisation", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "check_optimisation", "locked": true, "points": 1, "schema_version": 3, "solution": false} slideshow={"slide_type": "subslide"}
 def describe(optimizer: torch.optim.Optimizer, scheduler: object) -> dict:
     """Everything about an optimisation set-up that must match between the two models."""
     hyper = {k: v for k, v in optimizer.defaults.items() if isinstance(v, (bool, int, float, str))}
@@ -588,14 +623,14 @@ _formula = [CONFIG["lr"] * min((e + 1) / _w, (_E - e) / (_E - _w + 1)) for e in 
 helpers.check_close(optimisation["lr per epoch"], _formula, "learning rate per epoch vs f(e)")
 ### END HIDDEN TESTS
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 E, w = 10, 2  # the schedule formula for 10 epochs with 2 warm-up epochs, as exact fractions
 f = [min(Fraction(e + 1, w), Fraction(E - e, E - w + 1)) for e in range(E)]
 print([str(v) for v in f])
 helpers.check_equal(max(f), 1, "the peak factor")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Train and evaluate both models, and one ablation
 #
 # Each model gets a fresh, identically seeded training loader, the optimiser from
@@ -626,7 +661,7 @@ def AblationNet() -> nn.Module:  # noqa: N802 - built like a model class
     return without_batchnorm(ProposedNet())
 
 
-# %% nbgrader={"grade": false, "grade_id": "train_function", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "train_function", "locked": true, "schema_version": 3, "solution": false} slideshow={"slide_type": "notes"}
 @dataclass
 class Run:
     """One trained model and everything reported about it."""
@@ -677,7 +712,7 @@ def train_and_evaluate(model_cls, name: str) -> Run:
     return Run(name, model, history, val_acc, test_acc, config, seconds, split)
 
 
-# %% nbgrader={"grade": false, "grade_id": "train_models", "locked": true, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": false, "grade_id": "train_models", "locked": true, "schema_version": 3, "solution": false} slideshow={"slide_type": "subslide"}
 runs: dict[str, Run] = {}
 for key, cls, ok in [
     ("baseline", BaselineNet, baseline_ok),
@@ -692,11 +727,11 @@ for key, cls, ok in [
 # Per-epoch training and validation loss and validation accuracy; `*` marks the epoch that
 # was kept.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 for run in runs.values():
     print(f"--- {run.name} ---\n{run.history.table()}\n")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 if ready("the learning curves", baseline=runs.get("baseline"), proposed=runs.get("proposed")):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for run in runs.values():
@@ -711,13 +746,13 @@ if ready("the learning curves", baseline=runs.get("baseline"), proposed=runs.get
     fig.suptitle("Learning curves of both models")
     plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The results table. The validation accuracy of the kept model must equal the best value in
 # its history (that is what `restore_best` promises), and both runs must have used the same
 # optimisation configuration: both are checked by code.
 
 
-# %% nbgrader={"grade": true, "grade_id": "check_results", "locked": true, "points": 1, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "check_results", "locked": true, "points": 1, "schema_version": 3, "solution": false} slideshow={"slide_type": "subslide"}
 def check_results() -> bool:
     for key in runs:
         helpers.check_equal(
@@ -777,7 +812,7 @@ for key in GOALS:
 accuracy.show()
 accuracy.score  # nbgrader's partial credit: the points earned
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ### The full-size runs, recorded
 #
 # Fast mode trains on 1,500 images for 3 epochs, far from what these networks can do. The same
@@ -802,7 +837,7 @@ for record in recorded.values():
 if not recorded:
     print("no recorded full runs here (they live in the course repository's notebooks/results/)")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 if recorded:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for run in runs.values():
@@ -827,13 +862,13 @@ if recorded:
     fig.suptitle("Validation accuracy per epoch: live fast run and recorded full run")
     plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # What the recorded runs say, written from their numbers: does the proposed design reach the
 # assignment's goal of 85 % test accuracy at full size, and how do the baseline and the
 # ablation compare there? The goal and the ranking are checked on the recorded numbers.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def recorded_summary(recorded: dict) -> str:
     """The recorded results in words, from their numbers; the claims in it are checked."""
     rp = recorded["proposed"]
@@ -872,7 +907,7 @@ validation accuracy first passed 85 % after
 if "proposed" in recorded:
     display(Markdown(recorded_summary(recorded)))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Where does the better model go wrong?
 #
 # A confusion matrix $C$ counts test images by true class (row) and predicted class (column).
@@ -880,7 +915,7 @@ if "proposed" in recorded:
 #
 # $$\text{accuracy} = \frac{\operatorname{tr} C}{\sum_{ij} C_{ij}} .$$
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 best = max(runs.values(), key=lambda r: r.val_acc) if runs else None
 if ready("the confusion matrix", trained_model=best):
     preds, truth = helpers.predict(best.model, test_loader, device=device, amp=CONFIG["bf16"])
@@ -892,7 +927,7 @@ if ready("the confusion matrix", trained_model=best):
     helpers.check_close(cm.trace() / cm.sum(), best.test_acc, "trace(C) / sum(C) vs test accuracy")
     helpers.check_equal(int(cm.sum()), len(test_set), "images counted in the matrix")
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 if ready("the misclassified images", trained_model=best):
     wrong = torch.nonzero(preds != truth).flatten()[:24]  # indices of the first mistakes
     helpers.check_true(bool((preds[wrong] != truth[wrong]).all()), "every image shown is a mistake")
@@ -905,7 +940,7 @@ if ready("the misclassified images", trained_model=best):
         ncols=8,
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9. Task 4: discussion
 #
 # Which model performs better, and why? Point at the architectural differences (BatchNorm,
@@ -919,7 +954,7 @@ if ready("the misclassified images", trained_model=best):
 # BatchNorm contributes.
 
 
-# %% nbgrader={"grade": true, "grade_id": "discussion", "locked": false, "points": 3, "schema_version": 3, "solution": true}
+# %% nbgrader={"grade": true, "grade_id": "discussion", "locked": false, "points": 3, "schema_version": 3, "solution": true} slideshow={"slide_type": "notes"}
 def discussion() -> str:
     """Your discussion of the results, as Markdown (at least 60 words)."""
     ### BEGIN SOLUTION
@@ -963,7 +998,7 @@ if ready("the discussion", baseline=runs.get("baseline"), proposed=runs.get("pro
 if text is not None:
     display(Markdown(text))
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 10. The assignment checklist
 #
 # The checklist from the slides, checked by code. An instructor runs the same checks from the
@@ -971,7 +1006,7 @@ if text is not None:
 # table and the score.
 
 
-# %% nbgrader={"grade": true, "grade_id": "checklist", "locked": true, "points": 7, "schema_version": 3, "solution": false}
+# %% nbgrader={"grade": true, "grade_id": "checklist", "locked": true, "points": 7, "schema_version": 3, "solution": false} slideshow={"slide_type": "subslide"}
 def two_cnn_classes():
     models = [check_cnn(cls, cls.__name__) for cls in (BaselineNet, ProposedNet)]
     return True, " + ".join(f"{type(m).__name__} ({n_params(m):,} parameters)" for m in models)
@@ -1040,7 +1075,7 @@ checklist.check("discussion of which model is better and why", discussion_presen
 checklist.show()
 checklist.score  # nbgrader's partial credit: the points earned
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 11. Beyond one GPU: data-parallel training
 #
 # In full mode every model here trains for 20 epochs, one batch after another. A machine with
@@ -1091,7 +1126,7 @@ checklist.score  # nbgrader's partial credit: the points earned
 # process with 2 threads against 2 processes with 1 thread each (the README lists the
 # measured images per second).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # What DDP computes, in one process: two "processes" each take every second image of a batch
 # (rank r: images r, r + 2, ...), compute the gradient of their mean loss, and the all-reduce
 # averages the two gradients. That is the gradient of one process on the whole batch.
@@ -1113,7 +1148,7 @@ for name, a, w in zip(("weight", "bias"), averaged, whole):
     helpers.check_close(a, w, f"averaged {name} gradient vs the whole batch's", rtol=1e-4)
 print("2 processes x 16 images, gradients averaged == 1 process x 32 images")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Each exercise has a cell for your answer and a check cell below it that says whether it is
@@ -1239,7 +1274,7 @@ ok_3 = helpers.verdict(
 assert ok_3, "exercise 3 is not right"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
 # - A fair comparison keeps everything but the architecture fixed: all runs used one
@@ -1258,7 +1293,7 @@ assert ok_3, "exercise 3 is not right"
 #   during the backward pass: one step sees $N \cdot B$ images. Scale the learning rate with
 #   the batch and warm it up, or keep the global batch fixed.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Further reading
 #
 # - Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, "Gradient-based learning applied to document

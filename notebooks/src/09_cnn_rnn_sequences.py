@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # # 09 CNN + RNN: reading a sequence from an image
 #
 # The lecture sorts sequence tasks by what goes in and what comes out: *many-to-one*
@@ -25,7 +25,7 @@
 # The decoder first reads the whole strip as one vector; then, with **attention**, it learns to
 # look at one place of the strip for each digit it writes, and we can draw where it looks.
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Learning goals
 #
 # - Turn a CNN's feature map into a sequence of column features, and know how far each column
@@ -45,7 +45,7 @@
 # - The GRU cell, embeddings and the cross-entropy over a sequence of outputs (notebook 07).
 # - A training loop: forward pass, loss, `backward()`, gradient clipping, optimizer step.
 
-# %%
+# %% slideshow={"slide_type": "skip"}
 # Set-up: on Google Colab this first installs the course; everywhere it prints the settings.
 import sys
 
@@ -59,7 +59,7 @@ import helpers
 
 helpers.print_banner()
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 from collections import Counter
 from typing import NamedTuple
 
@@ -73,7 +73,7 @@ helpers.seed_everything()
 device = helpers.best_device()
 SEED, fast = helpers.get_settings().seed, helpers.get_settings().fast
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1. The task: strips of real handwritten digits
 #
 # Each strip is 28 pixels high and `WIDTH` pixels wide. It holds one to five MNIST digits
@@ -102,7 +102,7 @@ class Strips(NamedTuple):
     sources: torch.Tensor  # (n, MAX_DIGITS) index of each digit in its MNIST split, -1 if none
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def make_strips(digits: helpers.ImageSet, n: int, seed: int) -> Strips:
     """n strips of 1 to MAX_DIGITS digits drawn from `digits`, with random gaps."""
     g = torch.Generator().manual_seed(seed)
@@ -145,7 +145,7 @@ def as_text(tokens) -> str:
     return " ".join(words)
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(4, 1, figsize=(6.5, 5.8))
 for ax, i in zip(axes, range(4)):
     ax.imshow(test_strips.images[i, 0], cmap="gray", extent=(0, WIDTH, DIGIT, 0))
@@ -156,7 +156,7 @@ fig.suptitle("Strips of real MNIST test digits, padded to a fixed width")
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** Every digit of a test strip is, pixel for pixel, the MNIST *test* image it
 # was drawn from; everything outside the digits is black padding; each target is the digits'
 # labels, one `<end>`, then `<pad>`; and all five lengths occur.
@@ -185,7 +185,7 @@ helpers.check_equal(
 )
 print("digits per test strip:", torch.bincount(test_strips.lengths, minlength=6)[1:].tolist())
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. Tokens, teacher forcing and the masked loss
 #
 # The decoder writes one token per step: a digit, or `<end>` when the strip is read. It needs
@@ -209,7 +209,7 @@ print("digits per test strip:", torch.bincount(test_strips.lengths, minlength=6)
 # end, which does the same job for a recurrent *encoder*.)
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def decoder_inputs(targets: torch.Tensor) -> torch.Tensor:
     """Teacher forcing: <start>, then the targets shifted right by one step. (B, T) -> (B, T)
 
@@ -239,7 +239,7 @@ def masked_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return (per_token * mask).sum() / mask.sum()
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** On random logits the masked loss equals PyTorch's `ignore_index`, and equals
 # the mean over all real tokens computed sequence by sequence with no padding at all. Changing
 # the logits at padded positions changes nothing.
@@ -261,7 +261,7 @@ helpers.check_true(
     "counting the padded positions (as <end>) would give another loss",
 )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3. The encoder: a CNN that turns the strip into a sequence of columns
 #
 # The encoder is built from notebook 04's blocks: conv-BN-ReLU, then max pooling. A stride-2
@@ -272,7 +272,7 @@ helpers.check_true(
 # to right: the "many" the decoder can look at.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
 
@@ -300,7 +300,20 @@ class Encoder(nn.Module):
 FEATURES, CHANNELS = helpers.pick(64, 128), helpers.pick((8, 16, 32), (32, 64, 128))
 COLUMNS = WIDTH // 8
 
-# %%
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** The encoder turns a `(B, 1, 28, 160)` strip into a sequence of columns 8 pixels
+# apart, each a vector of `FEATURES` numbers. What shape is that sequence?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** `(B, 20, FEATURES)`: $160 / 8 = 20$ columns, read left to right like the words of a
+# sentence.
+
+# %% slideshow={"slide_type": "fragment"}
+with torch.random.fork_rng():  # build without changing the random numbers used later
+    column_seq = Encoder(FEATURES, CHANNELS).eval()(torch.zeros(2, 1, DIGIT, WIDTH))
+helpers.check_shape(column_seq, (2, 20, FEATURES), "columns of two strips")
+
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 encoder = Encoder(FEATURES, CHANNELS).eval()
 x = torch.zeros(2, 1, DIGIT, WIDTH)  # (B, 1, 28, 160)
@@ -311,7 +324,18 @@ for layer in encoder.cnn:
         print(f"{type(layer).__name__:26} {tuple(x.shape)}")
 print(f"{'columns (B, J, D)':26} {tuple(encoder(torch.zeros(2, 1, DIGIT, WIDTH)).shape)}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** The encoder is three 3x3 convolutions, each followed by a 2x2 max-pool. How many
+# pixels wide is the part of the strip one column sees?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** 33 pixels (from the recursion $r \leftarrow r + (k - 1)\,j,\ j \leftarrow j\,s$), a
+# little more than one 28-pixel digit.
+
+# %% slideshow={"slide_type": "fragment"}
+helpers.check_equal(helpers.receptive_field(encoder.cnn), 33, "receptive field of a column")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **How much of the strip does one column see?** Notebook 03's recursion
 # $r \leftarrow r + (k - 1)\,j,\ j \leftarrow j\,s$ gives the receptive field of the stack:
 # 33 pixels, a little more than one 28-pixel digit, with neighbouring columns 8 pixels
@@ -319,7 +343,7 @@ print(f"{'columns (B, J, D)':26} {tuple(encoder(torch.zeros(2, 1, DIGIT, WIDTH))
 # empirically: the gradient of one column's features with respect to the input is non-zero
 # exactly on the 33 pixels that column sees.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 field = helpers.receptive_field(encoder.cnn)
 j = 10
 image = torch.rand(1, 1, DIGIT, WIDTH, requires_grad=True)
@@ -344,7 +368,7 @@ print(f"column {j} sees pixels {int(seen.min())} to {int(seen.max())}: {len(seen
 # columns (away from the strip's ends, where the zero padding of the deeper layers differs)
 # shift exactly with the image; with non-zero ones they do not.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 blank_edges = torch.zeros(1, 1, DIGIT, WIDTH)
 blank_edges[..., 40:112] = torch.rand(1, 1, DIGIT, 72)  # content in the middle only
 moved = torch.roll(blank_edges, shifts=8, dims=3)  # 8 pixels = one column to the right
@@ -361,7 +385,7 @@ with torch.no_grad():
     )
     encoder.position.zero_()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 4. The decoder: a GRU that writes one token per step
 #
 # The decoder is a `GRUCell` (notebook 07) run one step at a time. At step $t$ it reads the
@@ -388,7 +412,7 @@ with torch.no_grad():
 # once per image (the *keys*).
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 class AdditiveAttention(nn.Module):
     """Bahdanau attention: weights over J columns from the previous decoder state."""
 
@@ -421,13 +445,13 @@ for n in range(2):
     helpers.check_close(weights[n], alpha, f"attention weights of example {n}")
     helpers.check_close(context[n], sum(alpha[j] * f[n, j] for j in range(7)), f"context {n}")
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # The whole model. `encode` runs the CNN once per image and keeps what every decoder step
 # needs (a `Memory`); `step` advances the decoder by one token; `forward` is the teacher-forced
 # pass used for training, which returns the logits of every step at once.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 class Memory(NamedTuple):
     features: torch.Tensor  # (B, J, D) the encoder's columns
     keys: torch.Tensor  # (B, J, A) W_f f_j for attention (empty without attention)
@@ -483,7 +507,21 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Predict.** With teacher forcing, the reader gets 4 strips and their targets (up to 5 digits and
+# `<end>`). What shape are its logits?
+
+# %% [markdown] slideshow={"slide_type": "fragment"}
+# **Answer.** `(4, 6, 11)`: one row per target position ($5 + 1$), one score per token it can write:
+# the digits 0-9 and `<end>`.
+
+# %% slideshow={"slide_type": "fragment"}
+with torch.random.fork_rng():  # build without changing the random numbers used later
+    reader_demo = Reader(attention=False).eval()
+    logits_demo = reader_demo(test_strips.images[:4].float() / 255, test_strips.targets[:4])
+helpers.check_shape(logits_demo, (4, MAX_DIGITS + 1, 11), "logits of 4 strips")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** Three properties a teacher-forced decoder must have. The logits have one row
 # per target position. The prediction at step $t$ never sees the true token of step $t$ or
 # later (it reads only the tokens before it): change the targets from step $t$ on and the
@@ -491,7 +529,7 @@ def count_params(model: nn.Module) -> int:
 # with more `<pad>` leaves the loss as it was. The two models differ only in the attention
 # module.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 helpers.seed_everything()
 models = {"no attention": Reader(attention=False), "attention": Reader(attention=True)}
 images = test_strips.images[:4].float() / 255  # (4, 1, 28, 160) in [0, 1]
@@ -515,7 +553,7 @@ helpers.check_equal(
 )
 print({name: f"{count_params(m):,} parameters" for name, m in models.items()})
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. Training with teacher forcing
 #
 # `helpers.fit` calls `model(x)` with the images only, but a teacher-forced decoder also needs
@@ -549,7 +587,7 @@ def train(model: Reader, epochs: int, lr: float, batch_size: int = 64) -> list[f
     return losses
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 epochs = helpers.pick(5, 20)
 size = {"features": FEATURES, "channels": CHANNELS, "hidden": helpers.pick(64, 256)}
 curves = {}
@@ -561,7 +599,7 @@ for name in ["no attention", "attention"]:
     )
     print(f"{name:12} training loss per epoch:", " ".join(f"{v:.3f}" for v in curves[name]))
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, losses in curves.items():
     ax.plot(range(1, epochs + 1), losses, marker="o", label=name)
@@ -572,7 +610,7 @@ ax.set_ylabel("masked cross-entropy per token")
 ax.legend()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 6. Decoding: greedy and beam search
 #
 # At test time there is no teacher: the decoder feeds its own previous output back in. During
@@ -589,7 +627,7 @@ plt.show()
 # log-probability). With $k = 1$ beam search *is* greedy decoding.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 @torch.no_grad()
 def greedy_decode(model: Reader, images: torch.Tensor):
     """images (B, 1, 28, W) float -> tokens (B, T), total log-prob (B,), weights (B, T, J) or None.
@@ -617,7 +655,7 @@ def strip_text(tokens) -> list[int]:
     return tokens[: tokens.index(END)] if END in tokens else tokens
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 @torch.no_grad()
 def beam_search(model: Reader, image: torch.Tensor, width: int, steps: int = MAX_DIGITS + 1):
     """One image (1, 1, 28, W) -> (best digit list, its log-prob). Finished = ended by <end>."""
@@ -659,7 +697,7 @@ def sequence_logprob(model: Reader, image: torch.Tensor, digits: list[int]) -> f
     return logp[0].gather(1, target[0][:, None]).sum().item()
 
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check of the search.** Four properties, on test strips and both trained models:
 #
 # 1. With width 1, beam search gives exactly greedy decoding's sequence and log-probability.
@@ -673,7 +711,7 @@ def sequence_logprob(model: Reader, image: torch.Tensor, digits: list[int]) -> f
 #    then end worse), so this is a measurement, not a theorem.
 
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 @torch.no_grad()
 def logprobs_of(model: Reader, image: torch.Tensor, sequences: list[list[int]]) -> torch.Tensor:
     """log p(digits, <end> | image) of every digit list in `sequences`, in one batch."""
@@ -721,7 +759,7 @@ for i in range(3):
     )
     helpers.check_close(score, all_logp.max(), "their log-probabilities", atol=tol)
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 better = {}
 for name in models:
     beam_logp = torch.tensor([score for _, score in beams[name]])
@@ -750,7 +788,7 @@ if real and fast:
         str(better),
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 7. Results: per-digit and whole-sequence accuracy
 #
 # Two measures. **Whole-sequence accuracy**: the fraction of strips read exactly right,
@@ -761,7 +799,7 @@ if real and fast:
 # probability about $p^k$, so whole-sequence accuracy falls with the length of the strip.
 
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 def accuracy(predicted: list[list[int]], strips: Strips) -> tuple[float, float]:
     """(per-digit accuracy, whole-sequence accuracy) of digit lists against the strips."""
     truths = [t[:k] for t, k in zip(strips.targets.tolist(), strips.lengths.tolist())]
@@ -788,7 +826,7 @@ for name in models:
         by_length.append(accuracy(subset, select(test_strips, keep))[1])
     table[name] = {"per digit": per_digit, "whole sequence": whole, "by length": by_length}
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 print(f"{n_test} test strips, greedy decoding; on the right: whole-sequence accuracy by length")
 print(f"{'decoder':13} {'parameters':>10} {'per digit':>9} {'whole seq.':>10} |"
       + "".join(f"{k:>6}" for k in range(1, MAX_DIGITS + 1)))  # fmt: skip
@@ -803,7 +841,7 @@ for name in models:
         f"{name:13} first {n_beam} strips, whole sequence: greedy {by_greedy:.2f}, beam {by_beam:.2f}"
     )
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 fig, ax = plt.subplots(figsize=(6, 3.5))
 lengths = np.arange(1, MAX_DIGITS + 1)
 for shift, (name, row) in zip([-0.2, 0.2], table.items()):
@@ -815,7 +853,7 @@ ax.set_ylim(0, 1)
 ax.legend()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **What attention changes.** Both decoders have the same encoder, GRU and output layer and
 # were trained on the same batches. In fast mode on the real strips (seeds 0, 1 and 2) the
 # attention decoder read roughly three quarters of the test strips exactly right, the plain
@@ -829,7 +867,7 @@ plt.show()
 # checks below ask for each of these effects with room to spare (they are facts of the real
 # digits at fast-mode size; full mode has not been measured here).
 
-# %%
+# %% slideshow={"slide_type": "notes"}
 plain, attentive = table["no attention"], table["attention"]
 if real and fast:
     helpers.check_true(
@@ -869,7 +907,7 @@ if real and fast:
         f"gaps by length {np.round(gaps, 3).tolist()}",
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Where does the decoder look?
 #
 # For every output token the attention model computed weights $\alpha_{t,j}$ over the 20
@@ -877,7 +915,7 @@ if real and fast:
 # while writing each digit. Column $j$ is centred on pixel $8j + 3$, so we draw each weight
 # over the 8 pixels around that centre.
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 _, _, alphas = greedy["attention"]  # (n_test, T, J)
 alphas = alphas.cpu()
 shown = [i for i in range(n_test) if test_strips.lengths[i] >= 3][:3]
@@ -905,7 +943,7 @@ fig.suptitle("Where the decoder looks: attention weights per output step (bright
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** The figure shows three strips; the check covers every test strip the model
 # read with the right number of digits. For each digit it wrote we take the column with the
 # largest weight and its centre pixel $8j + 3$. Two things must hold for almost all of
@@ -916,7 +954,7 @@ plt.show()
 # strips in fast mode, its mistakes are mistakes of recognising a digit, not of finding it
 # (checked on all misread digits of the strips read with the right length).
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 peaks = 8 * alphas.argmax(dim=2) + 3  # (n_test, T): centre pixel of the most-weighted column
 on_digit, in_order, counted, strips_counted = 0, 0, 0, 0
 misread_on_digit, misread = 0, 0  # the same, for the digits it got wrong
@@ -955,7 +993,7 @@ if real and fast:
         f"{misread_on_digit} of {misread}",
     )
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## 9. This is an image captioner
 #
 # Replace the digits by words and the strips by photos, and this notebook is the image
@@ -979,7 +1017,7 @@ if real and fast:
 #
 # $$P(V) - P(11) = (V - 11)\,(E + H + D + 1).$$
 
-# %%
+# %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
 vocab_words = 10_000
 E, H, D = 16, 64, 64
@@ -993,7 +1031,7 @@ helpers.check_equal(
 print(f"digit reader {count_params(digit_reader):,} parameters; "
       f"the same model with {vocab_words:,} words: {count_params(captioner):,}")  # fmt: skip
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Exercises
 #
 # Each exercise has a cell for your answer and a check cell below it that says whether it is
@@ -1083,7 +1121,7 @@ ok_3 = helpers.verdict(
 assert ok_3, "exercise 3 is not right"
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary
 #
 # - A CNN turns an image into a sequence: pool the height away and read the feature map
