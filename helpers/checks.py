@@ -178,6 +178,8 @@ def verdict(
     right form. Numbers are compared within `rtol` when it is given. Prints one line: "not
     attempted yet" while `answer` is None, "right", or "not right yet" with the hint. Returns
     True, False, or None (not attempted), so a grader can use the same comparison.
+
+    Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
     """
     if answer is None:
         print("Not attempted yet: replace None in the cell above, run it, then run this cell.")
