@@ -528,7 +528,10 @@ def small_cnn() -> nn.Sequential:
 
 model = small_cnn()
 initial_kernels = model[0].weight.detach().clone()  # (W, C, 5, 5), the random start
-history = helpers.fit(model, train_loader, test_loader, epochs=helpers.pick(1, 20), lr=3e-3, seed=0)
+SEED = helpers.get_settings().seed  # COURSE_SEED, 0 unless set
+history = helpers.fit(
+    model, train_loader, test_loader, epochs=helpers.pick(1, 20), lr=3e-3, seed=SEED
+)
 model = model.cpu().eval()
 
 # %% [markdown] slideshow={"slide_type": "subslide"}

@@ -640,7 +640,13 @@ train_loader = helpers.DeviceLoader(train_x, train_x, batch_size=64, shuffle=Tru
 test_loader = helpers.DeviceLoader(test_x, test_x, batch_size=500, shuffle=False)
 epochs = helpers.pick(2, 10)
 history = helpers.fit(
-    model, train_loader, test_loader, epochs=epochs, lr=5e-3, loss_fn=F.mse_loss, seed=0
+    model,
+    train_loader,
+    test_loader,
+    epochs=epochs,
+    lr=5e-3,
+    loss_fn=F.mse_loss,
+    seed=helpers.get_settings().seed,  # COURSE_SEED, 0 unless set
 )
 model = model.cpu().eval()
 
