@@ -586,8 +586,8 @@ def recorded_summary(recorded: dict) -> str:
         text += "Training from scratch comes last, as on the slide. "
     else:
         text += (
-            f"Unlike on the slide, training from scratch is not last: on {ours[-1]!r} it "
-            f"gains {test['from scratch'] - test[ours[-1]]:.1%} points. "
+            f"Unlike on the slide, training from scratch is not last: it beats the last "
+            f"regime ({ours[-1]}) by {100 * (test['from scratch'] - test[ours[-1]]):.1f} points. "
         )
     if test["from scratch"] > test["frozen backbone, new head"]:
         text += (
