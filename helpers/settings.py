@@ -126,7 +126,7 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def get_settings() -> Settings:
     """The settings of this process, read once and then remembered.
 
-    Used by notebooks 00, 06, 07, 08, 09.
+    Used by notebooks 00, 02, 03, 06, 07, 08, 09.
     """
     return read_settings()
 
