@@ -13,6 +13,10 @@ Runs that can be recorded:
 - 08 baseline / proposed / ablation: notebook 08's three models, trained by the solution
   notebook's own code (its cells up to the training function are run here, hidden checks
   included), on 45,000 / 5,000 / 10,000 real CIFAR-10 images.
+- 04 plain_shallow / plain_deep / residual_deep: notebook 04's degradation experiment (a
+  shallow plain network, a deep plain network and the deep one's residual twin), trained by
+  the notebook's own training cell on all 50,000 real CIFAR-10 training images, one network
+  at a time, each saved as soon as it finishes.
 - 06 regimes: notebook 06's four transfer regimes (frozen backbone, fine-tune layer3 + head,
   fine-tune all, from scratch) with 100 real Fashion-MNIST images per class, run by the
   notebook's own cells up to its results table; one file per regime (06_frozen, 06_top,
@@ -40,7 +44,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "notebooks" / "src"
 ASSIGNMENT = SOURCES / "08_cifar10_assignment_solution.py"
 TRANSFER = SOURCES / "06_transfer_learning.py"
-RECORDABLE = {"06": ("regimes",), "08": ("baseline", "proposed", "ablation")}
+ARCHITECTURES = SOURCES / "04_cnn_architectures.py"
+RECORDABLE = {
+    "04": ("plain_shallow", "plain_deep", "residual_deep"),
+    "06": ("regimes",),
+    "08": ("baseline", "proposed", "ablation"),
+}
 # notebook 06's regimes as the notebook names them -> the short name of their record
 REGIMES = {
     "frozen backbone, new head": "frozen",
@@ -63,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["COURSE_FAST"] = "0"
     os.environ.setdefault("COURSE_OFFLINE", "1")
     started = provenance(args.notebook, "")  # the commit and date the runs start from
+    if args.notebook == "04":
+        return record_plain_vs_residual(names, started)
     if args.notebook == "06":
         return record_transfer_regimes(started)
     namespace = notebook_namespace(ASSIGNMENT, until="train_function")
@@ -96,7 +107,7 @@ def record_transfer_regimes(started: dict) -> int:
         record = {
             **provenance("06", name, commit=started["commit"]),
             "date": started["date"],
-            "command": "python benchmarks/record_full_runs.py 06",
+            "command": threads_prefix() + "python benchmarks/record_full_runs.py 06",
             "wall_s": round(wall, 1),
             "regime": regime,
             "config": {"per_class": namespace["PER_CLASS"], "epochs": len(history)},
@@ -112,6 +123,47 @@ def record_transfer_regimes(started: dict) -> int:
         path = save_recorded_run(record)
         print(f"{path.name}: test {record['final']['test_acc']:.2%}", flush=True)
     print(f"whole run {wall / 60:.1f} min", flush=True)
+    return 0
+
+
+def record_plain_vs_residual(names: list[str], started: dict) -> int:
+    """Notebook 04's three networks in full mode, by its own training cell, one at a time."""
+    from helpers.results import save_recorded_run
+
+    training = "histories[name] = helpers.fit("
+    namespace = notebook_namespace(ARCHITECTURES, until="configs = {")
+    if not namespace["train_set"].real:
+        raise SystemExit("not the real CIFAR-10: set COURSE_DATA_DIR to a folder that holds it")
+    cell = notebook_code(ARCHITECTURES, until=training)[-1]
+    configs = namespace["configs"]  # {"plain, 8 layers": (8, False), ...}, in RECORDABLE's order
+    for name, (label, (n_layers, residual)) in zip(RECORDABLE["04"], configs.items()):
+        if name not in names:
+            continue
+        namespace["configs"] = {label: (n_layers, residual)}
+        start = time.perf_counter()
+        exec(compile(cell, str(ARCHITECTURES), "exec"), namespace)  # noqa: S102 - our notebook
+        history = namespace["histories"][label]
+        record = {
+            **provenance("04", name, commit=started["commit"]),
+            "date": started["date"],
+            "wall_s": round(time.perf_counter() - start, 1),
+            "model": label,
+            "config": {
+                "layers": n_layers,
+                "residual": residual,
+                "train_images": namespace["n_train"],
+                "epochs": namespace["epochs"],
+                "params": namespace["count_params"](namespace["model"]),
+            },
+            "history": list(history),
+            "final": {"train_loss": history.last["train_loss"]},
+        }
+        path = save_recorded_run(record)
+        print(
+            f"{path.name}: final training loss {record['final']['train_loss']:.3f}, "
+            f"{record['wall_s'] / 60:.1f} min",
+            flush=True,
+        )
     return 0
 
 
@@ -181,8 +233,16 @@ def provenance(notebook: str, name: str, commit: str | None = None) -> dict:
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit or git_commit(),
-        "command": "python benchmarks/record_full_runs.py " + shlex.join([notebook, name]),
+        "command": threads_prefix()
+        + "python benchmarks/record_full_runs.py "
+        + shlex.join([notebook, name]),
     }
+
+
+def threads_prefix() -> str:
+    """`OMP_NUM_THREADS=N ` when the run was limited to N threads, so the command repeats it."""
+    threads = os.environ.get("OMP_NUM_THREADS")
+    return f"OMP_NUM_THREADS={shlex.quote(threads)} " if threads else ""
 
 
 def seconds_to(history, accuracy: float) -> float | None:
