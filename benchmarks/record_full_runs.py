@@ -10,9 +10,6 @@ on the recorded numbers too. Commit the code first: a record made from uncommitt
 names its commit with a "-dirty" suffix.
 
 Runs that can be recorded:
-- 08 baseline / proposed / ablation: notebook 08's three models, trained by the solution
-  notebook's own code (its cells up to the training function are run here, hidden checks
-  included), on 45,000 / 5,000 / 10,000 real CIFAR-10 images.
 - 04 plain_shallow / plain_deep / residual_deep: notebook 04's degradation experiment (a
   shallow plain network, a deep plain network and the deep one's residual twin), trained by
   the notebook's own training cell on all 50,000 real CIFAR-10 training images, one network
@@ -21,6 +18,13 @@ Runs that can be recorded:
   fine-tune all, from scratch) with 100 real Fashion-MNIST images per class, run by the
   notebook's own cells up to its results table; one file per regime (06_frozen, 06_top,
   06_all, 06_scratch), all from the same run (`wall_s` is the whole run's).
+- 07 gru / bilstm / cnn: notebook 07's three sentence classifiers (GRU, bidirectional LSTM,
+  1-D CNN) trained by the notebook's own training cell on every SST-2 training phrase but the
+  2,000 held out for validation, one at a time, each saved as soon as it finishes; each record
+  also holds the bag-of-words baseline's test accuracy from the same run.
+- 08 baseline / proposed / ablation: notebook 08's three models, trained by the solution
+  notebook's own code (its cells up to the training function are run here, hidden checks
+  included), on 45,000 / 5,000 / 10,000 real CIFAR-10 images.
 """
 
 from __future__ import annotations
@@ -45,8 +49,10 @@ SOURCES = ROOT / "notebooks" / "src"
 ASSIGNMENT = SOURCES / "08_cifar10_assignment_solution.py"
 TRANSFER = SOURCES / "06_transfer_learning.py"
 ARCHITECTURES = SOURCES / "04_cnn_architectures.py"
-RECORDABLE = {
+RECURRENT = SOURCES / "07_rnn_lstm_gru.py"
+RECORDABLE = {  # per notebook, its records in the order the notebook trains them
     "04": ("plain_shallow", "plain_deep", "residual_deep"),
+    "07": ("gru", "bilstm", "cnn"),
     "06": ("regimes",),
     "08": ("baseline", "proposed", "ablation"),
 }
@@ -76,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         return record_plain_vs_residual(names, started)
     if args.notebook == "06":
         return record_transfer_regimes(started)
+    if args.notebook == "07":
+        return record_sentence_classifiers(names, started)
     namespace = notebook_namespace(ASSIGNMENT, until="train_function")
     if not namespace["REAL_DATA"]:
         raise SystemExit("not the real CIFAR-10: set COURSE_DATA_DIR to a folder that holds it")
@@ -130,23 +138,15 @@ def record_plain_vs_residual(names: list[str], started: dict) -> int:
     """Notebook 04's three networks in full mode, by its own training cell, one at a time."""
     from helpers.results import save_recorded_run
 
-    training = "histories[name] = helpers.fit("
-    namespace = notebook_namespace(ARCHITECTURES, until="configs = {")
-    if not namespace["train_set"].real:
-        raise SystemExit("not the real CIFAR-10: set COURSE_DATA_DIR to a folder that holds it")
-    cell = notebook_code(ARCHITECTURES, until=training)[-1]
-    configs = namespace["configs"]  # {"plain, 8 layers": (8, False), ...}, in RECORDABLE's order
-    for name, (label, (n_layers, residual)) in zip(RECORDABLE["04"], configs.items()):
-        if name not in names:
-            continue
-        namespace["configs"] = {label: (n_layers, residual)}
-        start = time.perf_counter()
-        exec(compile(cell, str(ARCHITECTURES), "exec"), namespace)  # noqa: S102 - our notebook
+    runs = one_at_a_time(ARCHITECTURES, "histories[name] = helpers.fit(", "configs", names)
+    for name, label, (n_layers, residual), namespace, wall in runs:
+        if not namespace["train_set"].real:
+            raise SystemExit("not the real CIFAR-10: set COURSE_DATA_DIR to a folder that holds it")
         history = namespace["histories"][label]
         record = {
             **provenance("04", name, commit=started["commit"]),
             "date": started["date"],
-            "wall_s": round(time.perf_counter() - start, 1),
+            "wall_s": round(wall, 1),
             "model": label,
             "config": {
                 "layers": n_layers,
@@ -159,12 +159,67 @@ def record_plain_vs_residual(names: list[str], started: dict) -> int:
             "final": {"train_loss": history.last["train_loss"]},
         }
         path = save_recorded_run(record)
-        print(
-            f"{path.name}: final training loss {record['final']['train_loss']:.3f}, "
-            f"{record['wall_s'] / 60:.1f} min",
-            flush=True,
-        )
+        print(f"{path.name}: final training loss {record['final']['train_loss']:.3f}, "
+              f"{record['wall_s'] / 60:.1f} min", flush=True)  # fmt: skip
     return 0
+
+
+def record_sentence_classifiers(names: list[str], started: dict) -> int:
+    """Notebook 07's three sequence classifiers on the whole SST-2 training split, by its own
+    training cell, one at a time; each record also holds the bag-of-words baseline's accuracy."""
+    from helpers.results import save_recorded_run
+
+    runs = one_at_a_time(RECURRENT, "histories, accuracies = {", "models", names)
+    for name, label, model, namespace, wall in runs:
+        if not namespace["test_set"].real:
+            raise SystemExit("not the real SST-2: set COURSE_DATA_DIR to a folder that holds it")
+        history = namespace["histories"][label]
+        record = {
+            **provenance("07", name, commit=started["commit"]),
+            "date": started["date"],
+            "wall_s": round(wall, 1),
+            "model": label,
+            "config": {
+                "train_sentences": len(namespace["train_set"]),
+                "val_sentences": len(namespace["val_set"]),
+                "test_sentences": len(namespace["test_set"]),
+                "epochs": namespace["epochs"],
+                "embed_dim": namespace["embed_dim"],
+                "hidden": namespace["hidden"],
+                "params": namespace["n_params"](model),
+            },
+            "history": list(history),
+            "final": {
+                "test_acc": namespace["accuracies"][label],
+                "val_acc": history.best["val_acc"],
+                "best_epoch": history.best_epoch,
+                "bow_test_acc": namespace["bow_acc"],
+            },
+        }
+        path = save_recorded_run(record)
+        print(f"{path.name}: test {record['final']['test_acc']:.2%} (bag-of-words "
+              f"{namespace['bow_acc']:.2%}), {wall / 60:.1f} min", flush=True)  # fmt: skip
+    return 0
+
+
+def one_at_a_time(source: Path, training: str, loop: str, names: list[str]):
+    """Run `source`'s code cells before its training cell (the first holding `training`), then
+    the training cell once per entry of the dict `loop` it iterates over, with that dict cut to
+    the one entry. After each: (record name, entry key, entry value, globals, wall seconds).
+    Record names follow the dict's order (RECORDABLE); entries not in `names` are skipped."""
+    *setup, cell = notebook_code(source, until=training)
+    namespace: dict = {"__name__": "__main__"}
+    for code in setup:
+        exec(compile(code, str(source), "exec"), namespace)  # noqa: S102 - our own notebook
+    entries = dict(namespace[loop])
+    notebook = source.name[:2]
+    for name, (key, value) in zip(RECORDABLE[notebook], entries.items()):
+        if name not in names:
+            continue
+        namespace[loop] = {key: value}
+        start = time.perf_counter()
+        exec(compile(cell, str(source), "exec"), namespace)  # noqa: S102 - our own notebook
+        yield name, key, value, namespace, time.perf_counter() - start
 
 
 def notebook_namespace(source: Path, until: str) -> dict:

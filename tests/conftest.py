@@ -1,4 +1,5 @@
-"""Unit tests draw figures without a screen; notebook runs carry the `notebooks` marker.
+"""Unit tests draw figures without a screen; the shared fixtures. (How pytest spreads the
+work over CPUs, and the `notebooks` marker, are set in the repository's root conftest.py.)
 
 The contributors' fast inner loop leaves the slow parts out:
     python -m pytest -m "not slow and not browser and not notebooks"
@@ -13,13 +14,6 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every nbval cell of a committed notebook, so `-m "not notebooks"` skips them."""
-    for item in items:
-        if str(item.fspath).endswith(".ipynb"):
-            item.add_marker(pytest.mark.notebooks)
 
 
 @pytest.fixture(scope="module")

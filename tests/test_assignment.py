@@ -205,22 +205,8 @@ def test_grade_missing_cell_names_it(tmp_path: Path):
 
 # --- grading by running: a three-cell notebook ------------------------------------------------
 
-TINY_SOURCE = """# %% nbgrader={"grade": false, "grade_id": "ex1_answer", "locked": false, "schema_version": 3, "solution": true}
-answer = None
-### BEGIN SOLUTION
-answer = 42
-### END SOLUTION
-
-# %% nbgrader={"grade": true, "grade_id": "ex1_check", "locked": true, "points": 2, "schema_version": 3, "solution": false}
-ok_1 = answer == 42  # as helpers.verdict says it, without importing torch into the kernel
-print("Right!" if ok_1 else "Not right yet. Hint: six times seven")
-### BEGIN HIDDEN TESTS
-assert ok_1, "exercise 1 is not right"
-### END HIDDEN TESTS
-
-# %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
-assert 1 + 1 == 2
-"""
+# a three-cell notebook in the course's exercise markup (answer cell, graded check cells)
+TINY_SOURCE = (ROOT / "tests" / "fixtures" / "99_tiny.py").read_text(encoding="utf-8")
 
 
 @pytest.fixture

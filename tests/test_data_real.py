@@ -98,9 +98,13 @@ def test_text_corpora_sizes():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("depth,accuracy", [(20, 91.73), (56, 93.39)])
-def test_pretrained_resnet_accuracy_on_the_real_test_set(depth, accuracy):
-    """The published checkpoints, through the data layer: inputs /255, ImageNet-normalised."""
+@pytest.mark.parametrize("depth,accuracy,n", [(20, 91.73, 10_000), (56, 93.39, 2_000)])
+def test_pretrained_resnet_accuracy_on_the_real_test_set(depth, accuracy, n):
+    """The published checkpoints, through the data layer: inputs /255, ImageNet-normalised.
+
+    ResNet-20 is scored on the whole test set (the published accuracy to 0.1 points: this pins
+    the preprocessing); ResNet-56 on the first `n` images (a quarter of the time; within 1.5
+    points, 2.7 standard errors at this size, which a wrongly loaded network is far from)."""
     from helpers.models import load_pretrained_cifar_resnet
 
     need(*CIFAR_LAYOUTS)
@@ -108,9 +112,11 @@ def test_pretrained_resnet_accuracy_on_the_real_test_set(depth, accuracy):
         pytest.skip(f"no resnet{depth}-*.th in {DATA_DIR}/pretrained/resnet_cifar10")
     model = load_pretrained_cifar_resnet(depth)
     test = load_cifar10("test", fast=False)
+    images, labels = test.images[:n], test.labels[:n]
     correct = 0
     with torch.inference_mode():
-        for start in range(0, len(test), 500):
-            x = model.preprocess(test.images[start : start + 500])  # (500, 3, 32, 32)
-            correct += (model(x).argmax(1) == test.labels[start : start + 500]).sum().item()
-    assert abs(100 * correct / len(test) - accuracy) <= 0.1, correct
+        for start in range(0, n, 500):
+            x = model.preprocess(images[start : start + 500])  # (500, 3, 32, 32)
+            correct += (model(x).argmax(1) == labels[start : start + 500]).sum().item()
+    tolerance = 0.1 if n == len(test) else 1.5
+    assert abs(100 * correct / n - accuracy) <= tolerance, f"{correct} of {n} right"

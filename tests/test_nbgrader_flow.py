@@ -1,24 +1,26 @@
-"""The classroom flow with nbgrader's own commands and the repository's nbgrader_config.py, on a
-class of three (a complete, a half-done and a malformed submission) of the cheapest notebook
-that has exercises: generate_assignment gives the committed student version, autograde scores
-the class, generate_feedback writes each student's report, export writes the grade CSV.
+"""The classroom flow with nbgrader's own commands and the repository's nbgrader_config.py:
+generate_assignment turns a course notebook into its committed student version; on a class of
+three (a complete, a half-done and a malformed submission) autograde scores the class,
+generate_feedback writes each student's report and export writes the grade CSV.
 
-Cost: two fast-mode runs of that notebook (autograde) and five nbgrader commands."""
+The class hands in a three-cell notebook in the course's exercise markup (tests/fixtures), so
+the flow costs six nbgrader commands, not two fast-mode runs of a whole notebook."""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+TINY = ROOT / "tests" / "fixtures" / "99_tiny.py"
 
 
 def _graded_sources() -> list[Path]:
@@ -58,11 +60,10 @@ def _answered(
 
 @pytest.mark.slow
 @pytest.mark.notebooks
-def test_nbgrader_classroom_flow_grades_a_class_of_three(tmp_path: Path):
+def test_generate_assignment_gives_the_committed_student_version(tmp_path: Path):
     sources = _graded_sources()
     assert sources, "no notebook has graded exercises"
-    src = _cheapest(sources)
-    name, course = src.stem, tmp_path / "classroom"
+    name, course = _cheapest(sources).stem, tmp_path / "classroom"
     subprocess.run(
         [sys.executable, "scripts/assignment.py", "source", name[:2], "--course", str(course)],
         cwd=ROOT,
@@ -77,7 +78,17 @@ def test_nbgrader_classroom_flow_grades_a_class_of_three(tmp_path: Path):
         "nbgrader's release differs from notebooks/student/: is nbgrader_config.py loaded?"
     )
 
-    lecture = nbformat.read(course / "source" / name / f"{name}.ipynb", as_version=4)
+
+@pytest.mark.slow
+@pytest.mark.notebooks
+def test_nbgrader_classroom_flow_grades_a_class_of_three(tmp_path: Path):
+    name, course = TINY.stem, tmp_path / "classroom"
+    lecture = jupytext.read(TINY)
+    (course / "source" / name).mkdir(parents=True)
+    nbformat.write(lecture, course / "source" / name / f"{name}.ipynb")
+    _nbgrader("generate_assignment", name, course=course)
+    release = course / "release" / name / f"{name}.ipynb"
+
     answers = sum(1 for c in lecture.cells if c.metadata.get("nbgrader", {}).get("solution"))
     class_ = {
         "complete": _answered(release, lecture, answers),
@@ -95,7 +106,6 @@ def test_nbgrader_classroom_flow_grades_a_class_of_three(tmp_path: Path):
     students.write_text("id,last_name,first_name\n" + "".join(f"{s},{s},A\n" for s in class_))
     _nbgrader("db", "student", "import", str(students), course=course)
 
-    os.environ.setdefault("COURSE_FAST", "1")
     graded = _nbgrader("autograde", name, course=course, check=False)
     assert "malformed" in graded.stdout + graded.stderr, "the malformed submission is named"
     _nbgrader("generate_feedback", name, course=course)
