@@ -1,11 +1,8 @@
 """The image datasets, one `ImageSpec` each in `IMAGE_DATASETS` (read by the loaders,
 `DATASET_NAMES`, `where_from` and the stand-ins), and the photos bundled with scikit-image.
-
-Loading one split: `find_files` (each search root, each layout of the spec, in order) -> the
-layout's reader through the decoded-data cache (fast mode: a fixed class-balanced subset) -> an
-`ImageSet` and its announcement; without files, a torchvision download (unless offline), else
-the spec's generated stand-in.
-"""
+A split is read by the first layout `find_files` finds (through the decoded-data cache; fast
+mode keeps a fixed class-balanced subset); without files it is downloaded through torchvision
+(unless offline), else generated as the spec's stand-in; either way announced in one line."""
 
 from __future__ import annotations
 

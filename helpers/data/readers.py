@@ -1,11 +1,8 @@
 """Readers of the image file formats: CIFAR-10's binary version (a folder or the .tar.gz), the
 python batches torchvision downloads (unpickled without running code from the file), and the
-idx files of MNIST and Fashion-MNIST (gzip-compressed or plain).
-
-Each reader takes the files of one split (and the split) and gives (images uint8 (N, C, H, W),
-labels int64 (N,)). Full-size files must have their published md5; smaller ones are partial
-copies (as in the tests) and are only checked for structure.
-"""
+idx files of MNIST and Fashion-MNIST (gzip-compressed or plain). Each gives (images uint8
+(N, C, H, W), labels int64 (N,)) for the files of one split; full-size files must have their
+published md5, smaller ones (partial copies, as in the tests) are checked for structure only."""
 
 from __future__ import annotations
 
