@@ -31,7 +31,6 @@ from helpers.data import (
     sources,
     where_from,
 )
-from helpers.data import cache as cache_module
 from helpers.models import load_pretrained_cifar_resnet
 
 PER_BATCH = 20  # tiny CIFAR-10 batches: 2 images of each class
@@ -125,7 +124,7 @@ def test_full_cache_disk_warns_once_and_serves_from_memory(env, monkeypatch, cap
 
 def test_stale_cache_temp_files_are_removed_fresh_ones_kept(env):
     source = env / "cifar-10-batches-bin" / "test_batch.bin"
-    target = cache_module.cache_path("cifar10-test", [source])
+    target = sources.cache_path("cifar10-test", [source])
     target.parent.mkdir(parents=True)
     stale = target.parent / f"{TEMP_PREFIX}{target.name}.4242.killed"  # a killed write's
     fresh = target.parent / f"{TEMP_PREFIX}{target.name}.4243.writing"  # another process's

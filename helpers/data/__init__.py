@@ -14,16 +14,17 @@ from .images import (
     DATASET_NAMES,
     FASHION_MNIST_CLASSES,
     MNIST_CLASSES,
+    PHOTO_NAMES,
     load_cifar10,
     load_dataset,
     load_fashion_mnist,
     load_mnist,
+    load_photo,
+    where_from,
 )
-from .photos import PHOTO_NAMES, load_photo
 from .sets import ImageSet, TextSet, normalize
 from .sources import DataError
 from .text import SENTIMENT_CORPORA, load_sentiment, load_shakespeare
-from .where import where_from
 
 __all__ = ["CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DATASET_NAMES", "DataError",
            "FASHION_MNIST_CLASSES", "ImageSet", "MNIST_CLASSES", "PHOTO_NAMES",

@@ -1,12 +1,8 @@
-"""The image datasets: one spec per dataset in `IMAGE_DATASETS`, one loader for all of them.
-
-`load_dataset`, `DATASET_NAMES`, `where_from` and the stand-ins all read the spec list, so a new
-dataset is one new `ImageSpec`. Loading one split goes, top to bottom:
-  `find_files` (each search root, each layout of the spec, in order)
-  -> `_read` through the decoded-data cache (fast mode: a fixed class-balanced subset)
-  -> an `ImageSet` and its announcement;
-or, without files: a torchvision download (unless offline), else the spec's generated stand-in.
-"""
+"""The image datasets, one `ImageSpec` each in `IMAGE_DATASETS` (read by the loaders,
+`DATASET_NAMES`, `where_from` and the stand-ins), and the photos bundled with scikit-image.
+A split is read by the first layout `find_files` finds (through the decoded-data cache; fast
+mode keeps a fixed class-balanced subset); without files it is downloaded through torchvision
+(unless offline), else generated as the spec's stand-in; either way announced in one line."""
 
 from __future__ import annotations
 
@@ -15,27 +11,20 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from ..arguments import check_flag
 from ..settings import get_settings
 from . import readers, standins
-from .cache import cached
+from . import sources as src
 from .sets import ImageSet, balanced_pick
-from .sources import (
-    DataError,
-    announce,
-    check_split,
-    describe_size,
-    download,
-    download_root,
-    permission_errors_explained,
-    resolve_fast,
-    search_roots,
-    shown,
-)
+from .sources import DataError, announce, permission_errors_explained
+from .text import CORPORA, SHAKESPEARE_PATH
 
 FAST_SIZES = {"train": 5_000, "test": 1_000}  # every image dataset's fast-mode subset
 
@@ -46,6 +35,11 @@ CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                          "Shirt", "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
+# Photos inside the scikit-image package (skimage/data/*), so they load offline.
+PHOTO_NAMES = ("astronaut", "camera", "cat", "chelsea", "coffee", "coins", "moon", "page", "text",
+               "brick", "grass", "gravel", "rocket", "horse", "clock", "checkerboard",
+               "colorwheel", "immunohistochemistry", "hubble_deep_field")  # fmt: skip
+LUMA = (0.2125, 0.7154, 0.0721)  # the ITU-R 709 weights scikit-image's rgb2gray uses
 
 
 @dataclass
@@ -74,8 +68,9 @@ class ImageSpec:
     hint: str  # where the real files go, for the stand-in's announcement
 
 
+MNIST_SIZES = {"train": 60_000, "test": 10_000}
 DEBIAN_FASHION_MNIST = Layout(  # Debian's dataset-fashion-mnist package
-    Path("/usr/share/datasets/fashion-mnist"), readers.IDX, readers.read_fashion_mnist
+    Path("/usr/share/datasets/fashion-mnist"), readers.IDX, readers.read_idx
 )
 IMAGE_DATASETS = (
     ImageSpec(
@@ -92,20 +87,15 @@ IMAGE_DATASETS = (
         hint="cifar-10-batches-bin/, cifar-10-binary.tar.gz or cifar-10-batches-py/",
     ),
     ImageSpec(
-        "mnist", "MNIST", MNIST_CLASSES, (0.1307,), (0.3081,),
-        sizes={"train": 60_000, "test": 10_000},
-        layouts=(Layout("MNIST/raw", readers.IDX, readers.read_mnist),),
+        "mnist", "MNIST", MNIST_CLASSES, (0.1307,), (0.3081,), MNIST_SIZES,
+        layouts=(Layout("MNIST/raw", readers.IDX, partial(readers.read_idx, md5=readers.MNIST_MD5)),),
         torchvision=("MNIST", "MNIST"),
         standin=standins.mnist_like,
         hint="MNIST/raw/*-ubyte.gz (torchvision's layout)",
     ),
     ImageSpec(
-        "fashion_mnist", "Fashion-MNIST", FASHION_MNIST_CLASSES, (0.2860,), (0.3530,),
-        sizes={"train": 60_000, "test": 10_000},
-        layouts=(
-            Layout("FashionMNIST/raw", readers.IDX, readers.read_fashion_mnist),
-            DEBIAN_FASHION_MNIST,
-        ),
+        "fashion_mnist", "Fashion-MNIST", FASHION_MNIST_CLASSES, (0.2860,), (0.3530,), MNIST_SIZES,
+        layouts=(Layout("FashionMNIST/raw", readers.IDX, readers.read_idx), DEBIAN_FASHION_MNIST),
         torchvision=("FashionMNIST", "FashionMNIST"),
         standin=standins.fashion_like,
         hint="FashionMNIST/raw/*-ubyte.gz (or install Debian's dataset-fashion-mnist)",
@@ -135,31 +125,82 @@ def load_dataset(name: str, split: str = "train", fast: bool | None = None) -> I
     """The image dataset called `name` (see DATASET_NAMES; "CIFAR-10" and "fashion-mnist" work
     too), read from its files, downloaded, or generated as a stand-in, and announced."""
     spec = image_spec(name)
-    check_split(split)
-    fast = resolve_fast(fast)
+    src.check_split(split)
+    fast = src.resolve_fast(fast)
     found = find_files(spec, split)
     if found is None and get_settings().offline:
         return _standin(spec, split, fast, "offline mode and no files in the data directory")
     if found is None:
-        failure = download(spec.name, lambda root: _download(spec, split, root))
+        failure = src.download(spec.name, partial(_download, spec, split))
         if failure is not None:
             reason = f"not in the data directory; download failed: {failure}"
             return _standin(spec, split, fast, reason)
         found = find_files(spec, split)
         if found is None:
-            raise DataError(f"{spec.title} was downloaded into {download_root()} but is not there.")
+            raise DataError(
+                f"{spec.title} was downloaded into {src.download_root()} but is not there."
+            )
     layout, paths = found
     keep = FAST_SIZES[split] if fast else None
     name = f"{spec.name}-{split}" + (f"-fast{keep}" if fast else "")
-    arrays, hit = cached(name, paths, lambda: _read(layout, paths, split, keep))
+    arrays, hit = src.cached(name, paths, lambda: _read(layout, paths, split, keep))
     total = int(arrays.get("total", len(arrays["labels"])))
-    size = describe_size(len(arrays["labels"]), total, "images", fast)
-    where = shown(paths[0] if len(paths) == 1 else paths[0].parent)
+    size = src.describe_size(len(arrays["labels"]), total, "images", fast)
+    where = src.shown(paths[0] if len(paths) == 1 else paths[0].parent)
     line = f"{spec.title} {split}: {size} from {where}{' (decoded cache)' if hit else ''}"
     return ImageSet(
         spec.title, arrays["images"], arrays["labels"], list(spec.classes), announce(line),
         spec.mean, spec.std,
     )  # fmt: skip
+
+
+def load_photo(name: str, gray: bool = False) -> torch.Tensor:
+    """Photo `name` (see PHOTO_NAMES) as float32 (C, H, W) in [0, 1]; `gray` -> (1, H, W)."""
+    if not isinstance(name, str) or name not in PHOTO_NAMES:
+        raise DataError(f"Unknown photo {name!r}; the known names are: {', '.join(PHOTO_NAMES)}.")
+    gray = bool(check_flag(gray, "gray"))
+    try:
+        import skimage.data
+    except ImportError as e:
+        raise DataError(
+            "The photos come with scikit-image; install it: pip install scikit-image"
+        ) from e
+    try:
+        array = np.asarray(getattr(skimage.data, name)())
+    except Exception as e:
+        raise DataError(
+            f"scikit-image could not load its bundled photo {name!r} ({type(e).__name__}: {e}); "
+            "reinstall or upgrade scikit-image (pip install -U scikit-image)."
+        ) from e
+    x = torch.from_numpy(array.astype(np.float32) / (1.0 if array.dtype == bool else 255.0))
+    x = x[None] if x.ndim == 2 else x.permute(2, 0, 1)[:3]  # (C, H, W), alpha dropped
+    if gray and x.shape[0] == 3:
+        x = torch.tensordot(torch.tensor(LUMA), x, dims=1)[None]  # (1, H, W)
+    x = x.contiguous()
+    kind = "gray" if x.shape[0] == 1 else "colour"
+    where = f"bundled with scikit-image (skimage.data.{name})"
+    announce(f"Photo {name!r}: {x.shape[1]}x{x.shape[2]} {kind}, {where}")
+    return x
+
+
+def where_from() -> dict[str, str]:
+    """Dataset name -> the file or folder it would be read from, or what happens instead;
+    nothing is read or downloaded."""
+    checks: dict[str, Callable[[], str]] = {
+        s.name: partial(_where_image, s) for s in IMAGE_DATASETS
+    }
+    checks["shakespeare"] = partial(_where_text, SHAKESPEARE_PATH, downloadable=True)
+    for name, corpus in CORPORA.items():
+        checks[f"sentiment ({name})"] = partial(_where_text, f"text/{corpus.folder}", False)
+    checks["pretrained CIFAR ResNets"] = _where_weights
+    report = {}
+    for name, check in checks.items():
+        try:
+            with permission_errors_explained():
+                report[name] = check()
+        except DataError as e:
+            report[name] = f"problem: {e}"
+    return report
 
 
 def image_spec(name: str) -> ImageSpec:
@@ -178,7 +219,7 @@ def image_spec(name: str) -> ImageSpec:
 def find_files(spec: ImageSpec, split: str) -> tuple[Layout, list[Path]] | None:
     """The first layout of `spec` found in a search root, with the files of `split`; None when
     there is none. A folder holding only some of the files is an error naming a missing one."""
-    for root in search_roots():
+    for root in src.search_roots():
         for layout in spec.layouts:
             folder = root / layout.folder
             paths = {name: _existing(folder / name) for name in layout.files[split]}
@@ -197,10 +238,8 @@ def find_files(spec: ImageSpec, split: str) -> tuple[Layout, list[Path]] | None:
 
 def _existing(path: Path) -> Path | None:
     """`path` if it is a file; a `.gz` may also lie there uncompressed (tried first)."""
-    for candidate in (path.with_suffix(""), path) if path.suffix == ".gz" else (path,):
-        if candidate.is_file():
-            return candidate
-    return None
+    candidates = (path.with_suffix(""), path) if path.suffix == ".gz" else (path,)
+    return next((candidate for candidate in candidates if candidate.is_file()), None)
 
 
 def _read(layout: Layout, paths: list[Path], split: str, keep: int | None) -> dict[str, Tensor]:
@@ -210,11 +249,8 @@ def _read(layout: Layout, paths: list[Path], split: str, keep: int | None) -> di
     if keep is None:
         return {"images": images, "labels": labels}
     index = balanced_pick(labels, keep) if keep < len(labels) else torch.arange(len(labels))
-    return {
-        "images": images[index].contiguous(),
-        "labels": labels[index],
-        "total": torch.tensor(len(labels)),
-    }
+    total = torch.tensor(len(labels))
+    return {"images": images[index].contiguous(), "labels": labels[index], "total": total}
 
 
 def _download(spec: ImageSpec, split: str, root: Path) -> None:
@@ -237,15 +273,14 @@ def _download(spec: ImageSpec, split: str, root: Path) -> None:
 def _standin(spec: ImageSpec, split: str, fast: bool, reason: str) -> ImageSet:
     """The spec's generated stand-in, cached (keyed by the generator's own source file, so a
     change to it regenerates) and announced as NOT the real data."""
-    n = FAST_SIZES[split] if fast else spec.sizes[split]
-    seed = get_settings().seed
+    n, seed = FAST_SIZES[split] if fast else spec.sizes[split], get_settings().seed
 
     def generate() -> dict[str, Tensor]:
         images, labels = spec.standin(split, n, seed)
         return {"images": images, "labels": labels}
 
     source = Path(inspect.getfile(spec.standin))
-    arrays, _ = cached(f"{spec.name}-standin-{split}", [source], generate, f"{n}|{seed}")
+    arrays, _ = src.cached(f"{spec.name}-standin-{split}", [source], generate, f"{n}|{seed}")
     line = (
         f"{spec.title} {split}: {n:,} generated stand-in images, NOT the real {spec.title} "
         f"({reason}). To use the real data, set COURSE_DATA_DIR to a folder holding "
@@ -255,3 +290,30 @@ def _standin(spec: ImageSpec, split: str, fast: bool, reason: str) -> ImageSet:
         f"{spec.title} stand-in", arrays["images"], arrays["labels"], list(spec.classes),
         announce(line), spec.mean, spec.std, real=False,
     )  # fmt: skip
+
+
+def _where_image(spec: ImageSpec) -> str:
+    found = find_files(spec, "train")
+    if found is not None:
+        paths = found[1]
+        return str(paths[0] if len(paths) == 1 else paths[0].parent)
+    if get_settings().offline:
+        return "no files and offline: the generated stand-in (not the real data)"
+    return "no files: a download will be tried, else the stand-in"
+
+
+def _where_text(relative: str, downloadable: bool) -> str:
+    path = src.find(relative)
+    if path is not None:
+        return str(path)
+    if downloadable and not get_settings().offline:
+        return "no files: a download will be tried, else the stand-in"
+    return "no files: the generated stand-in (not the real data)"
+
+
+def _where_weights() -> str:
+    from ..models import PRETRAINED_FOLDER  # models imports this package
+
+    folder = src.data_dir() / PRETRAINED_FOLDER
+    found = [p.name for p in src.matching_files(folder, "resnet*-*.th")]
+    return f"{folder}: {', '.join(found)}" if found else f"missing (put them in {folder})"

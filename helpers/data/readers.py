@@ -1,11 +1,8 @@
-"""Readers of the image file formats: CIFAR-10's binary version (folder or .tar.gz), the python
-pickles torchvision downloads (`cifar-10-batches-py`, read without running code from the file),
-and the idx files of MNIST and Fashion-MNIST (gzip-compressed or plain).
-
-Each reader takes the files of one split (and the split) and gives (images uint8 (N, C, H, W),
-labels int64 (N,)). Full-size files must have their published md5; smaller ones are partial
-copies (as in the tests) and are only checked for structure.
-"""
+"""Readers of the image file formats: CIFAR-10's binary version (a folder or the .tar.gz), the
+python batches torchvision downloads (unpickled without running code from the file), and the
+idx files of MNIST and Fashion-MNIST (gzip-compressed or plain). Each gives (images uint8
+(N, C, H, W), labels int64 (N,)) for the files of one split; full-size files must have their
+published md5, smaller ones (partial copies, as in the tests) are checked for structure only."""
 
 from __future__ import annotations
 
@@ -22,7 +19,6 @@ from torch import Tensor
 
 from .sources import DataError, check_hash
 
-CIFAR_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
 CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then the R, G and B planes, row-major
 CIFAR_BATCH = 10_000  # records in a full-size batch file
 CIFAR_BIN = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
@@ -56,8 +52,11 @@ MNIST_MD5 = {
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 
-_CIFAR_AGAIN = f"Delete it and download CIFAR-10 again ({CIFAR_PAGE})."
+_CIFAR_AGAIN = (
+    "Delete it and download CIFAR-10 again (https://www.cs.toronto.edu/~kriz/cifar.html)."
+)
 _IDX_AGAIN = "Delete it and download the dataset again (or fix COURSE_DATA_DIR)."
+_DAMAGED = (OSError, EOFError, zlib.error, tarfile.TarError)  # a truncated or damaged file
 
 
 def read_cifar_bin(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
@@ -67,9 +66,8 @@ def read_cifar_bin(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
 
 def read_cifar_archive(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
     """The split's batches straight out of `cifar-10-binary.tar.gz` (or the same archive
-    uncompressed, `.tar`); nothing is extracted."""
-    archive, members = paths[0], CIFAR_BIN[split]
-    found: dict[str, bytes] = {}
+    uncompressed); nothing is extracted."""
+    archive, members, found = paths[0], CIFAR_BIN[split], {}
     try:
         with tarfile.open(archive, "r:*") as tar:  # gzip-compressed, or not
             for info in tar:
@@ -79,7 +77,7 @@ def read_cifar_archive(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
                     found[base] = f.read() if f is not None else b""
     except PermissionError:
         raise  # not damage: the loader names the folder to fix
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as e:
+    except _DAMAGED as e:
         raise DataError(
             f"{archive} cannot be read as a .tar.gz archive ({type(e).__name__}: {e}); it is "
             f"truncated or damaged. {_CIFAR_AGAIN}"
@@ -115,19 +113,10 @@ def read_cifar_pickles(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
     return _stack(parts)
 
 
-def read_mnist(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
-    """MNIST's idx files, checked against the published md5s."""
-    return _idx_pair(paths, MNIST_MD5)
-
-
-def read_fashion_mnist(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
-    """Fashion-MNIST's idx files (the same names as MNIST's, other contents)."""
-    return _idx_pair(paths, {})
-
-
-def _idx_pair(paths: list[Path], md5: dict[str, str]) -> tuple[Tensor, Tensor]:
-    """An images file (N, H, W) and a labels file (N,) in the idx format."""
-    images, labels = _idx(paths[0], 3, md5), _idx(paths[1], 1, md5)
+def read_idx(paths: list[Path], split: str, md5: dict | None = None) -> tuple[Tensor, Tensor]:
+    """An idx images file (N, H, W) and its labels file (N,); full-size files are checked
+    against `md5` (MNIST's; Fashion-MNIST has the same file names, other contents)."""
+    images, labels = _idx(paths[0], 3, md5 or {}), _idx(paths[1], 1, md5 or {})
     if len(images) != len(labels):
         raise DataError(
             f"{paths[0]} holds {len(images):,} images but {paths[1]} holds {len(labels):,} "
@@ -149,13 +138,12 @@ def _records(data: bytes, origin: str, name: str) -> tuple[np.ndarray, np.ndarra
     if len(data) == CIFAR_BATCH * CIFAR_RECORD and name in CIFAR_MD5:
         check_hash(data, "md5", CIFAR_MD5[name], origin, _CIFAR_AGAIN)
     records = np.frombuffer(data, dtype=np.uint8).reshape(-1, CIFAR_RECORD)
-    labels = records[:, 0]
-    if labels.max() > 9:
+    if records[:, 0].max() > 9:
         raise DataError(
-            f"{origin} has a label byte {int(labels.max())} (CIFAR-10 labels are 0-9): it is not "
-            f"the CIFAR-10 binary version. {_CIFAR_AGAIN}"
+            f"{origin} has a label byte {int(records[:, 0].max())} (CIFAR-10 labels are 0-9): it "
+            f"is not the CIFAR-10 binary version. {_CIFAR_AGAIN}"
         )
-    return records[:, 1:].reshape(-1, 3, 32, 32), labels
+    return records[:, 1:].reshape(-1, 3, 32, 32), records[:, 0]
 
 
 def _stack(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[Tensor, Tensor]:
@@ -190,7 +178,7 @@ def _idx(path: Path, ndim: int, md5: dict[str, str]) -> np.ndarray:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except PermissionError:
         raise  # not damage: the loader names the folder to fix
-    except (OSError, EOFError, zlib.error) as e:
+    except _DAMAGED as e:
         raise DataError(
             f"{path} cannot be decompressed ({type(e).__name__}: {e}); it is truncated or "
             f"damaged. {_IDX_AGAIN}"

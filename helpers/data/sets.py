@@ -15,11 +15,13 @@ from ..arguments import check_int
 from .sources import DataError
 
 Stats = Sequence[float] | Tensor
+Indices = Sequence[int] | Tensor | np.ndarray
 
 
 class _Labelled:
     """What ImageSet and TextSet share: int64 `labels`, class names, counts per class."""
 
+    name: str
     labels: Tensor
     classes: list[str]
 
@@ -31,10 +33,10 @@ class _Labelled:
         counts = torch.bincount(self.labels, minlength=len(self.classes)).tolist()
         return dict(zip(self.classes, counts))
 
-    def _check_labels(self, name: str, n: int) -> None:
+    def _check_labels(self, n: int) -> None:
         if self.labels.dtype != torch.int64 or self.labels.shape != (n,):
             raise DataError(
-                f"{name}: labels must be int64 ({n},), got {self.labels.dtype} "
+                f"{self.name}: labels must be int64 ({n},), got {self.labels.dtype} "
                 f"{tuple(self.labels.shape)}."
             )
 
@@ -43,9 +45,9 @@ class _Labelled:
 class ImageSet(_Labelled):
     """Images with labels: `images` uint8 (N, C, H, W), `labels` int64 (N,).
 
-    `source` is the one line announcing where the images came from; `mean`/`std` are the
-    per-channel statistics (in [0, 1] units) usually used to normalise this dataset; `real` is
-    False for a generated stand-in (a notebook asserts facts of real images only when True).
+    `source` is the line announcing where the images came from; `mean`/`std` the per-channel
+    statistics (in [0, 1] units) usually used to normalise this dataset; `real` is False for a
+    generated stand-in (a notebook asserts facts of real images only when True).
     """
 
     name: str
@@ -63,15 +65,13 @@ class ImageSet(_Labelled):
                 f"{self.name}: images must be uint8 (N, C, H, W), got {self.images.dtype} "
                 f"{tuple(self.images.shape)}."
             )
-        self._check_labels(self.name, len(self.images))
+        self._check_labels(len(self.images))
 
     def __repr__(self) -> str:
-        return (
-            f"ImageSet({self.name!r}, images={tuple(self.images.shape)} uint8, "
-            f"{len(self.classes)} classes)"
-        )
+        shape = tuple(self.images.shape)
+        return f"ImageSet({self.name!r}, images={shape} uint8, {len(self.classes)} classes)"
 
-    def subset(self, indices: Sequence[int] | Tensor | np.ndarray) -> ImageSet:
+    def subset(self, indices: Indices) -> ImageSet:
         """The examples at `indices` (a new ImageSet; the source line is kept)."""
         idx = _as_index(indices, len(self))
         return replace(self, images=self.images[idx], labels=self.labels[idx])
@@ -89,13 +89,14 @@ class ImageSet(_Labelled):
         keep = torch.ones(len(self), dtype=torch.bool)
         keep[val_idx] = False
         train, val = self.subset(torch.nonzero(keep).flatten()), self.subset(val_idx)
-        return replace(train, name=f"{self.name} (train part)"), replace(
-            val, name=f"{self.name} (validation part)"
+        return (
+            replace(train, name=f"{self.name} (train part)"),
+            replace(val, name=f"{self.name} (validation part)"),
         )
 
     def float(self, normalize: bool = False) -> Tensor:
-        """Images as float32 in [0, 1]; with `normalize`, standardised per channel
-        (with this dataset's usual `mean`/`std`, or the set's own when it has none)."""
+        """Images as float32 in [0, 1]; with `normalize`, standardised per channel (with the
+        dataset's usual `mean`/`std`, or the set's own when it has none)."""
         x = self.images.float() / 255.0
         if not normalize:
             return x
@@ -117,12 +118,12 @@ class TextSet(_Labelled):
     real: bool = True
 
     def __post_init__(self) -> None:
-        self._check_labels(self.name, len(self.sentences))
+        self._check_labels(len(self.sentences))
 
     def __repr__(self) -> str:
         return f"TextSet({self.name!r}, {len(self)} sentences, classes={self.classes})"
 
-    def subset(self, indices: Sequence[int] | Tensor | np.ndarray) -> TextSet:
+    def subset(self, indices: Indices) -> TextSet:
         """The sentences at `indices` (a new TextSet; the source line is kept)."""
         idx = _as_index(indices, len(self))
         sentences = [self.sentences[i] for i in idx.tolist()]
@@ -130,12 +131,9 @@ class TextSet(_Labelled):
 
 
 def balanced_pick(labels: Tensor, total: int, seed: int | None = None) -> Tensor:
-    """`total` indices spread as evenly as possible over the classes, returned sorted.
-
-    seed=None takes the first examples of each class in file order (the fast-mode subsets);
-    a seed takes a random choice, the same for the same seed (`ImageSet.split`). A class with
-    too few examples gives all it has; the shortfall is filled from the rest in the same order.
-    """
+    """`total` indices spread as evenly as possible over the classes, sorted: the first of
+    each class in file order (seed=None: the fast-mode subsets), or a random choice fixed by
+    `seed`. A class with too few gives all it has; the rest is filled in the same order."""
     n = len(labels)
     if not 0 <= total <= n:
         raise DataError(f"Cannot pick {total} examples from a set of {n}.")
@@ -190,7 +188,7 @@ def channel_stats(mean: Stats, std: Stats, channels: int) -> tuple[Tensor, Tenso
 _normalize = normalize  # for ImageSet.float, whose argument `normalize` hides the function
 
 
-def _as_index(indices: Sequence[int] | Tensor | np.ndarray, size: int) -> Tensor:
+def _as_index(indices: Indices, size: int) -> Tensor:
     """Integer positions, or a True/False mask of length `size`, as int64 positions; float
     positions (which would be truncated) and a mask of another length are refused."""
     array = np.asarray(indices.cpu() if isinstance(indices, Tensor) else indices)

@@ -1,15 +1,19 @@
-"""Where data comes from (the data directory, bounded downloads) and the one-line announcement."""
+"""Where data comes from: the data directory, bounded downloads with hash checks, the cache of
+decoded arrays, and the one-line announcement every loader prints."""
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
 import socket
+import sys
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+import torch
 
 from ..arguments import check_flag
 from ..checkpoints import atomic_write
@@ -17,6 +21,9 @@ from ..settings import REPO_ROOT, Settings, get_settings
 
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 NETWORK_TIMEOUT_S = 5.0  # every socket a download opens gives up after this long
+CACHE_FORMAT = 1  # bump when the decoded layout changes
+
+Arrays = dict[str, torch.Tensor]
 
 
 class DataError(RuntimeError):
@@ -55,8 +62,8 @@ def find(relative: str | Path) -> Path | None:
 
 
 def matching_files(folder: Path, pattern: str) -> list[Path]:
-    """Files in `folder` whose name matches `pattern` (sorted); none when it is no folder.
-    Unlike `Path.glob`, an unreadable folder raises PermissionError instead of looking empty."""
+    """Files in `folder` whose name matches `pattern`, sorted; unlike `Path.glob`, an unreadable
+    folder raises PermissionError instead of looking empty."""
     if not folder.is_dir():
         return []
     return sorted(folder / name for name in os.listdir(folder) if fnmatch.fnmatch(name, pattern))
@@ -64,8 +71,7 @@ def matching_files(folder: Path, pattern: str) -> list[Path]:
 
 def download(what: str, fetch: Callable[[Path], object]) -> str | None:
     """Run `fetch(download folder)` with bounded sockets: None when it worked, else why not.
-    A failure is remembered for the session (with the same settings), so a machine without
-    network pays for the timeout once, not in every call."""
+    A failure is remembered for the session, so a machine without network waits once."""
     settings = get_settings()
     if what in _failed and _failed[what][0] is settings:
         return f"{_failed[what][1]} (earlier in this session; not retried)"
@@ -97,7 +103,7 @@ def check_hash(data: bytes, algorithm: str, expected: str, where: object, advice
         )
 
 
-@contextmanager
+@contextlib.contextmanager
 def bounded_network() -> Iterator[None]:
     """Every socket opened inside gives up after NETWORK_TIMEOUT_S seconds."""
     old = socket.getdefaulttimeout()
@@ -111,12 +117,10 @@ def bounded_network() -> Iterator[None]:
 def download_root() -> Path:
     """Where downloads go: the data directory when writable, else a folder in the cache."""
     path = data_dir()
-    try:
+    with contextlib.suppress(OSError):
         path.mkdir(parents=True, exist_ok=True)
         if os.access(path, os.W_OK):
             return path
-    except OSError:
-        pass
     fallback = get_settings().cache_dir / "downloads"
     try:
         fallback.mkdir(parents=True, exist_ok=True)
@@ -129,14 +133,67 @@ def download_root() -> Path:
     return fallback
 
 
-@contextmanager
+@contextlib.contextmanager
 def permission_errors_explained() -> Iterator[None]:
     """A PermissionError inside (an unreadable data folder, file or download folder) becomes
     one DataError naming the folder and what to do, instead of a traceback."""
     try:
         yield
     except PermissionError as e:
-        raise DataError(_permission_message(e)) from None
+        if e.filename is None:
+            raise DataError(
+                f"Permission denied ({e}). Check the permissions of COURSE_DATA_DIR."
+            ) from None
+        path = Path(os.fsdecode(e.filename))
+        settings = get_settings()
+        roots = ((settings.data_dir, "COURSE_DATA_DIR"), (settings.cache_dir, "COURSE_CACHE_DIR"))
+        found = [(r, name) for root, name in roots if (r := _within(path, root)) is not None]
+        folder, variable = (found or [(path.parent, "COURSE_DATA_DIR")])[0]
+        raise DataError(
+            f"Permission denied for {path}: the course cannot read (or write) it, or the folder "
+            f"{folder} it is in. Give your user access (e.g. chmod -R u+rwX {folder}), or set "
+            f"{variable} to a folder you own."
+        ) from None
+
+
+def cached(
+    name: str, sources: Sequence[Path], build: Callable[[], Arrays], extra: str = ""
+) -> tuple[Arrays, bool]:
+    """(arrays, was it cached?): the cached result of `build()`, or `build()` stored anew. A
+    damaged cache file is rebuilt, never trusted (read with weights_only=True); a cache that
+    cannot be written only costs time: the data is served from memory after a one-line note."""
+    path = cache_path(name, sources, extra)
+    if path.is_file():
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True), True
+        except Exception:  # damaged: removed (where the cache is writable) and rebuilt
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+    arrays = build()
+    try:
+        atomic_write(path, lambda f: torch.save(arrays, f))
+    except (OSError, RuntimeError) as e:  # torch reports a full disk as a RuntimeError
+        if path.parent not in _warned_folders:  # one note per folder and process
+            _warned_folders.add(path.parent)
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+            print(
+                f"Note: the decoded-data cache cannot be written in {shown(path.parent)} "
+                f"({reason}); the data is served from memory and decoded again next time. Free "
+                "disk space there, or set COURSE_CACHE_DIR to a writable folder.",
+                file=sys.stderr,
+                flush=True,
+            )
+    return arrays, False
+
+
+def cache_path(name: str, sources: Sequence[Path], extra: str = "") -> Path:
+    """The cache file of `name`, keyed by each source file's path, size and modification time,
+    and `extra`."""
+    key = hashlib.sha1(f"v{CACHE_FORMAT}|{extra}".encode())
+    for path in sources:
+        st = path.stat()
+        key.update(f"|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return get_settings().cache_dir / "decoded" / f"{name}-{key.hexdigest()[:20]}.pt"
 
 
 def check_split(split: str) -> None:
@@ -162,15 +219,10 @@ def shown(path: str | os.PathLike) -> str:
     inside the cache directory, `~/...` inside the home folder; never the machine's own path."""
     path = Path(path).expanduser().absolute()
     settings = get_settings()
-    for alias, root in (
-        ("<data>", settings.data_dir),
-        ("<cache>", settings.cache_dir),
-        ("<course>", REPO_ROOT),
-        ("~", Path.home()),
-    ):
-        root = Path(root).expanduser().absolute()
-        if path == root or root in path.parents:
-            return str(Path(alias) / path.relative_to(root)).replace(os.sep, "/")
+    roots = {"<data>": settings.data_dir, "<cache>": settings.cache_dir, "<course>": REPO_ROOT}
+    for alias, root in (*roots.items(), ("~", Path.home())):
+        if (absolute := _within(path, root)) is not None:
+            return str(Path(alias) / path.relative_to(absolute)).replace(os.sep, "/")
     return str(path)
 
 
@@ -181,24 +233,10 @@ def announce(line: str) -> str:
 
 
 _failed: dict[str, tuple[Settings, str]] = {}  # what -> (the settings then, why it failed)
+_warned_folders: set[Path] = set()  # cache folders whose failed write was already reported
 
 
-def _permission_message(error: PermissionError) -> str:
-    if error.filename is None:
-        return f"Permission denied ({error}). Check the permissions of COURSE_DATA_DIR."
-    path = Path(os.fsdecode(error.filename))
-    settings = get_settings()
-    folder, variable = path.parent, "COURSE_DATA_DIR"
-    for root, name in (
-        (settings.data_dir, "COURSE_DATA_DIR"),
-        (settings.cache_dir, "COURSE_CACHE_DIR"),
-    ):
-        root = Path(root).expanduser().absolute()
-        if path.absolute() == root or root in path.absolute().parents:
-            folder, variable = root, name
-            break
-    return (
-        f"Permission denied for {path}: the course cannot read (or write) it, or the folder "
-        f"{folder} it is in. Give your user access (e.g. chmod -R u+rwX {folder}), or set "
-        f"{variable} to a folder you own."
-    )
+def _within(path: Path, root: str | os.PathLike) -> Path | None:
+    """`root` made absolute, when `path` is that folder or inside it; else None."""
+    path, root = Path(path).absolute(), Path(root).expanduser().absolute()
+    return root if path == root or root in path.parents else None

@@ -1,6 +1,8 @@
-"""Generated stand-ins for the image datasets: same shapes, dtypes and classes as the real
-ones, with real class structure (shapes, strokes, colours plus noise) so a CNN can learn them.
-They are NOT the real data; every loader says so when it uses one."""
+"""Generated stand-ins for the datasets and corpora, NOT the real data (every loader says so
+when it uses one). They have the real shapes, dtypes and classes, and real structure to learn:
+images of class-dependent shapes, strokes and colours plus noise; a play-like text; review
+sentences whose label depends on word order ("not good" is negative, "not bad" positive), so a
+sequence model can beat a bag-of-words model on them."""
 
 from __future__ import annotations
 
@@ -39,21 +41,51 @@ _CLOTHES = [
     "...XXX. ...XXX. ...XXX. ...XXX. ..XXXXX XXXXXXX XXXXXXX",  # Ankle boot
 ]
 # A typical colour per CIFAR-10 class (RGB in [0, 1]), blended with a random one per image.
-_CIFAR_COLOURS = np.array(
-    [
-        [0.75, 0.80, 0.90],
-        [0.85, 0.15, 0.15],
-        [0.55, 0.40, 0.20],
-        [0.90, 0.60, 0.25],
-        [0.50, 0.35, 0.15],
-        [0.70, 0.55, 0.40],
-        [0.20, 0.70, 0.20],
-        [0.40, 0.25, 0.10],
-        [0.15, 0.30, 0.80],
-        [0.90, 0.85, 0.20],
-    ],
-    dtype=np.float32,
-)
+_CIFAR_COLOURS = np.array([
+    [0.75, 0.80, 0.90], [0.85, 0.15, 0.15], [0.55, 0.40, 0.20], [0.90, 0.60, 0.25],
+    [0.50, 0.35, 0.15], [0.70, 0.55, 0.40], [0.20, 0.70, 0.20], [0.40, 0.25, 0.10],
+    [0.15, 0.30, 0.80], [0.90, 0.85, 0.20]], dtype=np.float32)  # fmt: skip
+# The shape that says a CIFAR stand-in's class (0 a plane-like cross, 1 a wide box, 2 a
+# triangle, 3 a disc, 4 a ring, 5 a square, 6 a checker texture, 7 a tall bar, 8 horizontal
+# stripes, 9 diagonal ones): its mask from the offset (dx, dy) to the centre, size s, phase p.
+_SHAPES = [
+    lambda dx, dy, s, p: (
+        (abs(dy) < s * 0.25) & (abs(dx) < s * 1.4)
+        | (abs(dx) < s * 0.25) & (dy > -s) & (dy < s * 0.3)
+    ),
+    lambda dx, dy, s, p: (abs(dx) < s * 1.3) & (abs(dy) < s * 0.55),
+    lambda dx, dy, s, p: (dy < s * 0.7) & (dy > -s * 0.9) & (abs(dx) < (dy + s * 0.9) * 0.7),
+    lambda dx, dy, s, p: np.sqrt(dx**2 + dy**2) < s,
+    lambda dx, dy, s, p: (np.sqrt(dx**2 + dy**2) > s * 0.55) & (np.sqrt(dx**2 + dy**2) < s),
+    lambda dx, dy, s, p: (abs(dx) < s * 0.8) & (abs(dy) < s * 0.8),
+    lambda dx, dy, s, p: np.sin((dx + 16) * 1.2 + p) * np.sin((dy + 16) * 1.2 + p) > 0,
+    lambda dx, dy, s, p: (abs(dx) < s * 0.35) & (abs(dy) < s * 1.3),
+    lambda dx, dy, s, p: np.sin((dy + 16) * 0.9 + p) > 0.2,
+    lambda dx, dy, s, p: np.sin(((dx + 16) + (dy + 16)) * 0.7 + p) > 0.2,
+]
+
+_SPEAKERS = ["ANTONIO", "MARIA", "GREGORY", "LUCETTA", "BALTHASAR", "ISABEL", "First Lord",
+             "Second Lord", "NURSE", "DUKE"]  # fmt: skip
+_SUBJECTS = ["I", "thou", "he", "she", "we", "you", "my lord", "the king", "this man", "our foe"]
+_MODALS = ["shall", "will", "must", "would", "dare", "cannot", "should", "may"]
+_VERBS = ["love", "see", "find", "know", "hear", "speak of", "bear", "forget", "serve", "fear"]
+_DETS = ["the", "thy", "my", "his", "her", "our", "this", "that"]
+_ADJS = ["", "", "noble ", "gentle ", "sweet ", "cruel ", "honest ", "poor ", "fair ", "old "]
+_NOUNS = ["crown", "heart", "sword", "daughter", "father", "night", "grave", "friend", "honour",
+          "tongue", "blood", "house", "word", "queen", "fortune", "tears"]  # fmt: skip
+_OPENERS = ["", "", "", "O, ", "Nay, ", "Ay, ", "Come, ", "Alas, ", "Good sir, ", "Well, "]
+_ENDS = [".", ".", ".", "!", "?", ";", ","]
+_REVIEW_SUBJECTS = ["the movie", "the film", "this place", "the food", "the service",
+                    "the plot", "the acting", "this phone", "the battery", "the staff"]  # fmt: skip
+_LINKS = ["was", "is", "felt", "seemed"]
+_INTENSIFIERS = ["", "", "very ", "really ", "quite ", "so "]
+_POSITIVE = ["good", "great", "excellent", "wonderful", "fun", "pleasant", "lovely", "enjoyable"]
+_NEGATIVE = ["bad", "awful", "terrible", "boring", "dull", "poor", "horrible", "disappointing"]
+# past tense -> base form ("i loved it" / "i did not love it")
+_LIKE = {"liked": "like", "loved": "love", "enjoyed": "enjoy", "recommended": "recommend"}
+_DISLIKE = {"hated": "hate", "disliked": "dislike", "regretted": "regret", "avoided": "avoid"}
+_PREFIXES = ["", "", "", "overall , ", "honestly , ", "to be fair , ", "in the end , "]
+NEGATION_RATE = 0.35
 
 
 def cifar_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -83,6 +115,43 @@ def fashion_like(split: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Ten
     return _glyph_images(_CLOTHES, "fashion_mnist", split, n, seed)
 
 
+def play_text(n_chars: int, seed: int) -> str:
+    """`n_chars` characters of a generated play (speaker names, verse from a small grammar)."""
+    rng = np.random.default_rng([int(seed), 11])
+    parts: list[str] = []
+    size = 0
+    while size < n_chars:
+        speaker = _SPEAKERS[rng.integers(len(_SPEAKERS))]
+        lines = [_verse(rng) for _ in range(int(rng.integers(1, 5)))]
+        parts.append(f"{speaker}:\n" + "\n".join(lines) + "\n\n")
+        size += len(parts[-1])
+    return "".join(parts)[:n_chars]
+
+
+def review_sentences(n: int, seed: int, split: str) -> tuple[list[str], np.ndarray]:
+    """`n` class-balanced review sentences and labels (0 negative, 1 positive): the words carry
+    polarity and a negation ("not", "did not") flips it, equally often in both classes."""
+    rng = np.random.default_rng([int(seed), 12, 0 if split == "train" else 1])
+    labels = np.arange(n) % 2
+    rng.shuffle(labels)
+    pick = lambda words: words[rng.integers(len(words))]  # noqa: E731
+    sentences = []
+    for label in labels:
+        negated = rng.random() < NEGATION_RATE
+        word_positive = bool(label) != negated
+        if rng.random() < 0.7:
+            adj = pick(_POSITIVE if word_positive else _NEGATIVE)
+            neg = "not " if negated else ""
+            core = f"{pick(_REVIEW_SUBJECTS)} {pick(_LINKS)} {neg}{pick(_INTENSIFIERS)}{adj}"
+        else:
+            forms = _LIKE if word_positive else _DISLIKE
+            verb = pick(list(forms))
+            obj = pick(_REVIEW_SUBJECTS)
+            core = f"i did not {forms[verb]} {obj}" if negated else f"i {verb} {obj}"
+        sentences.append(f"{pick(_PREFIXES)}{core} .")
+    return sentences, labels.astype(np.int64)
+
+
 def _rng(name: str, split: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), _DATASET_IDS[name], _SPLIT_IDS[split]])
 
@@ -91,10 +160,6 @@ def _balanced_labels(rng: np.random.Generator, n: int, n_classes: int = 10) -> n
     labels = np.arange(n) % n_classes
     rng.shuffle(labels)
     return labels
-
-
-def _bitmap(rows: str) -> np.ndarray:
-    return np.array([[c == "X" for c in row] for row in rows.split()], dtype=np.float32)
 
 
 def _blur(x: np.ndarray) -> np.ndarray:
@@ -109,32 +174,6 @@ def _to_uint8(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8))
 
 
-def _shape_mask(c: int, dx: np.ndarray, dy: np.ndarray, s: np.ndarray, phase: np.ndarray):
-    """The foreground mask of CIFAR stand-in class `c` (its shape says the class)."""
-    xx, yy = dx + 16, dy + 16
-    if c == 0:  # a plane-like cross
-        wings = (np.abs(dy) < s * 0.25) & (np.abs(dx) < s * 1.4)
-        return wings | (np.abs(dx) < s * 0.25) & (dy > -s) & (dy < s * 0.3)
-    if c == 1:  # a wide box
-        return (np.abs(dx) < s * 1.3) & (np.abs(dy) < s * 0.55)
-    if c == 2:  # a triangle
-        return (dy < s * 0.7) & (dy > -s * 0.9) & (np.abs(dx) < (dy + s * 0.9) * 0.7)
-    r = np.sqrt(dx**2 + dy**2)
-    if c == 3:  # a disc
-        return r < s
-    if c == 4:  # a ring
-        return (r > s * 0.55) & (r < s)
-    if c == 5:  # a square
-        return (np.abs(dx) < s * 0.8) & (np.abs(dy) < s * 0.8)
-    if c == 6:  # a checker texture
-        return np.sin(xx * 1.2 + phase) * np.sin(yy * 1.2 + phase) > 0
-    if c == 7:  # a tall bar
-        return (np.abs(dx) < s * 0.35) & (np.abs(dy) < s * 1.3)
-    if c == 8:  # horizontal stripes
-        return np.sin(yy * 0.9 + phase) > 0.2
-    return np.sin((xx + yy) * 0.7 + phase) > 0.2  # diagonal stripes
-
-
 def _cifar_masks(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One foreground mask (N, 32, 32) per image, at a random place and size."""
     n = len(labels)
@@ -143,15 +182,10 @@ def _cifar_masks(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     size = rng.uniform(6, 10, (n, 1, 1)).astype(np.float32)
     phase = rng.uniform(0, 2 * np.pi, (n, 1, 1)).astype(np.float32)
     masks = np.zeros((n, 32, 32), dtype=np.float32)
-    for c in range(10):
+    for c, shape in enumerate(_SHAPES):
         rows = labels == c
-        dy, dx = yy - centre[rows, 0], xx - centre[rows, 1]
-        masks[rows] = _shape_mask(c, dx, dy, size[rows], phase[rows])
+        masks[rows] = shape(xx - centre[rows, 1], yy - centre[rows, 0], size[rows], phase[rows])
     return masks
-
-
-def _scaled(bitmap: np.ndarray, sy: int, sx: int) -> np.ndarray:
-    return np.kron(bitmap, np.ones((sy, sx), np.float32))
 
 
 def _glyph_images(
@@ -161,8 +195,8 @@ def _glyph_images(
     near the centre, sometimes with thicker strokes, blurred and noisy."""
     rng = _rng(name, split, seed)
     labels = _balanced_labels(rng, n)
-    bitmaps = [_bitmap(t) for t in templates]
-    glyphs = {(c, sy, sx): _scaled(b, sy, sx) for c, b in enumerate(bitmaps)
+    bitmaps = [np.array([[c == "X" for c in row] for row in t.split()]) for t in templates]
+    glyphs = {(c, sy, sx): np.kron(b, np.ones((sy, sx), np.float32)) for c, b in enumerate(bitmaps)
               for sy in (2, 3) for sx in (2, 3)}  # fmt: skip
     out = np.zeros((n, 28, 28), dtype=np.float32)
     scales = rng.integers(2, 4, (n, 2))
@@ -177,3 +211,18 @@ def _glyph_images(
     out *= rng.uniform(0.6, 1.0, (n, 1, 1)).astype(np.float32)
     out = _blur(out) + 0.08 * rng.standard_normal(out.shape, dtype=np.float32)
     return _to_uint8(out)[:, None], torch.from_numpy(labels.astype(np.int64))
+
+
+def _verse(rng: np.random.Generator) -> str:
+    pick = lambda words: words[rng.integers(len(words))]  # noqa: E731
+    if rng.random() < 0.25:
+        body = f"{pick(['go', 'look', 'speak', 'hark', 'stay'])}, {pick(_DETS)} {pick(_ADJS)}{pick(_NOUNS)}"
+    else:
+        body = (
+            f"{pick(_SUBJECTS)} {pick(_MODALS)} {pick(_VERBS)} "
+            f"{pick(_DETS)} {pick(_ADJS)}{pick(_NOUNS)}"
+        )
+        if rng.random() < 0.4:
+            body += f" and {pick(_DETS)} {pick(_NOUNS)}"
+    text = pick(_OPENERS) + body
+    return text[0].upper() + text[1:] + pick(_ENDS)

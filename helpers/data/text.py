@@ -1,33 +1,20 @@
 """Text corpora: tiny Shakespeare (character models) and sentence sentiment (sequence models).
-
-`CORPORA` has one spec per sentiment corpus; `load_sentiment`, `SENTIMENT_CORPORA` and
-`where_from` read it, so a new corpus is one new entry (its folder and its reader).
-"""
+`CORPORA` has one entry per sentiment corpus (its folder and its reader); `load_sentiment`,
+`SENTIMENT_CORPORA` and `where_from` read it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
 from ..settings import get_settings
-from . import text_standins
+from . import sources as src
+from . import standins
 from .sets import TextSet, balanced_pick, stratified_split
-from .sources import (
-    DataError,
-    announce,
-    check_hash,
-    check_split,
-    describe_size,
-    download,
-    fetch_url,
-    find,
-    permission_errors_explained,
-    resolve_fast,
-    shown,
-)
+from .sources import DataError, announce, permission_errors_explained
 
 SHAKESPEARE_PATH = "text/tinyshakespeare/input.txt"
 SHAKESPEARE_URL = (
@@ -49,13 +36,13 @@ Sentences = tuple[list[str], list[int], Path]  # sentences, labels 0/1, the file
 @permission_errors_explained()
 def load_shakespeare(fast: bool | None = None) -> str:
     """Tiny Shakespeare (1,115,394 characters); fast mode: the first 200,000 characters."""
-    fast = resolve_fast(fast)
-    path = find(SHAKESPEARE_PATH)
+    fast = src.resolve_fast(fast)
+    path = src.find(SHAKESPEARE_PATH)
     reason = "offline mode and no file in the data directory"
     if path is None and not get_settings().offline:
-        failure = download("shakespeare", _download_shakespeare)
+        failure = src.download("shakespeare", _download_shakespeare)
         reason = f"download failed: {failure}"
-        path = find(SHAKESPEARE_PATH) if failure is None else None
+        path = src.find(SHAKESPEARE_PATH) if failure is None else None
     if path is None:
         n = SHAKESPEARE_FAST_CHARS if fast else SHAKESPEARE_CHARS
         announce(
@@ -63,17 +50,17 @@ def load_shakespeare(fast: bool | None = None) -> str:
             f"({reason}). To use the real text, put input.txt at "
             f"<COURSE_DATA_DIR>/{SHAKESPEARE_PATH}, or go online with COURSE_OFFLINE=0."
         )
-        return text_standins.play_text(n, get_settings().seed)
+        return standins.play_text(n, get_settings().seed)
     again = f"Delete it and download it again ({SHAKESPEARE_URL})."
     raw = path.read_bytes()
     if len(raw) == SHAKESPEARE_CHARS:
-        check_hash(raw, "md5", SHAKESPEARE_MD5, path, again)
+        src.check_hash(raw, "md5", SHAKESPEARE_MD5, path, again)
     text = _decode(raw, path)
     if not text.strip():
         raise DataError(f"{path} is empty. {again}")
     kept = text[:SHAKESPEARE_FAST_CHARS] if fast else text
-    size = describe_size(len(kept), len(text), "characters", fast, "a fixed prefix")
-    announce(f"Shakespeare: {size} from {shown(path)}")
+    size = src.describe_size(len(kept), len(text), "characters", fast, "a fixed prefix")
+    announce(f"Shakespeare: {size} from {src.shown(path)}")
     return kept
 
 
@@ -89,12 +76,12 @@ def load_sentiment(corpus: str = "uci", split: str = "train", fast: bool | None 
             f"Unknown sentiment corpus {corpus!r}; the known names are: "
             f"{', '.join(SENTIMENT_CORPORA)}."
         )
-    check_split(split)
-    fast = resolve_fast(fast)
-    folder = find(Path("text") / CORPORA[corpus].folder)
+    src.check_split(split)
+    fast = src.resolve_fast(fast)
+    folder = src.find(Path("text") / CORPORA[corpus].folder)
     if folder is None:
         n = SENTIMENT_FAST[split] if fast else SENTIMENT_STANDIN_FULL[split]
-        generated, generated_labels = text_standins.review_sentences(n, get_settings().seed, split)
+        generated, generated_labels = standins.review_sentences(n, get_settings().seed, split)
         line = (
             f"Sentiment ({corpus}) {split}: {n:,} generated stand-in sentences, NOT the real "
             f"corpus (no files in the data directory). To use the real data, set "
@@ -109,20 +96,17 @@ def load_sentiment(corpus: str = "uci", split: str = "train", fast: bool | None 
     if fast and SENTIMENT_FAST[split] < total:
         keep = balanced_pick(labels, SENTIMENT_FAST[split], SPLIT_SEED)
         sentences, labels = [sentences[i] for i in keep.tolist()], labels[keep]
-    size = describe_size(len(sentences), total, "sentences", fast)
-    line = f"Sentiment ({corpus}) {split}: {size} from {shown(where)}"
+    size = src.describe_size(len(sentences), total, "sentences", fast)
+    line = f"Sentiment ({corpus}) {split}: {size} from {src.shown(where)}"
     name = f"sentiment {corpus} {split}"
     return TextSet(sentences, labels, list(SENTIMENT_CLASSES), announce(line), name)
 
 
 def _read_uci(folder: Path, split: str) -> Sentences:
     """Three files of `sentence<TAB>label`, split on the LAST tab (some sentences hold tabs)."""
-    sentences, labels = [], []
-    for name in ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"):
-        for sentence, label in _labelled_lines(_file(folder / name)):
-            sentences.append(sentence)
-            labels.append(label)
-    return *_fixed_split(sentences, labels, split), folder
+    names = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt")
+    pairs = [pair for name in names for pair in _labelled_lines(_file(folder / name))]
+    return *_fixed_split([s for s, _ in pairs], [label for _, label in pairs], split), folder
 
 
 def _read_rt(folder: Path, split: str) -> Sentences:
@@ -147,10 +131,7 @@ def _read_sst2(folder: Path, split: str) -> Sentences:
     return list(sentences), list(labels), path
 
 
-@dataclass(frozen=True)
-class Corpus:
-    """One sentiment corpus: where its files are and the reader of its format."""
-
+class Corpus(NamedTuple):
     folder: str  # under <data>/text/
     read: Callable[[Path, str], Sentences]  # (its folder, split) -> the split's sentences
 
@@ -164,7 +145,7 @@ SENTIMENT_CORPORA = tuple(CORPORA)
 
 
 def _download_shakespeare(root: Path) -> None:
-    fetch_url(SHAKESPEARE_URL, root / SHAKESPEARE_PATH, "md5", SHAKESPEARE_MD5)
+    src.fetch_url(SHAKESPEARE_URL, root / SHAKESPEARE_PATH, "md5", SHAKESPEARE_MD5)
 
 
 def _fixed_split(sentences: list[str], labels: list[int], split: str) -> tuple[list, list]:
@@ -208,11 +189,8 @@ def _lines(path: Path, legacy: str | None = None) -> list[tuple[int, str]]:
 
 
 def _decode(raw: bytes, path: Path, legacy: str | None = None) -> str:
-    """`raw` as UTF-8 text; `legacy`: the one other encoding this corpus was published in.
-
-    Bytes that are neither stop with one message naming the file and the offset, never a
-    silent guess that would put wrong characters into the data.
-    """
+    """`raw` as UTF-8 text, else as `legacy` (the one other encoding a corpus was published in);
+    other bytes stop with a message naming the file and the offset, never a silent guess."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
