@@ -18,7 +18,7 @@ import helpers
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # Modules being rewritten under issue 16 (item 2): their docstrings get the line then.
-NO_USED_BY_YET = {"data"}
+NO_USED_BY_YET: set[str] = set()
 USED_BY = re.compile(r"Used by notebooks? (\d\d(?:, \d\d)*)\.")
 
 

@@ -106,24 +106,36 @@ DATASET_NAMES = tuple(spec.name for spec in IMAGE_DATASETS)
 
 def load_cifar10(split: str = "train", fast: bool | None = None) -> ImageSet:
     """CIFAR-10 `split` ("train" or "test") as uint8 (N, 3, 32, 32); fast mode: a fixed
-    class-balanced subset (5,000 train / 1,000 test)."""
+    class-balanced subset (5,000 train / 1,000 test).
+
+    Used by notebooks 04, 05, 06, 08.
+    """
     return load_dataset("cifar10", split, fast)
 
 
 def load_mnist(split: str = "train", fast: bool | None = None) -> ImageSet:
-    """MNIST `split` as uint8 (N, 1, 28, 28); fast mode: 5,000 train / 1,000 test."""
+    """MNIST `split` as uint8 (N, 1, 28, 28); fast mode: 5,000 train / 1,000 test.
+
+    Used by notebooks 00, 03, 09.
+    """
     return load_dataset("mnist", split, fast)
 
 
 def load_fashion_mnist(split: str = "train", fast: bool | None = None) -> ImageSet:
-    """Fashion-MNIST `split` as uint8 (N, 1, 28, 28); fast mode: 5,000 train / 1,000 test."""
+    """Fashion-MNIST `split` as uint8 (N, 1, 28, 28); fast mode: 5,000 train / 1,000 test.
+
+    Used by notebook 06.
+    """
     return load_dataset("fashion_mnist", split, fast)
 
 
 @permission_errors_explained()
 def load_dataset(name: str, split: str = "train", fast: bool | None = None) -> ImageSet:
     """The image dataset called `name` (see DATASET_NAMES; "CIFAR-10" and "fashion-mnist" work
-    too), read from its files, downloaded, or generated as a stand-in, and announced."""
+    too), read from its files, downloaded, or generated as a stand-in, and announced.
+
+    Used by notebook 02.
+    """
     spec = image_spec(name)
     src.check_split(split)
     fast = src.resolve_fast(fast)
@@ -155,7 +167,10 @@ def load_dataset(name: str, split: str = "train", fast: bool | None = None) -> I
 
 
 def load_photo(name: str, gray: bool = False) -> torch.Tensor:
-    """Photo `name` (see PHOTO_NAMES) as float32 (C, H, W) in [0, 1]; `gray` -> (1, H, W)."""
+    """Photo `name` (see PHOTO_NAMES) as float32 (C, H, W) in [0, 1]; `gray` -> (1, H, W).
+
+    Used by notebooks 02, 03, 06.
+    """
     if not isinstance(name, str) or name not in PHOTO_NAMES:
         raise DataError(f"Unknown photo {name!r}; the known names are: {', '.join(PHOTO_NAMES)}.")
     gray = bool(check_flag(gray, "gray"))

@@ -48,6 +48,8 @@ class ImageSet(_Labelled):
     `source` is the line announcing where the images came from; `mean`/`std` the per-channel
     statistics (in [0, 1] units) usually used to normalise this dataset; `real` is False for a
     generated stand-in (a notebook asserts facts of real images only when True).
+
+    Used by notebook 09.
     """
 
     name: str

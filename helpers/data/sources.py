@@ -27,7 +27,10 @@ Arrays = dict[str, torch.Tensor]
 
 
 class DataError(RuntimeError):
-    """A dataset, photo, text or weights file is missing, unreadable or not what it claims."""
+    """A dataset, photo, text or weights file is missing, unreadable or not what it claims.
+
+    Used by notebook 06.
+    """
 
 
 def data_dir() -> Path:

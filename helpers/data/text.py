@@ -35,7 +35,10 @@ Sentences = tuple[list[str], list[int], Path]  # sentences, labels 0/1, the file
 
 @permission_errors_explained()
 def load_shakespeare(fast: bool | None = None) -> str:
-    """Tiny Shakespeare (1,115,394 characters); fast mode: the first 200,000 characters."""
+    """Tiny Shakespeare (1,115,394 characters); fast mode: the first 200,000 characters.
+
+    Used by notebook 07.
+    """
     fast = src.resolve_fast(fast)
     path = src.find(SHAKESPEARE_PATH)
     reason = "offline mode and no file in the data directory"
@@ -70,6 +73,8 @@ def load_sentiment(corpus: str = "uci", split: str = "train", fast: bool | None 
 
     uci and rt have a fixed stratified 80/20 train/test split; sst2 uses its train.tsv and
     test.tsv. Fast mode: a fixed class-balanced subset (2,000 train / 500 test).
+
+    Used by notebook 07.
     """
     if corpus not in CORPORA:
         raise DataError(
