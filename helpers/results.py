@@ -36,7 +36,7 @@ def load_recorded_run(
 
     A file that exists but is not a complete record stops with one message naming it.
 
-    Used by notebooks 06, 08.
+    Used by notebooks 04, 06, 07, 08.
     """
     path = results_path(notebook, name, folder)
     if not path.exists():
@@ -63,6 +63,6 @@ def save_recorded_run(record: dict[str, Any], folder: str | os.PathLike | None =
 def recorded_label(record: dict[str, Any]) -> str:
     """How a plot legend names a recorded run: "recorded full run on <device>".
 
-    Used by notebooks 06, 08.
+    Used by notebooks 04, 06, 07, 08.
     """
     return f"recorded full run on {record['device']}"

@@ -339,7 +339,7 @@ class History:
     `history["val_acc"]` is that column as a list; `history.best` is the best epoch's record
     (by validation accuracy, else validation loss, else training loss).
 
-    Used by notebooks 05, 06, 08.
+    Used by notebooks 04, 05, 06, 07, 08.
     """
 
     def __init__(self, records: Iterable[dict] | None = None) -> None:

@@ -120,22 +120,29 @@ def _colab_badge(url: str, path: str, label: str) -> str:
 def recorded_runs() -> str:
     """One row per notebooks/results/*.json: what ran, where, how well, how long."""
     rows = [
-        "| run | model | device | torch | epochs (best) | val acc | test acc | wall time "
-        "| training s to 85 % val | date | commit |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---|---|",
+        "| run | model | device | torch | epochs (best) | final train loss | val acc | test acc "
+        "| wall time | training s to 85 % val | date | commit |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for path in sorted((NOTEBOOKS / "results").glob("[0-9][0-9]_*.json")):
         r = json.loads(path.read_text())
         final = r["final"]
         to85 = final.get("train_s_to_85_val")
+        to85_text = "not reached" if to85 is None else f"{to85:.0f}"
+        best = final.get("best_epoch")
         rows.append(
             f"| [{path.stem}](notebooks/results/{path.name}) | {r.get('model', r['name'])} "
-            f"| {r['device']} | {r['torch']} | {len(r['history'])} ({final.get('best_epoch')}) "
-            f"| {final['val_acc']:.2%} | {final['test_acc']:.2%} | {r['wall_s'] / 60:.1f} min "
-            f"| {'not reached' if to85 is None else f'{to85:.0f}'} | {r['date']} "
+            f"| {r['device']} | {r['torch']} | {len(r['history'])}{f' ({best})' if best else ''} "
+            f"| {r['history'][-1]['train_loss']:.3f} | {_percent(final.get('val_acc'))} "
+            f"| {_percent(final.get('test_acc'))} | {r['wall_s'] / 60:.1f} min "
+            f"| {'-' if final.get('val_acc') is None else to85_text} | {r['date']} "
             f"| {r['commit'][:10]}{'-dirty' if r['commit'].endswith('-dirty') else ''} |"
         )
     return "\n".join(rows)
+
+
+def _percent(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{fraction:.2%}"
 
 
 def _replace_block(text: str, start: str, end: str, body: str, heading: str) -> str:

@@ -794,9 +794,8 @@ for name, acc in accuracies.items():
 # a handful of times in the training phrases, so its vector hardly moves from its random
 # start in three epochs. Logistic regression needs only one weight per word. The training
 # phrases are also about half as long as the test sentences, so there is little order to learn
-# from. Full mode trains on every SST-2 training phrase but the 2,000 held out for validation,
-# for 8 epochs, with bigger models; whether the sequence models then overtake bag-of-words is a
-# measurement to make on a GPU, not a promise.
+# from. Whether the sequence models overtake bag-of-words with all the training phrases, more
+# epochs and bigger models is the question of the recorded full run further down.
 
 # %% slideshow={"slide_type": "subslide"}
 embedding_share = {n: m.embed.weight.numel() / n_params(m) for n, m in models.items()}
@@ -827,6 +826,123 @@ if test_set.real and helpers.get_settings().fast:  # facts of the real data at t
         "in fast mode bag-of-words beats every sequence model on the real SST-2 test sentences",
         f"bag-of-words {bow_acc:.3f}, best sequence model {best_sequence_model:.3f}",
     )
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ### The full-size run, recorded
+#
+# Full mode trains the three sequence models on every SST-2 training phrase but the 2,000
+# held out for validation (58,614 phrases), for 8 epochs, with 128-dimensional embeddings and
+# states. On one CPU thread that took about half an hour for the three (the minutes are
+# printed below), so it was recorded with
+# `OMP_NUM_THREADS=1 python benchmarks/record_full_runs.py 07`: the script runs this notebook's
+# own cells in full mode and stores each model in `notebooks/results/07_*.json`, with the
+# device, torch version, date, commit and wall time, and the bag-of-words accuracy of the same
+# run.
+
+# %%
+RECORDED = {"gru": "GRU", "bilstm": "bidirectional LSTM", "cnn": "1-D CNN"}
+recorded = {RECORDED[key]: helpers.load_recorded_run("07", key) for key in RECORDED}
+recorded = {name: record for name, record in recorded.items() if record is not None}
+print(
+    f"{'recorded model':22} {'parameters':>10} {'best val acc':>13} {'test acc':>9} {'minutes':>8}"
+)
+for name, record in recorded.items():
+    final = record["final"]
+    print(f"{name:22} {record['config']['params']:>10,} {final['val_acc']:>13.3f} "
+          f"{final['test_acc']:>9.3f} {record['wall_s'] / 60:>8.1f}")  # fmt: skip
+if recorded:
+    any_record = next(iter(recorded.values()))
+    recorded_bow = any_record["final"]["bow_test_acc"]
+    print(f"{'bag-of-words (same run)':22} {'':>10} {'':>13} {recorded_bow:>9.3f}")
+    print(f"{any_record['config']['train_sentences']:,} training phrases; {any_record['device']}, "
+          f"torch {any_record['torch']}, {any_record['date']}")  # fmt: skip
+else:
+    print("no recorded full run here (it lives in the course repository's notebooks/results/)")
+
+# %% slideshow={"slide_type": "subslide"}
+if recorded:
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    for name, history in histories.items():
+        axes[0].plot(
+            history["epoch"], [100 * a for a in history["val_acc"]], marker="o", label=name
+        )
+    for name, record in recorded.items():
+        history = helpers.History(record["history"])
+        axes[1].plot(
+            history["epoch"], [100 * a for a in history["val_acc"]], marker="o", label=name
+        )
+    axes[0].set(title=f"Live run, {len(train_set):,} phrases", xlabel="epoch",
+                ylabel="validation accuracy (%)")  # fmt: skip
+    axes[1].set(title=helpers.recorded_label(any_record), xlabel="epoch")
+    axes[1].legend()
+    fig.suptitle("Sentence classifiers: validation accuracy per epoch, live and recorded full run")
+    plt.show()
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# What the recorded run says, written from its numbers:
+
+# %%
+from IPython.display import Markdown, display
+
+
+def recorded_summary(recorded: dict, bow: float) -> str:
+    """The recorded comparison in words, from the numbers in the records."""
+    test = {name: record["final"]["test_acc"] for name, record in recorded.items()}
+    val = {name: record["final"]["val_acc"] for name, record in recorded.items()}
+    n_test = next(iter(recorded.values()))["config"]["test_sentences"]
+    ranked = sorted(test, key=test.get, reverse=True)
+    text = "Test accuracy: " + ", ".join(f"{name} {test[name]:.1%}" for name in ranked)
+    text += f"; bag-of-words {bow:.1%}. "
+    best = ranked[0]
+    margin = round((test[best] - bow) * n_test)  # in test sentences
+    if margin > 0:
+        text += f"The best sequence model, the {best}, beats bag-of-words by {margin} of {n_test} "
+    else:
+        text += f"Bag-of-words beats the best sequence model, the {best}, by {-margin} of {n_test} "
+    text += (
+        "test sentences. "
+        if abs(margin) > 0.01 * n_test
+        else "test sentences: a tie at this test size, where one point is 9 sentences. "
+    )
+    gap = min(val[name] - test[name] for name in test)
+    text += (
+        f"Every model scores at least {gap:.1%} higher on the held-out phrases than on the test "
+        "sentences: the held-out phrases are pieces of the same reviews as the training phrases."
+    )
+    return text
+
+
+if recorded:
+    display(Markdown(recorded_summary(recorded, recorded_bow)))
+    best_recorded = max(record["final"]["test_acc"] for record in recorded.values())
+    helpers.check_true(
+        abs(best_recorded - recorded_bow) < 0.01,
+        "with all the training phrases the best sequence model and bag-of-words are within one "
+        "point of each other on the test sentences",
+        found=f"best sequence model {best_recorded:.3f}, bag-of-words {recorded_bow:.3f}",
+    )
+    helpers.check_true(
+        all(r["final"]["val_acc"] > r["final"]["test_acc"] + 0.05 for r in recorded.values()),
+        "each model scores higher on the held-out phrases than on the test sentences",
+        found=str(
+            {n: (r["final"]["val_acc"], r["final"]["test_acc"]) for n, r in recorded.items()}
+        ),
+    )
+    last_train_acc = {name: r["history"][-1]["train_acc"] for name, r in recorded.items()}
+    helpers.check_true(
+        min(last_train_acc.values()) > 0.95 and best_recorded < 0.85,
+        "the sequence models fit the training phrases almost perfectly, the test sentences not",
+        found=f"last-epoch training accuracy {last_train_acc}, best test {best_recorded:.3f}",
+    )
+
+# %% [markdown]
+# So the full run lifts the sequence models from their fast-mode scores to about bag-of-words'
+# level, and no further. Why? The training accuracy ends above 95 % (checked above on the
+# records' histories) while the test accuracy stays near 80 %: with 128-dimensional embeddings
+# learned from scratch, the sequence models memorise the training phrases. The phrases are
+# short pieces of the training reviews, so the held-out phrases are easy and say little about
+# whole test sentences. Ways to attack this, not tried here: pretrained word vectors, training on whole sentences, more regularisation (dropout,
+# weight decay), a validation set of whole sentences.
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Negation probes.** Short sentences whose label flips with one word. The bag-of-words
