@@ -906,8 +906,9 @@ def recorded_summary(recorded: dict, bow: float) -> str:
     )
     gap = min(val[name] - test[name] for name in test)
     text += (
-        f"Every model scores at least {gap:.1%} higher on the held-out phrases than on the test "
-        "sentences: the held-out phrases are pieces of the same reviews as the training phrases."
+        f"Every model scores at least {100 * gap:.1f} points higher on the held-out phrases than "
+        "on the test sentences: the held-out phrases are pieces of the same reviews as the "
+        "training phrases."
     )
     return text
 
