@@ -52,8 +52,8 @@ ARCHITECTURES = SOURCES / "04_cnn_architectures.py"
 RECURRENT = SOURCES / "07_rnn_lstm_gru.py"
 RECORDABLE = {  # per notebook, its records in the order the notebook trains them
     "04": ("plain_shallow", "plain_deep", "residual_deep"),
-    "07": ("gru", "bilstm", "cnn"),
     "06": ("regimes",),
+    "07": ("gru", "bilstm", "cnn"),
     "08": ("baseline", "proposed", "ablation"),
 }
 # notebook 06's regimes as the notebook names them -> the short name of their record
@@ -138,10 +138,9 @@ def record_plain_vs_residual(names: list[str], started: dict) -> int:
     """Notebook 04's three networks in full mode, by its own training cell, one at a time."""
     from helpers.results import save_recorded_run
 
-    runs = one_at_a_time(ARCHITECTURES, "histories[name] = helpers.fit(", "configs", names)
+    training = "histories[name] = helpers.fit("
+    runs = one_at_a_time(ARCHITECTURES, training, "configs", names, real="train_set")
     for name, label, (n_layers, residual), namespace, wall in runs:
-        if not namespace["train_set"].real:
-            raise SystemExit("not the real CIFAR-10: set COURSE_DATA_DIR to a folder that holds it")
         history = namespace["histories"][label]
         record = {
             **provenance("04", name, commit=started["commit"]),
@@ -169,10 +168,8 @@ def record_sentence_classifiers(names: list[str], started: dict) -> int:
     training cell, one at a time; each record also holds the bag-of-words baseline's accuracy."""
     from helpers.results import save_recorded_run
 
-    runs = one_at_a_time(RECURRENT, "histories, accuracies = {", "models", names)
+    runs = one_at_a_time(RECURRENT, "histories, accuracies = {", "models", names, real="test_set")
     for name, label, model, namespace, wall in runs:
-        if not namespace["test_set"].real:
-            raise SystemExit("not the real SST-2: set COURSE_DATA_DIR to a folder that holds it")
         history = namespace["histories"][label]
         record = {
             **provenance("07", name, commit=started["commit"]),
@@ -202,15 +199,18 @@ def record_sentence_classifiers(names: list[str], started: dict) -> int:
     return 0
 
 
-def one_at_a_time(source: Path, training: str, loop: str, names: list[str]):
+def one_at_a_time(source: Path, training: str, loop: str, names: list[str], real: str):
     """Run `source`'s code cells before its training cell (the first holding `training`), then
     the training cell once per entry of the dict `loop` it iterates over, with that dict cut to
     the one entry. After each: (record name, entry key, entry value, globals, wall seconds).
-    Record names follow the dict's order (RECORDABLE); entries not in `names` are skipped."""
+    Record names follow the dict's order (RECORDABLE); entries not in `names` are skipped.
+    Stops before training unless the data set called `real` is the real one."""
     *setup, cell = notebook_code(source, until=training)
     namespace: dict = {"__name__": "__main__"}
     for code in setup:
         exec(compile(code, str(source), "exec"), namespace)  # noqa: S102 - our own notebook
+    if not namespace[real].real:
+        raise SystemExit(f"{real} is a stand-in: set COURSE_DATA_DIR to the real data (README)")
     entries = dict(namespace[loop])
     notebook = source.name[:2]
     for name, (key, value) in zip(RECORDABLE[notebook], entries.items()):

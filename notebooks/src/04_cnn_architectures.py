@@ -1245,7 +1245,7 @@ if recorded:
     fig.suptitle("Training loss per epoch, plain vs residual: live and recorded full run")
     plt.show()
 
-# %% [markdown] slideshow={"slide_type": "subslide"}
+# %% [markdown]
 # What the recorded run says, written from its numbers:
 
 # %%

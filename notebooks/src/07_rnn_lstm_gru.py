@@ -878,7 +878,7 @@ if recorded:
     fig.suptitle("Sentence classifiers: validation accuracy per epoch, live and recorded full run")
     plt.show()
 
-# %% [markdown] slideshow={"slide_type": "subslide"}
+# %% [markdown]
 # What the recorded run says, written from its numbers:
 
 # %%
