@@ -143,10 +143,7 @@ def record_plain_vs_residual(names: list[str], started: dict) -> int:
     for name, label, (n_layers, residual), namespace, wall in runs:
         history = namespace["histories"][label]
         record = {
-            **provenance("04", name, commit=started["commit"]),
-            "date": started["date"],
-            "wall_s": round(wall, 1),
-            "model": label,
+            **started_record("04", name, started, wall, label),
             "config": {
                 "layers": n_layers,
                 "residual": residual,
@@ -172,10 +169,7 @@ def record_sentence_classifiers(names: list[str], started: dict) -> int:
     for name, label, model, namespace, wall in runs:
         history = namespace["histories"][label]
         record = {
-            **provenance("07", name, commit=started["commit"]),
-            "date": started["date"],
-            "wall_s": round(wall, 1),
-            "model": label,
+            **started_record("07", name, started, wall, label),
             "config": {
                 "train_sentences": len(namespace["train_set"]),
                 "val_sentences": len(namespace["val_set"]),
@@ -197,6 +191,13 @@ def record_sentence_classifiers(names: list[str], started: dict) -> int:
         print(f"{path.name}: test {record['final']['test_acc']:.2%} (bag-of-words "
               f"{namespace['bow_acc']:.2%}), {wall / 60:.1f} min", flush=True)  # fmt: skip
     return 0
+
+
+def started_record(notebook: str, name: str, started: dict, wall: float, model: str) -> dict:
+    """The provenance of a run that started with `started` (its commit and date), its wall
+    time and the model's name: the first entries of its record."""
+    record = provenance(notebook, name, commit=started["commit"])
+    return {**record, "date": started["date"], "wall_s": round(wall, 1), "model": model}
 
 
 def one_at_a_time(source: Path, training: str, loop: str, names: list[str], real: str):

@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     # results: recorded full-scale runs shown beside the live fast run
     "ResultsError": "results",
     "load_recorded_run": "results",
+    "load_recorded_runs": "results",
     "recorded_label": "results",
     # plotting: every figure with a title and axis labels
     "show_images": "plotting",
@@ -145,7 +146,7 @@ if TYPE_CHECKING:  # never run: the names above, imported, for IDEs and type che
         show_images,
         show_kernels,
     )
-    from .results import ResultsError, load_recorded_run, recorded_label
+    from .results import ResultsError, load_recorded_run, load_recorded_runs, recorded_label
     from .settings import Settings, SettingsError, get_settings, pick
     from .training import History, TrainingError, evaluate, fit, predict
     from .widgets import conv_explorer, kernel_editor

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,28 @@ def results_path(notebook: str, name: str, folder: str | os.PathLike | None = No
     return Path(folder or RESULTS_DIR) / f"{notebook}_{name}.json"
 
 
+def load_recorded_runs(
+    notebook: str,
+    names: Mapping[str, str] | Iterable[str],
+    folder: str | os.PathLike | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The recorded runs `names` of `notebook` that exist, in that order, keyed by their name or
+    by the label a mapping gives each name ({"gru": "GRU", ...}). Prints where they were made
+    (device, torch, date), or that there is none here.
+
+    Used by notebooks 04, 06, 07.
+    """
+    labels = names if isinstance(names, Mapping) else {name: name for name in names}
+    found = {label: load_recorded_run(notebook, name, folder) for name, label in labels.items()}
+    runs = {label: record for label, record in found.items() if record is not None}
+    if runs:
+        first = next(iter(runs.values()))
+        print(f"recorded full run: {first['device']}, torch {first['torch']}, {first['date']}")
+    else:
+        print("no recorded full run here (it lives in the course repository's notebooks/results/)")
+    return runs
+
+
 def load_recorded_run(
     notebook: str, name: str, folder: str | os.PathLike | None = None
 ) -> dict[str, Any] | None:
@@ -36,7 +59,7 @@ def load_recorded_run(
 
     A file that exists but is not a complete record stops with one message naming it.
 
-    Used by notebooks 04, 06, 07, 08.
+    Used by notebook 08.
     """
     path = results_path(notebook, name, folder)
     if not path.exists():

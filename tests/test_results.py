@@ -13,6 +13,7 @@ from helpers.results import (
     RESULTS_DIR,
     ResultsError,
     load_recorded_run,
+    load_recorded_runs,
     recorded_label,
     save_recorded_run,
 )
@@ -35,6 +36,17 @@ def _record(**changes) -> dict:
     }
     record.update(changes)
     return record
+
+
+def test_recorded_runs_keep_the_given_order_and_labels_and_skip_missing_ones(tmp_path, capsys):
+    for name in ("b", "a"):
+        save_recorded_run(_record(name=name), tmp_path)
+    runs = load_recorded_runs("99", {"a": "first", "missing": "never", "b": "second"}, tmp_path)
+    assert list(runs) == ["first", "second"] and runs["second"]["name"] == "b"
+    assert "Some CPU, 2 threads, torch 2.9.0, 2026-12-01 21:00 UTC" in capsys.readouterr().out
+    assert list(load_recorded_runs("99", ["b"], tmp_path)) == ["b"]
+    assert load_recorded_runs("98", ["a"], tmp_path) == {}
+    assert "no recorded full run here" in capsys.readouterr().out
 
 
 def test_round_trip_and_label(tmp_path):

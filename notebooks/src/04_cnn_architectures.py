@@ -1218,17 +1218,13 @@ helpers.check_true(
 
 # %%
 RECORDED = ["plain_shallow", "plain_deep", "residual_deep"]  # in the order of `configs`
-recorded = {key: helpers.load_recorded_run("04", key) for key in RECORDED}
-recorded = {key: record for key, record in recorded.items() if record is not None}
+recorded = helpers.load_recorded_runs("04", RECORDED)  # {record name: record}
 for record in recorded.values():
     print(f"{record['model']:22s} final training loss {record['final']['train_loss']:.3f} "
           f"({record['config']['epochs']} epochs, {record['wall_s'] / 60:.0f} min)")  # fmt: skip
 if recorded:
     any_record = next(iter(recorded.values()))
-    print(f"{any_record['config']['train_images']:,} images; {any_record['device']}, "
-          f"torch {any_record['torch']}, {any_record['date']}")  # fmt: skip
-else:
-    print("no recorded full run here (it lives in the course repository's notebooks/results/)")
+    print(f"{any_record['config']['train_images']:,} training images")
 
 # %% slideshow={"slide_type": "subslide"}
 if recorded:

@@ -529,8 +529,7 @@ RECORDED = {  # record name -> regime
     "all": "fine-tune all (backbone lr / 10)",
     "scratch": "from scratch",
 }
-recorded = {RECORDED[key]: helpers.load_recorded_run("06", key) for key in RECORDED}
-recorded = {regime: record for regime, record in recorded.items() if record is not None}
+recorded = helpers.load_recorded_runs("06", RECORDED)  # {regime: record}
 print(f"{'recorded regime':34s} {'trainable':>10s} {'best val acc':>13s} {'test acc':>9s}")
 for regime, record in recorded.items():
     final = record["final"]
@@ -539,10 +538,7 @@ for regime, record in recorded.items():
     )
 if recorded:
     any_record = next(iter(recorded.values()))
-    print(f"{any_record['config']['per_class']} images per class; {any_record['device']}, "
-          f"torch {any_record['torch']}, {any_record['date']}")  # fmt: skip
-else:
-    print("no recorded full run here (it lives in the course repository's notebooks/results/)")
+    print(f"{any_record['config']['per_class']} images per class")
 
 # %%
 if recorded:

@@ -841,8 +841,7 @@ if test_set.real and helpers.get_settings().fast:  # facts of the real data at t
 
 # %%
 RECORDED = {"gru": "GRU", "bilstm": "bidirectional LSTM", "cnn": "1-D CNN"}
-recorded = {RECORDED[key]: helpers.load_recorded_run("07", key) for key in RECORDED}
-recorded = {name: record for name, record in recorded.items() if record is not None}
+recorded = helpers.load_recorded_runs("07", RECORDED)  # {model name: record}
 print(
     f"{'recorded model':22} {'parameters':>10} {'best val acc':>13} {'test acc':>9} {'minutes':>8}"
 )
@@ -854,10 +853,7 @@ if recorded:
     any_record = next(iter(recorded.values()))
     recorded_bow = any_record["final"]["bow_test_acc"]
     print(f"{'bag-of-words (same run)':22} {'':>10} {'':>13} {recorded_bow:>9.3f}")
-    print(f"{any_record['config']['train_sentences']:,} training phrases; {any_record['device']}, "
-          f"torch {any_record['torch']}, {any_record['date']}")  # fmt: skip
-else:
-    print("no recorded full run here (it lives in the course repository's notebooks/results/)")
+    print(f"{any_record['config']['train_sentences']:,} training phrases")
 
 # %% slideshow={"slide_type": "subslide"}
 if recorded:
