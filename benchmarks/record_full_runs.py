@@ -113,11 +113,8 @@ def record_transfer_regimes(started: dict) -> int:
     for regime, (net, _, _, history) in namespace["regimes"].items():
         name = REGIMES[regime]
         record = {
-            **provenance("06", name, commit=started["commit"]),
-            "date": started["date"],
+            **started_record("06", name, started, wall, regime),
             "command": threads_prefix() + "python benchmarks/record_full_runs.py 06",
-            "wall_s": round(wall, 1),
-            "regime": regime,
             "config": {"per_class": namespace["PER_CLASS"], "epochs": len(history)},
             "history": list(history),
             "final": {
@@ -256,10 +253,7 @@ def record_assignment_run(namespace: dict, name: str, started: dict) -> dict:
     wall = time.perf_counter() - start
     params = sum(p.numel() for p in run.model.parameters())
     return {
-        **provenance("08", name, commit=started["commit"]),
-        "date": started["date"],
-        "wall_s": round(wall, 1),
-        "model": run.name,
+        **started_record("08", name, started, wall, run.name),
         "config": run.config,
         "history": list(run.history),
         "final": {
