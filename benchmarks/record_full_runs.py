@@ -14,6 +14,10 @@ Runs that can be recorded:
   shallow plain network, a deep plain network and the deep one's residual twin), trained by
   the notebook's own training cell on all 50,000 real CIFAR-10 training images, one network
   at a time, each saved as soon as it finishes.
+- 05 plain_lr0.05 / batchnorm_lr0.05 / ... / batchnorm_lr0.5: notebook 05's learning-rate
+  sweep (the small CNN without normalisation and with BatchNorm, SGD at three learning rates),
+  trained by the notebook's own training cell on 20,000 real CIFAR-10 training images and
+  scored on the 10,000 test images, one network at a time, each saved as soon as it finishes.
 - 06 regimes: notebook 06's four transfer regimes (frozen backbone, fine-tune layer3 + head,
   fine-tune all, from scratch) with 100 real Fashion-MNIST images per class, run by the
   notebook's own cells up to its results table; one file per regime (06_frozen, 06_top,
@@ -49,9 +53,12 @@ SOURCES = ROOT / "notebooks" / "src"
 ASSIGNMENT = SOURCES / "08_cifar10_assignment_solution.py"
 TRANSFER = SOURCES / "06_transfer_learning.py"
 ARCHITECTURES = SOURCES / "04_cnn_architectures.py"
+NORMALISATION = SOURCES / "05_batchnorm_dropout.py"
 RECURRENT = SOURCES / "07_rnn_lstm_gru.py"
 RECORDABLE = {  # per notebook, its records in the order the notebook trains them
     "04": ("plain_shallow", "plain_deep", "residual_deep"),
+    "05": ("plain_lr0.05", "batchnorm_lr0.05", "plain_lr0.2", "batchnorm_lr0.2", "plain_lr0.5")
+    + ("batchnorm_lr0.5",),
     "06": ("regimes",),
     "07": ("gru", "bilstm", "cnn"),
     "08": ("baseline", "proposed", "ablation"),
@@ -80,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     started = provenance(args.notebook, "")  # the commit and date the runs start from
     if args.notebook == "04":
         return record_plain_vs_residual(names, started)
+    if args.notebook == "05":
+        return record_learning_rate_sweep(names, started)
     if args.notebook == "06":
         return record_transfer_regimes(started)
     if args.notebook == "07":
@@ -157,6 +166,40 @@ def record_plain_vs_residual(names: list[str], started: dict) -> int:
     return 0
 
 
+def record_learning_rate_sweep(names: list[str], started: dict) -> int:
+    """Notebook 05's six sweep runs in full mode, by its own training cell, one at a time."""
+    from helpers import predict
+    from helpers.results import save_recorded_run
+
+    runs = one_at_a_time(NORMALISATION, "for norm, lr in SWEEP:", "SWEEP", names, real="train_set")
+    for name, (norm, lr), _, namespace, wall in runs:
+        history, model = namespace["sweep"][(norm, lr)], namespace["models"][(norm, lr)]
+        predicted, _ = predict(model, namespace["test_loader"], device=namespace["device"])
+        record = {
+            **started_record("05", name, started, wall, f"{norm}, lr={lr}"),
+            "config": {
+                "norm": norm,
+                "lr": lr,
+                "train_images": namespace["N_TRAIN"],
+                "test_images": namespace["N_VAL"],
+                "epochs": namespace["EPOCHS"],
+                "batch_size": namespace["bn_train"].batch_size,
+                "width": namespace["WIDTH"],
+            },
+            "history": [] if history is None else list(history),
+            "final": {  # a diverged run (loss NaN or inf) has no final loss or accuracy
+                "diverged": history is None,
+                "train_loss": None if history is None else history.last["train_loss"],
+                "test_acc": None if history is None else history.last["val_acc"],
+                "top_class_share": predicted.bincount(minlength=10).max().item() / len(predicted),
+            },
+        }
+        path = save_recorded_run(record)
+        print(f"{path.name}: final training loss {record['final']['train_loss']}, "
+              f"{wall / 60:.1f} min", flush=True)  # fmt: skip
+    return 0
+
+
 def record_sentence_classifiers(names: list[str], started: dict) -> int:
     """Notebook 07's three sequence classifiers on the whole SST-2 training split, by its own
     training cell, one at a time; each record also holds the bag-of-words baseline's accuracy."""
@@ -199,22 +242,24 @@ def started_record(notebook: str, name: str, started: dict, wall: float, model: 
 
 def one_at_a_time(source: Path, training: str, loop: str, names: list[str], real: str):
     """Run `source`'s code cells before its training cell (the first holding `training`), then
-    the training cell once per entry of the dict `loop` it iterates over, with that dict cut to
-    the one entry. After each: (record name, entry key, entry value, globals, wall seconds).
-    Record names follow the dict's order (RECORDABLE); entries not in `names` are skipped.
-    Stops before training unless the data set called `real` is the real one."""
+    the training cell once per entry of the dict (or list) `loop` it iterates over, with that
+    cut to the one entry. After each: (record name, entry key, entry value, globals, wall
+    seconds); a list's entry is its own key and value. Record names follow the loop's order
+    (RECORDABLE); entries not in `names` are skipped. Stops before training unless the data set
+    called `real` is the real one."""
     *setup, cell = notebook_code(source, until=training)
     namespace: dict = {"__name__": "__main__"}
     for code in setup:
         exec(compile(code, str(source), "exec"), namespace)  # noqa: S102 - our own notebook
     if not namespace[real].real:
         raise SystemExit(f"{real} is a stand-in: set COURSE_DATA_DIR to the real data (README)")
-    entries = dict(namespace[loop])
+    entries = namespace[loop]
+    pairs = list(entries.items()) if isinstance(entries, dict) else [(e, e) for e in entries]
     notebook = source.name[:2]
-    for name, (key, value) in zip(RECORDABLE[notebook], entries.items()):
+    for name, (key, value) in zip(RECORDABLE[notebook], pairs):
         if name not in names:
             continue
-        namespace[loop] = {key: value}
+        namespace[loop] = {key: value} if isinstance(entries, dict) else [key]
         start = time.perf_counter()
         exec(compile(cell, str(source), "exec"), namespace)  # noqa: S102 - our own notebook
         yield name, key, value, namespace, time.perf_counter() - start

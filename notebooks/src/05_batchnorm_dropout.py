@@ -732,13 +732,15 @@ print(f"{N_TRAIN} training images, {N_VAL} test images, {EPOCHS} epochs, width {
 
 # %% slideshow={"slide_type": "subslide"}
 LRS = [0.05, 0.2, 0.5]
+SWEEP = [(norm, lr) for lr in LRS for norm in ["none", "BatchNorm"]]  # 6 runs
 bn_train = cifar_loader(train_set.images[:N_TRAIN], train_set.labels[:N_TRAIN], batch_size=30)
-sweep, models = {}, {}
-for lr in LRS:
-    for norm in ["none", "BatchNorm"]:
-        helpers.seed_everything()
-        models[(norm, lr)] = small_cnn(norm)
-        sweep[(norm, lr)] = train_run(models[(norm, lr)], bn_train, EPOCHS, lr)
+sweep, models = {}, {}  # (norm, lr) -> training history, trained network
+
+# %%
+for norm, lr in SWEEP:
+    helpers.seed_everything()
+    models[(norm, lr)] = small_cnn(norm)
+    sweep[(norm, lr)] = train_run(models[(norm, lr)], bn_train, EPOCHS, lr)
 
 
 def final_train_loss(h: helpers.History | None) -> float:
