@@ -743,6 +743,7 @@ for norm, lr in SWEEP:
     sweep[(norm, lr)] = train_run(models[(norm, lr)], bn_train, EPOCHS, lr)
 
 
+# %%
 def final_train_loss(h: helpers.History | None) -> float:
     return math.inf if h is None else h.last["train_loss"]
 
