@@ -41,7 +41,7 @@ def offline_real(course_env, monkeypatch):
     yield
 
 
-CIFAR_LAYOUTS = ("cifar-10-binary.tar.gz", "cifar-10-batches-bin", "cifar-10-batches-py")
+CIFAR_LAYOUTS = ("cifar-10-binary.tar.gz", "cifar-10-batches-bin")
 
 
 def test_cifar10_test_set_has_1000_images_per_class():
