@@ -116,8 +116,8 @@ def _naive_bayes_accuracy(train, test, bigrams: bool) -> float:
 
 def test_sentiment_standin_needs_word_order(offline_empty):
     train, test = (
-        load_sentiment("uci", "train", fast=True),
-        load_sentiment("uci", "test", fast=True),
+        load_sentiment("sst2", "train", fast=True),
+        load_sentiment("sst2", "test", fast=True),
     )
     assert (len(train), len(test)) == (2_000, 500)
     assert train.class_counts() == {"negative": 1_000, "positive": 1_000}

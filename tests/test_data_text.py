@@ -28,31 +28,19 @@ def text_dir(course_env, tmp_path, monkeypatch):
     yield data / "text"
 
 
-def write_uci(text_dir, per_file: int = 10) -> dict[str, int]:
-    """Three files of `sentence<TAB>label`; some sentences hold a TAB or quotes themselves."""
-    folder = text_dir / "uci_sentiment_labelled_sentences"
+def write_sst2(text_dir, per_split: dict[str, int]) -> dict[str, int]:
+    """SST-2's train.tsv / test.tsv; some sentences hold a TAB or quotes themselves."""
+    folder = text_dir / "sst2"
     folder.mkdir()
     truth = {}
-    for name in ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"):
-        lines = []
-        for i in range(per_file):
-            sentence = f'{name[:4]} "review\t{i}'  # an inner TAB: split on the LAST one
+    for split, n in per_split.items():
+        lines = ["sentence\tlabel"]
+        for i in range(n):
+            sentence = f'{split} "review\t{i}'  # an inner TAB: split on the LAST one
             truth[sentence] = i % 2
             lines.append(f"{sentence}\t{i % 2}")
-        (folder / name).write_text("\n".join(lines) + "\n")
+        (folder / f"{split}.tsv").write_text("\n".join(lines) + "\n")
     return truth
-
-
-def test_uci_splits_on_the_last_tab_with_a_fixed_stratified_split(text_dir):
-    truth = write_uci(text_dir)
-    train, test = load_sentiment("uci", "train"), load_sentiment("uci", "test")
-    assert isinstance(train, TextSet) and train.classes == ["negative", "positive"]
-    assert (len(train), len(test)) == (24, 6)
-    assert test.class_counts() == {"negative": 3, "positive": 3}
-    for part in (train, test):
-        assert [truth[s] for s in part.sentences] == part.labels.tolist()
-    assert not set(train.sentences) & set(test.sentences)
-    assert load_sentiment("uci", "test").sentences == test.sentences  # fixed
 
 
 def test_sst2_reads_header_and_both_files(text_dir):
@@ -61,58 +49,62 @@ def test_sst2_reads_header_and_both_files(text_dir):
     (folder / "train.tsv").write_text("sentence\tlabel\na fine film \t1\na dull one \t0\n")
     (folder / "test.tsv").write_text("sentence\tlabel\nlovely \t1\n")
     train = load_sentiment("sst2", "train")
+    assert isinstance(train, TextSet) and train.classes == ["negative", "positive"]
     assert train.sentences == ["a fine film", "a dull one"] and train.labels.tolist() == [1, 0]
     assert load_sentiment("sst2", "test").sentences == ["lovely"]
+    assert load_sentiment().sentences == train.sentences  # sst2 and train are the defaults
 
 
-def test_rt_polarity_reads_both_files_and_old_encodings(text_dir):
-    folder = text_dir / "rt-polaritydata"
-    folder.mkdir()
-    (folder / "rt-polarity.pos").write_bytes("".join(f"good {i} .\n" for i in range(10)).encode())
-    (folder / "rt-polarity.neg").write_bytes(
-        "".join(f"bad {i} caf\xe9 .\n" for i in range(10)).encode("cp1252")
-    )
-    train, test = load_sentiment("rt", "train"), load_sentiment("rt", "test")
-    assert (len(train), len(test)) == (16, 4)
-    everything = train.sentences + test.sentences
-    assert "bad 0 caf\xe9 ." in everything
-    labels = dict(zip(everything, train.labels.tolist() + test.labels.tolist()))
-    assert all(labels[s] == s.startswith("good") for s in everything)
+def test_sst2_splits_each_line_on_its_last_tab(text_dir):
+    truth = write_sst2(text_dir, {"train": 10, "test": 6})
+    train, test = load_sentiment("sst2", "train"), load_sentiment("sst2", "test")
+    assert (len(train), len(test)) == (10, 6)
+    for part in (train, test):
+        assert [truth[s] for s in part.sentences] == part.labels.tolist()
 
 
 def test_fast_mode_subset_is_fixed_and_balanced(course_env, text_dir, monkeypatch):
-    write_uci(text_dir, per_file=1000)
+    write_sst2(text_dir, {"train": 2_400, "test": 600})
     course_env(COURSE_FAST="1")
-    train = load_sentiment("uci", "train")
+    train = load_sentiment("sst2", "train")
     assert len(train) == 2_000 and train.class_counts() == {"negative": 1000, "positive": 1000}
-    assert load_sentiment("uci", "train").sentences == train.sentences
+    assert load_sentiment("sst2", "train").sentences == train.sentences
     assert "2,000 of 2,400 sentences (fast mode, class-balanced)" in train.source
+    assert len(load_sentiment("sst2", "test")) == 500
 
 
 def test_bad_sentiment_files_name_the_file(text_dir):
-    folder = text_dir / "uci_sentiment_labelled_sentences"
-    write_uci(text_dir)
-    (folder / "imdb_labelled.txt").write_text("fine\t1\nbroken line without label\n")
-    with pytest.raises(DataError, match=r"imdb_labelled\.txt, line 2"):
-        load_sentiment("uci")
-    (folder / "imdb_labelled.txt").write_text("fine\t7\n")
-    with pytest.raises(DataError, match=r"imdb_labelled\.txt, line 1: the label '7'"):
-        load_sentiment("uci")
-    (folder / "imdb_labelled.txt").write_text("fine\t1\n")
-    (folder / "yelp_labelled.txt").unlink()
-    with pytest.raises(DataError, match=r"yelp_labelled\.txt is missing"):
-        load_sentiment("uci")
-    (text_dir / "sst2").mkdir()
-    (text_dir / "sst2" / "train.tsv").write_text("text,label\n")
+    folder = text_dir / "sst2"
+    write_sst2(text_dir, {"train": 4, "test": 2})
+    (folder / "train.tsv").write_text("sentence\tlabel\nfine\t1\nbroken line without label\n")
+    with pytest.raises(DataError, match=r"train\.tsv, line 3"):
+        load_sentiment("sst2")
+    (folder / "train.tsv").write_text("sentence\tlabel\nfine\t7\n")
+    with pytest.raises(DataError, match=r"train\.tsv, line 2: the label '7'"):
+        load_sentiment("sst2")
+    (folder / "test.tsv").unlink()
+    with pytest.raises(DataError, match=r"test\.tsv is missing"):
+        load_sentiment("sst2", "test")
+    (folder / "train.tsv").write_text("text,label\n")
     with pytest.raises(DataError, match=r"train\.tsv does not start with the header"):
         load_sentiment("sst2")
 
 
 def test_unknown_corpus_and_split(text_dir):
-    with pytest.raises(DataError, match="uci, sst2, rt"):
+    with pytest.raises(DataError, match=r"Unknown sentiment corpus 'imdb'.* known names are: sst2"):
         load_sentiment("imdb")
     with pytest.raises(DataError, match="split='dev'"):
-        load_sentiment("uci", "dev")
+        load_sentiment("sst2", "dev")
+
+
+@pytest.mark.parametrize("corpus", ["uci", "rt"])
+def test_corpora_no_longer_read_are_refused_with_the_known_names(text_dir, corpus):
+    for old in ("uci_sentiment_labelled_sentences", "rt-polaritydata"):  # folders no longer read
+        (text_dir / old).mkdir()
+    with pytest.raises(
+        DataError, match=rf"^Unknown sentiment corpus '{corpus}'; the known names are: sst2\.$"
+    ):
+        load_sentiment(corpus)
 
 
 def test_shakespeare_from_the_data_dir(course_env, text_dir, monkeypatch):
@@ -189,17 +181,10 @@ def _announced(loader) -> str:
 
 
 def test_damaged_corpora_stop_with_one_message_naming_file_and_line(text_dir):
-    folder = text_dir / "rt-polaritydata"
-    folder.mkdir()
-    (folder / "rt-polarity.pos").write_text("good .\n" * 10)
-    (folder / "rt-polarity.neg").write_text("\n\n")  # emptied: would give a one-class set
-    with pytest.raises(DataError, match=r"rt-polarity\.neg holds no sentences"):
-        load_sentiment("rt")
-    write_uci(text_dir)
-    (text_dir / "uci_sentiment_labelled_sentences" / "amazon_cells_labelled.txt").write_text("")
-    with pytest.raises(DataError, match=r"amazon_cells_labelled\.txt holds no sentences"):
-        load_sentiment("uci")
     (text_dir / "sst2").mkdir()
+    (text_dir / "sst2" / "test.tsv").write_text("\n\n")  # emptied
+    with pytest.raises(DataError, match=r"test\.tsv holds no sentences; restore"):
+        load_sentiment("sst2", "test")
     (text_dir / "sst2" / "train.tsv").write_text("sentence\tlabel\nfine\t1\nno tab here 1\n")
     with pytest.raises(DataError, match=r"train\.tsv, line 3: no TAB between sentence and label"):
         load_sentiment("sst2")
@@ -213,9 +198,3 @@ def test_text_that_is_not_utf8_is_refused_not_guessed(text_dir):
     (text_dir / "sst2" / "train.tsv").write_bytes(b"sentence\tlabel\ncaf\xe9\t1\n")  # latin-1
     with pytest.raises(DataError, match=r"train\.tsv is not UTF-8 text \(byte 0xe9 at offset 18\)"):
         load_sentiment("sst2")
-    folder = text_dir / "rt-polaritydata"
-    folder.mkdir()
-    (folder / "rt-polarity.pos").write_text("good .\n" * 10)
-    (folder / "rt-polarity.neg").write_bytes(b"bad \x81 .\n" * 10)  # 0x81: not cp1252 either
-    with pytest.raises(DataError, match=r"rt-polarity\.neg is not UTF-8 nor cp1252 text"):
-        load_sentiment("rt")

@@ -147,7 +147,7 @@ def test_unreadable_data_folder_names_it_and_says_what_to_do(env, monkeypatch):
     loaders = {
         "cifar10": lambda: load_cifar10("test"),
         "mnist": lambda: load_mnist("test"),
-        "sentiment": lambda: load_sentiment("uci"),
+        "sentiment": lambda: load_sentiment("sst2"),
         "shakespeare": load_shakespeare,
         "pretrained": lambda: load_pretrained_cifar_resnet(20),
     }
@@ -222,7 +222,7 @@ def test_data_dir_that_is_a_file_is_one_message(course_env, env, tmp_path, monke
     afile = tmp_path / "data.txt"
     afile.write_text("not a folder")
     course_env(COURSE_DATA_DIR=str(afile))
-    for loader in (load_cifar10, load_shakespeare, lambda: load_sentiment("uci")):
+    for loader in (load_cifar10, load_shakespeare, lambda: load_sentiment("sst2")):
         with pytest.raises(DataError, match=r"data\.txt is a file, not a folder"):
             loader()
 
@@ -235,7 +235,7 @@ def test_fast_must_be_true_false_or_none(env, bad):
     with pytest.raises(TypeError, match=r"fast must be True, False or None, got .*"):
         load_cifar10("test", fast=bad)
     with pytest.raises(TypeError, match=r"fast must be True, False or None"):
-        load_sentiment("uci", fast=bad)
+        load_sentiment("sst2", fast=bad)
 
 
 def test_dataset_name_that_is_not_a_string(env):

@@ -1,8 +1,8 @@
 """The image datasets, one `ImageSpec` each in `IMAGE_DATASETS` (read by the loaders,
 `DATASET_NAMES`, `where_from` and the stand-ins), and the photos bundled with scikit-image.
 A split is read by the first layout `find_files` finds (through the decoded-data cache; fast
-mode keeps a fixed class-balanced subset); without files it is downloaded through torchvision
-(unless offline), else generated as the spec's stand-in; either way announced in one line."""
+mode keeps a fixed class-balanced subset); without files it is downloaded by the spec's
+`download` (unless offline), else generated as the spec's stand-in; announced in one line."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
                    "ship", "truck"]  # fmt: skip
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz"  # the official binary version, read from the tar
+CIFAR10_URL = f"https://www.cs.toronto.edu/~kriz/{CIFAR10_ARCHIVE}"
+CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"  # published; 170,052,171 bytes
 MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                          "Shirt", "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
@@ -63,7 +66,7 @@ class ImageSpec:
     std: tuple[float, ...]
     sizes: dict[str, int]  # split -> size of the real split (and of a full-mode stand-in)
     layouts: tuple[Layout, ...]  # where the files may be, tried in this order
-    torchvision: tuple[str, str]  # (dataset class, the folder its download creates)
+    download: Callable[[Path], None]  # (download folder) -> None: the files appear complete
     standin: Callable[[str, int, int], tuple[Tensor, Tensor]]  # (split, n, seed) -> arrays
     hint: str  # where the real files go, for the stand-in's announcement
 
@@ -78,25 +81,24 @@ IMAGE_DATASETS = (
         sizes={"train": 50_000, "test": 10_000},
         layouts=(
             Layout("cifar-10-batches-bin", readers.CIFAR_BIN, readers.read_cifar_bin),
-            Layout("", {s: ["cifar-10-binary.tar.gz"] for s in readers.CIFAR_BIN},
+            Layout("", {s: [CIFAR10_ARCHIVE] for s in readers.CIFAR_BIN},
                    readers.read_cifar_archive),
-            Layout("cifar-10-batches-py", readers.CIFAR_PY, readers.read_cifar_pickles),
         ),
-        torchvision=("CIFAR10", "cifar-10-batches-py"),
+        download=lambda root: src.fetch_url(CIFAR10_URL, root / CIFAR10_ARCHIVE, "md5", CIFAR10_MD5),
         standin=standins.cifar_like,
-        hint="cifar-10-batches-bin/, cifar-10-binary.tar.gz or cifar-10-batches-py/",
+        hint=f"cifar-10-batches-bin/ or {CIFAR10_ARCHIVE}",
     ),
     ImageSpec(
         "mnist", "MNIST", MNIST_CLASSES, (0.1307,), (0.3081,), MNIST_SIZES,
         layouts=(Layout("MNIST/raw", readers.IDX, partial(readers.read_idx, md5=readers.MNIST_MD5)),),
-        torchvision=("MNIST", "MNIST"),
+        download=lambda root: _torchvision("MNIST", root),
         standin=standins.mnist_like,
         hint="MNIST/raw/*-ubyte.gz (torchvision's layout)",
     ),
     ImageSpec(
         "fashion_mnist", "Fashion-MNIST", FASHION_MNIST_CLASSES, (0.2860,), (0.3530,), MNIST_SIZES,
         layouts=(Layout("FashionMNIST/raw", readers.IDX, readers.read_idx), DEBIAN_FASHION_MNIST),
-        torchvision=("FashionMNIST", "FashionMNIST"),
+        download=lambda root: _torchvision("FashionMNIST", root),
         standin=standins.fashion_like,
         hint="FashionMNIST/raw/*-ubyte.gz (or install Debian's dataset-fashion-mnist)",
     ),
@@ -143,7 +145,7 @@ def load_dataset(name: str, split: str = "train", fast: bool | None = None) -> I
     if found is None and get_settings().offline:
         return _standin(spec, split, fast, "offline mode and no files in the data directory")
     if found is None:
-        failure = src.download(spec.name, partial(_download, spec, split))
+        failure = src.download(spec.name, spec.download)
         if failure is not None:
             reason = f"not in the data directory; download failed: {failure}"
             return _standin(spec, split, fast, reason)
@@ -268,17 +270,15 @@ def _read(layout: Layout, paths: list[Path], split: str, keep: int | None) -> di
     return {"images": images[index].contiguous(), "labels": labels[index], "total": total}
 
 
-def _download(spec: ImageSpec, split: str, root: Path) -> None:
-    """Download through torchvision into a staging folder in `root`, then move the result into
-    place, so that the files appear only once complete."""
+def _torchvision(folder: str, root: Path) -> None:
+    """Download torchvision's dataset `folder` (its class name, and the folder it creates) into a
+    staging folder in `root`, then move it into place, so the files appear only once complete.
+    The download fetches both splits; only the smaller test split is then decoded."""
     import torchvision.datasets
 
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".download-{spec.name}-"))
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".download-{folder}-"))
     try:
-        dataset_class, folder = spec.torchvision
-        getattr(torchvision.datasets, dataset_class)(
-            str(staging), train=split == "train", download=True
-        )
+        getattr(torchvision.datasets, folder)(str(staging), train=False, download=True)
         if not (root / folder).exists():
             (staging / folder).replace(root / folder)
     finally:

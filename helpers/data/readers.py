@@ -1,14 +1,11 @@
-"""Readers of the image file formats: CIFAR-10's binary version (a folder or the .tar.gz), the
-python batches torchvision downloads (unpickled without running code from the file), and the
-idx files of MNIST and Fashion-MNIST (gzip-compressed or plain). Each gives (images uint8
+"""Readers of the image file formats: CIFAR-10's binary version (a folder or the .tar.gz) and
+the idx files of MNIST and Fashion-MNIST (gzip-compressed or plain). Each gives (images uint8
 (N, C, H, W), labels int64 (N,)) for the files of one split; full-size files must have their
 published md5, smaller ones (partial copies, as in the tests) are checked for structure only."""
 
 from __future__ import annotations
 
 import gzip
-import io
-import pickle
 import tarfile
 import zlib
 from pathlib import Path
@@ -22,7 +19,6 @@ from .sources import DataError, check_hash
 CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then the R, G and B planes, row-major
 CIFAR_BATCH = 10_000  # records in a full-size batch file
 CIFAR_BIN = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
-CIFAR_PY = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 IDX = {  # split -> (images, labels) files; the same names for MNIST and Fashion-MNIST
     "train": ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"],
     "test": ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"],
@@ -30,7 +26,7 @@ IDX = {  # split -> (images, labels) files; the same names for MNIST and Fashion
 IDX_FULL = {"train": 60_000, "t10k": 10_000}  # entries of the full-size idx files
 
 # Published md5s of the full-size files (CIFAR-10 binary version: checked against the verified
-# copy; python version: the values torchvision checks; MNIST: of the *uncompressed* files).
+# copy; MNIST: of the *uncompressed* files).
 CIFAR_MD5 = {
     "data_batch_1.bin": "5dd7e06a14cb22eb9f671a540d1b7c25",
     "data_batch_2.bin": "5ea93a67294ea407fff1d09f752e9692",
@@ -38,12 +34,6 @@ CIFAR_MD5 = {
     "data_batch_4.bin": "ae636b3ba5c66a11e91e8cb52e771fcb",
     "data_batch_5.bin": "53f37980c15c3d472c316c40844f3f0d",
     "test_batch.bin": "803d5f7f4d78ea53de84dbe85f74fb6d",
-    "data_batch_1": "c99cafc152244af753f735de768cd75f",
-    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
-    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
-    "data_batch_4": "634d18415352ddfa80567beed471001a",
-    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
-    "test_batch": "40351d587109b95175f43aff81a1287e",
 }
 MNIST_MD5 = {
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
@@ -91,28 +81,6 @@ def read_cifar_archive(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
     return _stack([_records(found[m], f"{archive}:{m}", m) for m in members])
 
 
-def read_cifar_pickles(paths: list[Path], split: str) -> tuple[Tensor, Tensor]:
-    """torchvision's python batches (`cifar-10-batches-py/*`), unpickled by `_ArraysOnly`."""
-    parts = []
-    for path in paths:
-        raw = path.read_bytes()
-        try:
-            entry = _ArraysOnly(io.BytesIO(raw), encoding="latin1").load()
-            images = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-            labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
-        except Exception as e:
-            raise DataError(
-                f"{path} is not a readable CIFAR-10 python batch ({type(e).__name__}: {e}). "
-                f"{_CIFAR_AGAIN}"
-            ) from e
-        if len(labels) != len(images) or (len(labels) and labels.max() > 9):
-            raise DataError(f"{path} has labels that do not match its images. {_CIFAR_AGAIN}")
-        if len(images) == CIFAR_BATCH and path.name in CIFAR_MD5:
-            check_hash(raw, "md5", CIFAR_MD5[path.name], path, _CIFAR_AGAIN)
-        parts.append((images, labels))
-    return _stack(parts)
-
-
 def read_idx(paths: list[Path], split: str, md5: dict | None = None) -> tuple[Tensor, Tensor]:
     """An idx images file (N, H, W) and its labels file (N,); full-size files are checked
     against `md5` (MNIST's; Fashion-MNIST has the same file names, other contents)."""
@@ -150,26 +118,6 @@ def _stack(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[Tensor, Tensor]:
     images = np.ascontiguousarray(np.concatenate([p[0] for p in parts]))
     labels = np.concatenate([p[1] for p in parts]).astype(np.int64)
     return torch.from_numpy(images), torch.from_numpy(labels)
-
-
-class _ArraysOnly(pickle.Unpickler):
-    """Unpickles what a CIFAR-10 python batch holds (dicts, lists, strings, numbers and numpy
-    arrays) and refuses every other global, so a crafted file cannot run code when read."""
-
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("_codecs", "encode"),  # how protocol 2 stores bytes
-    }
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(
-                f"it refers to {module}.{name}, which a CIFAR batch never does"
-            )
-        return super().find_class(module, name)
 
 
 def _idx(path: Path, ndim: int, md5: dict[str, str]) -> np.ndarray:

@@ -1,6 +1,6 @@
-"""The containers every loader returns (`ImageSet`, `TextSet`), the fixed ways the course picks
-part of a set (`balanced_pick`, `stratified_split`), and `normalize`, the one per-channel
-standardisation used by `ImageSet`, `DeviceLoader`, `CifarResNet` and the plots."""
+"""The containers every loader returns (`ImageSet`, `TextSet`), the fixed way the course picks
+part of a set (`balanced_pick`), and `normalize`, the one per-channel standardisation used by
+`ImageSet`, `DeviceLoader`, `CifarResNet` and the plots."""
 
 from __future__ import annotations
 
@@ -152,18 +152,6 @@ def balanced_pick(labels: Tensor, total: int, seed: int | None = None) -> Tensor
         taken[picked] = True
         picked = torch.cat([picked, order[~taken[order]][: total - len(picked)]])
     return torch.sort(picked).values
-
-
-def stratified_split(labels: Tensor, fraction: float, seed: int) -> tuple[Tensor, Tensor]:
-    """(train, test) indices, each sorted: the test part holds `fraction` of each class (rounded),
-    drawn with `seed`, class after class (the fixed split of corpora published without one)."""
-    generator = torch.Generator().manual_seed(seed)
-    is_test = torch.zeros(len(labels), dtype=torch.bool)
-    for c in range(int(labels.max()) + 1):
-        members = torch.nonzero(labels == c).flatten()
-        members = members[torch.randperm(len(members), generator=generator)]
-        is_test[members[: round(len(members) * fraction)]] = True
-    return torch.nonzero(~is_test).flatten(), torch.nonzero(is_test).flatten()
 
 
 def normalize(x: Tensor, mean: Stats, std: Stats) -> Tensor:

@@ -1,6 +1,6 @@
 """Text corpora: tiny Shakespeare (character models) and sentence sentiment (sequence models).
-`CORPORA` has one entry per sentiment corpus (its folder and its reader); `load_sentiment`,
-`SENTIMENT_CORPORA` and `where_from` read it."""
+`CORPORA` has one entry per sentiment corpus (its folder and its reader; SST-2 is the one the
+course uses); `load_sentiment`, `SENTIMENT_CORPORA` and `where_from` read it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 from ..settings import get_settings
 from . import sources as src
 from . import standins
-from .sets import TextSet, balanced_pick, stratified_split
+from .sets import TextSet, balanced_pick
 from .sources import DataError, announce, permission_errors_explained
 
 SHAKESPEARE_PATH = "text/tinyshakespeare/input.txt"
@@ -27,8 +27,7 @@ SHAKESPEARE_FAST_CHARS = 200_000
 SENTIMENT_CLASSES = ["negative", "positive"]
 SENTIMENT_FAST = {"train": 2_000, "test": 500}
 SENTIMENT_STANDIN_FULL = {"train": 8_000, "test": 2_000}
-TEST_FRACTION = 0.2  # for the corpora published without a split (uci, rt)
-SPLIT_SEED = 0  # the fixed split and fast subset never change with COURSE_SEED
+SPLIT_SEED = 0  # the fast subset never changes with COURSE_SEED
 
 Sentences = tuple[list[str], list[int], Path]  # sentences, labels 0/1, the file or folder
 
@@ -68,11 +67,10 @@ def load_shakespeare(fast: bool | None = None) -> str:
 
 
 @permission_errors_explained()
-def load_sentiment(corpus: str = "uci", split: str = "train", fast: bool | None = None) -> TextSet:
-    """Sentences labelled negative (0) / positive (1) from `corpus` ("uci", "sst2", "rt").
-
-    uci and rt have a fixed stratified 80/20 train/test split; sst2 uses its train.tsv and
-    test.tsv. Fast mode: a fixed class-balanced subset (2,000 train / 500 test).
+def load_sentiment(corpus: str = "sst2", split: str = "train", fast: bool | None = None) -> TextSet:
+    """Sentences labelled negative (0) / positive (1) from `corpus` (see SENTIMENT_CORPORA: only
+    "sst2", SST-2's train.tsv and test.tsv). Fast mode: a fixed class-balanced subset (2,000
+    train / 500 test).
 
     Used by notebook 07.
     """
@@ -107,23 +105,6 @@ def load_sentiment(corpus: str = "uci", split: str = "train", fast: bool | None 
     return TextSet(sentences, labels, list(SENTIMENT_CLASSES), announce(line), name)
 
 
-def _read_uci(folder: Path, split: str) -> Sentences:
-    """Three files of `sentence<TAB>label`, split on the LAST tab (some sentences hold tabs)."""
-    names = ("amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt")
-    pairs = [pair for name in names for pair in _labelled_lines(_file(folder / name))]
-    return *_fixed_split([s for s, _ in pairs], [label for _, label in pairs], split), folder
-
-
-def _read_rt(folder: Path, split: str) -> Sentences:
-    """One sentence a line, negatives and positives in two files (once in cp1252)."""
-    sentences, labels = [], []
-    for name, label in (("rt-polarity.neg", 0), ("rt-polarity.pos", 1)):
-        lines = [s.strip() for _, s in _lines(_file(folder / name), legacy="cp1252")]
-        sentences += lines
-        labels += [label] * len(lines)
-    return *_fixed_split(sentences, labels, split), folder
-
-
 def _read_sst2(folder: Path, split: str) -> Sentences:
     """SST-2: `train.tsv` / `test.tsv`, a header `sentence<TAB>label`, one example a line."""
     path = _file(folder / f"{split}.tsv")
@@ -141,22 +122,12 @@ class Corpus(NamedTuple):
     read: Callable[[Path, str], Sentences]  # (its folder, split) -> the split's sentences
 
 
-CORPORA = {
-    "uci": Corpus("uci_sentiment_labelled_sentences", _read_uci),
-    "sst2": Corpus("sst2", _read_sst2),
-    "rt": Corpus("rt-polaritydata", _read_rt),
-}
+CORPORA = {"sst2": Corpus("sst2", _read_sst2)}
 SENTIMENT_CORPORA = tuple(CORPORA)
 
 
 def _download_shakespeare(root: Path) -> None:
     src.fetch_url(SHAKESPEARE_URL, root / SHAKESPEARE_PATH, "md5", SHAKESPEARE_MD5)
-
-
-def _fixed_split(sentences: list[str], labels: list[int], split: str) -> tuple[list, list]:
-    train, test = stratified_split(torch.tensor(labels), TEST_FRACTION, SPLIT_SEED)
-    keep = (train if split == "train" else test).tolist()
-    return [sentences[i] for i in keep], [labels[i] for i in keep]
 
 
 def _file(path: Path) -> Path:
@@ -165,12 +136,10 @@ def _file(path: Path) -> Path:
     return path
 
 
-def _labelled_lines(
-    path: Path, lines: list[tuple[int, str]] | None = None
-) -> Iterator[tuple[str, int]]:
-    """(sentence, label) for each `sentence<TAB>label` line; a line without a TAB or with a
-    label other than 0 or 1 stops with a message naming the file and the line."""
-    for i, line in _lines(path) if lines is None else lines:
+def _labelled_lines(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[str, int]]:
+    """(sentence, label) for each `sentence<TAB>label` line of `path`; a line without a TAB or
+    with a label other than 0 or 1 stops with a message naming the file and the line."""
+    for i, line in lines:
         if "\t" not in line:
             raise DataError(
                 f"{path}, line {i}: no TAB between sentence and label; restore the original file."
@@ -184,29 +153,22 @@ def _labelled_lines(
         yield sentence.strip(), int(label)
 
 
-def _lines(path: Path, legacy: str | None = None) -> list[tuple[int, str]]:
+def _lines(path: Path) -> list[tuple[int, str]]:
     """(line number, line) for every non-blank line; an empty file is an error naming it."""
-    text = _decode(path.read_bytes(), path, legacy)
+    text = _decode(path.read_bytes(), path)
     kept = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
     if not kept:
         raise DataError(f"{path} holds no sentences; restore the original file.")
     return kept
 
 
-def _decode(raw: bytes, path: Path, legacy: str | None = None) -> str:
-    """`raw` as UTF-8 text, else as `legacy` (the one other encoding a corpus was published in);
-    other bytes stop with a message naming the file and the offset, never a silent guess."""
+def _decode(raw: bytes, path: Path) -> str:
+    """`raw` as UTF-8 text; other bytes stop with a message naming the file and the offset,
+    never a silent guess."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        utf8_error = e
-    if legacy is not None:
-        try:
-            return raw.decode(legacy)
-        except UnicodeDecodeError:
-            pass
-    also = f" nor {legacy}" if legacy else ""
-    raise DataError(
-        f"{path} is not UTF-8{also} text (byte 0x{raw[utf8_error.start]:02x} at offset "
-        f"{utf8_error.start:,}); restore the original file or save it as UTF-8."
-    )
+        raise DataError(
+            f"{path} is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start:,}); "
+            "restore the original file or save it as UTF-8."
+        ) from None
