@@ -26,6 +26,10 @@ Runs that can be recorded:
   1-D CNN) trained by the notebook's own training cell on every SST-2 training phrase but the
   2,000 held out for validation, one at a time, each saved as soon as it finishes; each record
   also holds the bag-of-words baseline's test accuracy from the same run.
+- 09 readers: notebook 09's two strip readers (the decoder without and with attention), run by
+  the notebook's own cells in full mode (60,000 training strips of real MNIST digits, 20
+  epochs) up to its results table; one file per reader (09_no_attention, 09_attention), both
+  from the same run (`wall_s` is the whole run's).
 - 08 baseline / proposed / ablation: notebook 08's three models, trained by the solution
   notebook's own code (its cells up to the training function are run here, hidden checks
   included), on 45,000 / 5,000 / 10,000 real CIFAR-10 images.
@@ -55,6 +59,7 @@ TRANSFER = SOURCES / "06_transfer_learning.py"
 ARCHITECTURES = SOURCES / "04_cnn_architectures.py"
 NORMALISATION = SOURCES / "05_batchnorm_dropout.py"
 RECURRENT = SOURCES / "07_rnn_lstm_gru.py"
+READERS = SOURCES / "09_cnn_rnn_sequences.py"
 RECORDABLE = {  # per notebook, its records in the order the notebook trains them
     "04": ("plain_shallow", "plain_deep", "residual_deep"),
     "05": ("plain_lr0.05", "batchnorm_lr0.05", "plain_lr0.2", "batchnorm_lr0.2", "plain_lr0.5")
@@ -62,7 +67,10 @@ RECORDABLE = {  # per notebook, its records in the order the notebook trains the
     "06": ("regimes",),
     "07": ("gru", "bilstm", "cnn"),
     "08": ("baseline", "proposed", "ablation"),
+    "09": ("readers",),
 }
+# notebook 09's two decoders as the notebook names them -> the short name of their record
+READER_NAMES = {"no attention": "no_attention", "attention": "attention"}
 # notebook 06's regimes as the notebook names them -> the short name of their record
 REGIMES = {
     "frozen backbone, new head": "frozen",
@@ -93,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         return record_transfer_regimes(started)
     if args.notebook == "07":
         return record_sentence_classifiers(names, started)
+    if args.notebook == "09":
+        return record_sequence_readers(started)
     namespace = notebook_namespace(ASSIGNMENT, until="train_function")
     if not namespace["REAL_DATA"]:
         raise SystemExit("not the real CIFAR-10: set COURSE_DATA_DIR to a folder that holds it")
@@ -136,6 +146,42 @@ def record_transfer_regimes(started: dict) -> int:
         }
         path = save_recorded_run(record)
         print(f"{path.name}: test {record['final']['test_acc']:.2%}", flush=True)
+    print(f"whole run {wall / 60:.1f} min", flush=True)
+    return 0
+
+
+def record_sequence_readers(started: dict) -> int:
+    """Run notebook 09 up to its results table in full mode; one record per reader."""
+    from helpers.results import save_recorded_run
+
+    start = time.perf_counter()
+    namespace = notebook_namespace(READERS, until="table[name] = {")
+    wall = time.perf_counter() - start
+    if not namespace["real"]:
+        raise SystemExit("not the real MNIST: set COURSE_DATA_DIR to a folder that holds it")
+    for label, model in namespace["models"].items():
+        losses = namespace["curves"][label]
+        record = {
+            **started_record("09", READER_NAMES[label], started, wall, label),
+            "command": threads_prefix() + "python benchmarks/record_full_runs.py 09",
+            "config": {
+                "train_strips": namespace["n_train"],
+                "test_strips": namespace["n_test"],
+                "epochs": namespace["epochs"],
+                **namespace["size"],
+                "params": sum(p.numel() for p in model.parameters()),
+            },
+            "history": [{"epoch": i, "train_loss": v} for i, v in enumerate(losses, 1)],
+            "final": {
+                **{key.replace(" ", "_"): v for key, v in namespace["table"][label].items()},
+                "beam_more_probable": namespace["better"][label],
+                "beam_strips": namespace["n_beam"],
+            },
+        }
+        path = save_recorded_run(record)
+        final = record["final"]
+        print(f"{path.name}: whole sequence {final['whole_sequence']:.2%}, per digit "
+              f"{final['per_digit']:.2%}", flush=True)  # fmt: skip
     print(f"whole run {wall / 60:.1f} min", flush=True)
     return 0
 

@@ -71,6 +71,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from IPython.display import Markdown, display
 
 helpers.seed_everything()
 device = helpers.best_device()
@@ -828,6 +829,113 @@ if train_set.real:  # measured on real CIFAR-10; the generated stand-in behaves 
         f"at lr={top} the BatchNorm network still learns",
         f"loss {final_train_loss(bn_top):.3f}",
     )
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **The same sweep at full size, recorded.** Fast mode trains a narrow network (width 8) on
+# 600 images for 3 epochs. Full mode trains width 32 on 20,000 images for 10 epochs and scores
+# all 10,000 test images: a few minutes per network on one CPU thread, too long for a lecture.
+# It was recorded with `OMP_NUM_THREADS=1 python benchmarks/record_full_runs.py 05`, which runs
+# this notebook's own cells in full mode and stores each of the six networks in
+# `notebooks/results/05_*.json` with its device, torch version, date, commit and wall time.
+
+# %%
+RECORDED = {  # record name -> the (norm, lr) key that `sweep` uses
+    f"{'batchnorm' if norm == 'BatchNorm' else 'plain'}_lr{lr}": (norm, lr) for norm, lr in SWEEP
+}
+recorded = helpers.load_recorded_runs("05", RECORDED)  # {(norm, lr): record}
+
+
+def recorded_loss(key) -> float:
+    """A record's final training loss; inf when it diverged (no final loss)."""
+    final = recorded[key]["final"]
+    return math.inf if final["diverged"] else final["train_loss"]
+
+
+if len(recorded) == len(SWEEP):
+    print("lr    | final train loss: no norm | BatchNorm | test acc: no norm | BatchNorm")
+    for lr in LRS:
+        acc = [recorded[(norm, lr)]["final"]["test_acc"] for norm in ("none", "BatchNorm")]
+        print(f"{lr:<5} | {recorded_loss(('none', lr)):25.3f} | "
+              f"{recorded_loss(('BatchNorm', lr)):9.3f} | "
+              + " | ".join("diverged" if a is None else f"{a:.1%}" for a in acc))  # fmt: skip
+
+# %% slideshow={"slide_type": "subslide"}
+if len(recorded) == len(SWEEP):
+    fig, axes = plt.subplots(1, len(LRS), figsize=(13, 3.6), sharey=True)
+    for ax, lr in zip(axes, LRS):
+        for norm, style in [("none", "--"), ("BatchNorm", "-")]:
+            history = helpers.History(recorded[(norm, lr)]["history"])
+            ax.plot(history["epoch"], history["train_loss"], style, marker="o", label=norm)
+        ax.axhline(math.log(10), color="gray", lw=0.8, label="chance: ln(10)")
+        ax.set(title=f"SGD, lr = {lr}", xlabel="epoch", ylabel="training loss")
+        ax.legend(fontsize=8)
+    any_record = next(iter(recorded.values()))
+    fig.suptitle(f"Training loss with and without BatchNorm, {helpers.recorded_label(any_record)}")
+    plt.tight_layout()
+    plt.show()
+
+
+# %%
+def never_learns(key) -> bool:
+    """True when a recorded run diverged or its training loss stayed at chance every epoch."""
+    history = recorded[key]["history"]
+    return not history or min(r["train_loss"] for r in history) >= math.log(10) - 0.05
+
+
+def recorded_summary() -> str:
+    """What the recorded sweep shows, in words, from its numbers."""
+    config = next(iter(recorded.values()))["config"]
+    faster = [lr for lr in LRS if recorded_loss(("BatchNorm", lr)) < recorded_loss(("none", lr))]
+    where = "every learning rate" if faster == LRS else f"lr = {faster}"
+    text = (
+        f"After {config['epochs']} epochs on {config['train_images']:,} images, BatchNorm has "
+        f"the lower training loss at {where}. "
+    )
+    full_largest = {
+        norm: max([lr for lr in LRS if not never_learns((norm, lr))], default=0)
+        for norm in ("none", "BatchNorm")
+    }
+    text += (
+        f"The largest learning rate that still learns is {full_largest['none']} without "
+        f"normalisation and {full_largest['BatchNorm']} with BatchNorm. "
+    )
+    stuck = [lr for lr in LRS if never_learns(("none", lr))]
+    for lr in stuck:
+        plain, bn = recorded[("none", lr)]["final"], recorded[("BatchNorm", lr)]["final"]
+        text += (
+            f"At lr = {lr} the plain network never leaves chance (final loss "
+            f"{recorded_loss(('none', lr)):.3f}, test accuracy {plain['test_acc']:.1%}, "
+            f"{plain['top_class_share']:.0%} of the test images in one class); with BatchNorm "
+            f"the same rate reaches {bn['test_acc']:.1%}. "
+        )
+    bn_acc = {lr: recorded[("BatchNorm", lr)]["final"]["test_acc"] or 0.0 for lr in LRS}
+    best = max(bn_acc, key=bn_acc.get)
+    text += f"BatchNorm's best test accuracy, {bn_acc[best]:.1%}, comes at lr = {best}"
+    text += ": tolerating a larger rate is not the same as needing one." if best < top else "."
+    return text
+
+
+if len(recorded) == len(SWEEP):
+    display(Markdown(recorded_summary()))
+    for lr in LRS:
+        bn_loss, plain_loss = recorded_loss(("BatchNorm", lr)), recorded_loss(("none", lr))
+        helpers.check_true(
+            bn_loss < plain_loss,
+            f"full size: BatchNorm ends with the lower training loss at lr={lr}",
+            f"{bn_loss:.3f} vs {plain_loss:.3f}",
+        )
+    top_plain, top_bn = recorded[("none", top)]["final"], recorded[("BatchNorm", top)]["final"]
+    helpers.check_true(
+        never_learns(("none", top)) and (top_plain["diverged"] or top_plain["test_acc"] < 0.15),
+        f"full size: at lr={top} the plain network stays at chance in every epoch",
+        str(top_plain),
+    )
+    helpers.check_true(
+        top_bn["test_acc"] is not None and top_bn["test_acc"] > 0.25,
+        f"full size: at lr={top} the BatchNorm network learns (test accuracy above 25%)",
+        str(top_bn),
+    )
+
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### 5.2 BatchNorm before or after the nonlinearity?
