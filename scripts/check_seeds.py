@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
     os.environ.update(COURSE_FAST="1", COURSE_STRICT_WARNINGS="1", COURSE_PROGRESS="0")
+    # one thread, as in the test suite's kernels (the build uses all): a sum over other threads
+    # rounds differently, and a claim must not depend on it
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     todo = sources(args.numbers)
     if not todo:
         print("no notebook sources matched", file=sys.stderr)
