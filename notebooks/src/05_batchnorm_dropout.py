@@ -857,7 +857,7 @@ if len(recorded) == len(SWEEP):
         print(f"{lr:<5} | {recorded_loss(('none', lr)):25.3f} | "
               f"{recorded_loss(('BatchNorm', lr)):9.3f} | {acc[0]:>17} | {acc[1]:>9}")  # fmt: skip
 
-# %% slideshow={"slide_type": "subslide"}
+# %%
 if len(recorded) == len(SWEEP):
     fig, axes = plt.subplots(1, len(LRS), figsize=(13, 3.6), sharey=True)
     for ax, lr in zip(axes, LRS):
