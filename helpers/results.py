@@ -39,7 +39,7 @@ def load_recorded_runs(
     by the label a mapping gives each name ({"gru": "GRU", ...}). Prints where they were made
     (device, torch, date), or that there is none here.
 
-    Used by notebooks 04, 05, 06, 07.
+    Used by notebooks 04, 05, 06, 07, 09.
     """
     labels = names if isinstance(names, Mapping) else {name: name for name in names}
     found = {label: load_recorded_run(notebook, name, folder) for name, label in labels.items()}
@@ -86,6 +86,6 @@ def save_recorded_run(record: dict[str, Any], folder: str | os.PathLike | None =
 def recorded_label(record: dict[str, Any]) -> str:
     """How a plot legend names a recorded run: "recorded full run on <device>".
 
-    Used by notebooks 04, 05, 06, 07, 08.
+    Used by notebooks 04, 05, 06, 07, 08, 09.
     """
     return f"recorded full run on {record['device']}"
