@@ -26,13 +26,13 @@ Runs that can be recorded:
   1-D CNN) trained by the notebook's own training cell on every SST-2 training phrase but the
   2,000 held out for validation, one at a time, each saved as soon as it finishes; each record
   also holds the bag-of-words baseline's test accuracy from the same run.
+- 08 baseline / proposed / ablation: notebook 08's three models, trained by the solution
+  notebook's own code (its cells up to the training function are run here, hidden checks
+  included), on 45,000 / 5,000 / 10,000 real CIFAR-10 images.
 - 09 readers: notebook 09's two strip readers (the decoder without and with attention), run by
   the notebook's own cells in full mode (60,000 training strips of real MNIST digits, 20
   epochs) up to its results table; one file per reader (09_no_attention, 09_attention), both
   from the same run (`wall_s` is the whole run's).
-- 08 baseline / proposed / ablation: notebook 08's three models, trained by the solution
-  notebook's own code (its cells up to the training function are run here, hidden checks
-  included), on 45,000 / 5,000 / 10,000 real CIFAR-10 images.
 """
 
 from __future__ import annotations
@@ -62,8 +62,11 @@ RECURRENT = SOURCES / "07_rnn_lstm_gru.py"
 READERS = SOURCES / "09_cnn_rnn_sequences.py"
 RECORDABLE = {  # per notebook, its records in the order the notebook trains them
     "04": ("plain_shallow", "plain_deep", "residual_deep"),
-    "05": ("plain_lr0.05", "batchnorm_lr0.05", "plain_lr0.2", "batchnorm_lr0.2", "plain_lr0.5")
-    + ("batchnorm_lr0.5",),
+    "05": (
+        *("plain_lr0.05", "batchnorm_lr0.05"),
+        *("plain_lr0.2", "batchnorm_lr0.2"),
+        *("plain_lr0.5", "batchnorm_lr0.5"),
+    ),
     "06": ("regimes",),
     "07": ("gru", "bilstm", "cnn"),
     "08": ("baseline", "proposed", "ablation"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,12 @@ def results_path(notebook: str, name: str, folder: str | os.PathLike | None = No
 
 def load_recorded_runs(
     notebook: str,
-    names: Mapping[str, str] | Iterable[str],
+    names: Mapping[str, Hashable] | Iterable[str],
     folder: str | os.PathLike | None = None,
-) -> dict[str, dict[str, Any]]:
+) -> dict[Hashable, dict[str, Any]]:
     """The recorded runs `names` of `notebook` that exist, in that order, keyed by their name or
-    by the label a mapping gives each name ({"gru": "GRU", ...}). Prints where they were made
-    (device, torch, date), or that there is none here.
+    by the label a mapping gives each name ({"gru": "GRU", ...}; any hashable label, e.g. a
+    tuple). Prints where they were made (device, torch, date), or that there is none here.
 
     Used by notebooks 04, 05, 06, 07, 09.
     """
