@@ -153,42 +153,6 @@ def record_transfer_regimes(started: dict) -> int:
     return 0
 
 
-def record_sequence_readers(started: dict) -> int:
-    """Run notebook 09 up to its results table in full mode; one record per reader."""
-    from helpers.results import save_recorded_run
-
-    start = time.perf_counter()
-    namespace = notebook_namespace(READERS, until="table[name] = {")
-    wall = time.perf_counter() - start
-    if not namespace["real"]:
-        raise SystemExit("not the real MNIST: set COURSE_DATA_DIR to a folder that holds it")
-    for label, model in namespace["models"].items():
-        losses = namespace["curves"][label]
-        record = {
-            **started_record("09", READER_NAMES[label], started, wall, label),
-            "command": threads_prefix() + "python benchmarks/record_full_runs.py 09",
-            "config": {
-                "train_strips": namespace["n_train"],
-                "test_strips": namespace["n_test"],
-                "epochs": namespace["epochs"],
-                **namespace["size"],
-                "params": sum(p.numel() for p in model.parameters()),
-            },
-            "history": [{"epoch": i, "train_loss": v} for i, v in enumerate(losses, 1)],
-            "final": {
-                **{key.replace(" ", "_"): v for key, v in namespace["table"][label].items()},
-                "beam_more_probable": namespace["better"][label],
-                "beam_strips": namespace["n_beam"],
-            },
-        }
-        path = save_recorded_run(record)
-        final = record["final"]
-        print(f"{path.name}: whole sequence {final['whole_sequence']:.2%}, per digit "
-              f"{final['per_digit']:.2%}", flush=True)  # fmt: skip
-    print(f"whole run {wall / 60:.1f} min", flush=True)
-    return 0
-
-
 def record_plain_vs_residual(names: list[str], started: dict) -> int:
     """Notebook 04's three networks in full mode, by its own training cell, one at a time."""
     from helpers.results import save_recorded_run
@@ -279,6 +243,42 @@ def record_sentence_classifiers(names: list[str], started: dict) -> int:
         path = save_recorded_run(record)
         print(f"{path.name}: test {record['final']['test_acc']:.2%} (bag-of-words "
               f"{namespace['bow_acc']:.2%}), {wall / 60:.1f} min", flush=True)  # fmt: skip
+    return 0
+
+
+def record_sequence_readers(started: dict) -> int:
+    """Run notebook 09 up to its results table in full mode; one record per reader."""
+    from helpers.results import save_recorded_run
+
+    start = time.perf_counter()
+    namespace = notebook_namespace(READERS, until="table[name] = {")
+    wall = time.perf_counter() - start
+    if not namespace["real"]:
+        raise SystemExit("not the real MNIST: set COURSE_DATA_DIR to a folder that holds it")
+    for label, model in namespace["models"].items():
+        losses = namespace["curves"][label]
+        record = {
+            **started_record("09", READER_NAMES[label], started, wall, label),
+            "command": threads_prefix() + "python benchmarks/record_full_runs.py 09",
+            "config": {
+                "train_strips": namespace["n_train"],
+                "test_strips": namespace["n_test"],
+                "epochs": namespace["epochs"],
+                **namespace["size"],
+                "params": sum(p.numel() for p in model.parameters()),
+            },
+            "history": [{"epoch": i, "train_loss": v} for i, v in enumerate(losses, 1)],
+            "final": {
+                **{key.replace(" ", "_"): v for key, v in namespace["table"][label].items()},
+                "beam_more_probable": namespace["better"][label],
+                "beam_strips": namespace["n_beam"],
+            },
+        }
+        path = save_recorded_run(record)
+        final = record["final"]
+        print(f"{path.name}: whole sequence {final['whole_sequence']:.2%}, per digit "
+              f"{final['per_digit']:.2%}", flush=True)  # fmt: skip
+    print(f"whole run {wall / 60:.1f} min", flush=True)
     return 0
 
 

@@ -778,10 +778,10 @@ plt.show()
 # network does not blow up to NaN here; it does something just as useless: it stops learning,
 # its loss stays at about $\ln 10$ (or above) and its test accuracy near chance, because it
 # predicts the same few classes for most images (the recorded full-size run below shows where
-# this ends: one class for every image). The BatchNorm network still learns at that rate.
-# (Had the loss become NaN, `train_run` would catch `helpers.TrainingError` and the table
-# would say "diverged".) The exact numbers vary from machine to machine; these comparisons do
-# not.
+# this ends: one class for (almost) every image). The BatchNorm network still learns at
+# that rate. (Had the loss become NaN, `train_run` would catch `helpers.TrainingError` and
+# the table would say "diverged".) The exact numbers vary from machine to machine; these
+# comparisons do not.
 
 # %% slideshow={"slide_type": "subslide"}
 for lr in LRS:

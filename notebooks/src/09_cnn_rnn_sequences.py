@@ -948,9 +948,9 @@ if len(recorded) == 2:
 
 
 # %%
-def recorded_summary() -> str:
-    """What the recorded full-size run says about attention, from its numbers."""
-    plain_f, attentive_f = (recorded[name]["final"] for name in ("no attention", "attention"))
+def recorded_summary(full: dict) -> str:
+    """What the recorded full-size run says about attention, from its final numbers."""
+    plain_f, attentive_f = full["no attention"], full["attention"]
     whole_gap = attentive_f["whole_sequence"] - plain_f["whole_sequence"]
     long_gap = attentive_f["by_length"][-1] - plain_f["by_length"][-1]
     text = (
@@ -977,25 +977,21 @@ def recorded_summary() -> str:
 
 
 if len(recorded) == 2:
-    display(Markdown(recorded_summary()))
     full = {name: record["final"] for name, record in recorded.items()}
+    display(Markdown(recorded_summary(full)))
+    whole = {name: f["whole_sequence"] for name, f in full.items()}
+    five = {name: f["by_length"][-1] for name, f in full.items()}
+    full_lead = whole["attention"] - whole["no attention"]
     helpers.check_true(
-        min(f["whole_sequence"] for f in full.values()) > 0.95,
+        min(whole.values()) > 0.95,
         "full size: both decoders read over 95% of the test strips exactly right",
-        str({name: round(f["whole_sequence"], 4) for name, f in full.items()}),
+        str(whole),
     )
     helpers.check_true(
-        abs(full["attention"]["whole_sequence"] - full["no attention"]["whole_sequence"]) < 0.01
-        and abs(full["attention"]["by_length"][-1] - full["no attention"]["by_length"][-1]) < 0.03,
+        abs(full_lead) < 0.01 and abs(five["attention"] - five["no attention"]) < 0.03,
         "full size: the decoders tie (within 1 point overall, 3 points on five-digit strips)",
-        str(
-            {
-                name: (round(f["whole_sequence"], 4), round(f["by_length"][-1], 4))
-                for name, f in full.items()
-            }
-        ),
+        f"whole sequence {whole}, five digits {five}",
     )
-    full_lead = full["attention"]["whole_sequence"] - full["no attention"]["whole_sequence"]
     if real and fast:
         live_lead = attentive["whole sequence"] - plain["whole sequence"]
         helpers.check_true(
