@@ -97,7 +97,7 @@ def receptive_field(layers: Sequence[Layer] | nn.Sequential) -> int:
     `r += (k_eff - 1) * j; j *= s` starting from `r = j = 1`, where `j` is the distance in
     input pixels between neighbouring positions of the current layer.
 
-    Used by notebooks 03, 08, 09.
+    Used by notebooks 02, 03, 08, 09.
     """
     r, j = 1, 1
     for layer in _flatten(layers):

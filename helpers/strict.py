@@ -2,8 +2,8 @@
 becomes an error, so the course never teaches an API on its way out.
 
 Students never meet this: `print_banner()` only prints. The set-ups switch it on when
-`COURSE_STRICT_WARNINGS=1` (tests/conftest.py and scripts/build_notebooks.py set it): in their
-own process with `strict_warnings()`, and in every notebook kernel they start through
+`COURSE_STRICT_WARNINGS=1` (the root conftest.py and scripts/build_notebooks.py set it): in
+their own process with `strict_warnings()`, and in every notebook kernel they start through
 `kernel_environment()`, which makes IPython run `kernel_startup.py` before the first cell.
 """
 

@@ -788,6 +788,7 @@ shrink = {name: g[0] / g[-1] for name, g in layer_grads.items()}  # first layer 
 print("gradient norm, first layer / last layer:", {k: f"{v:.1e}" for k, v in shrink.items()})
 check_true(shrink["sigmoid"] < 1e-3, "sigmoid: the first layer's gradient is > 1000x smaller")
 check_true(shrink["ReLU"] > 100 * shrink["sigmoid"], "ReLU keeps the gradient > 100x larger")
+check_true(shrink["tanh"] > 100 * shrink["sigmoid"], "tanh keeps the gradient > 100x larger")
 
 # %% slideshow={"slide_type": "subslide"}
 fig, ax = plt.subplots(figsize=(7, 4))
@@ -803,16 +804,18 @@ plt.show()
 # slope 0 everywhere, so no gradient ever reaches its weights: once it is in that state no
 # update can bring it back. A too-large step can push many units there at once. We train the
 # one-hidden-layer MLP for one epoch of SGD at a sensible learning rate (0.1) and at a
-# reckless one (1.0), and count the hidden units that are zero on all training digits.
+# reckless one (1.0), and count the hidden units whose input is negative on all training
+# digits ("switched off"); a leaky ReLU gets the same reckless step for comparison.
 
 
 # %%
 @torch.no_grad()
-def dead_fraction(mlp: nn.Module) -> tuple[float, torch.Tensor]:
-    """Share of hidden units that output 0 for every training image, and which ones."""
-    hidden = mlp[1](mlp[0](x_train_flat.to(device)))  # (N, 128) after the activation
-    dead = (hidden != 0).sum(dim=0) == 0  # (128,) never active
-    return dead.float().mean().item(), dead.cpu()
+def switched_off(mlp: nn.Module) -> tuple[float, torch.Tensor]:
+    """Share of hidden units whose input is negative for every training image, and which ones.
+    A ReLU unit in this state outputs 0 everywhere: it is dead."""
+    pre_activation = mlp[0](x_train_flat.to(device))  # (N, 128) before the activation
+    off = (pre_activation > 0).sum(dim=0) == 0  # (128,) never positive
+    return off.float().mean().item(), off.cpu()
 
 
 relu_runs = {}
@@ -821,12 +824,11 @@ for activation, lr in [(nn.ReLU, 0.1), (nn.ReLU, 1.0), (nn.LeakyReLU, 1.0)]:
     mlp = make_mlp(activation).to(device)
     train_one_epoch(mlp, flat_loader, torch.optim.SGD(mlp.parameters(), lr=lr))
     relu_runs[(activation.__name__, lr)] = mlp
-    print(f"{activation.__name__:9s} lr {lr}: {dead_fraction(mlp)[0]:.0%} dead hidden units")
+    print(f"{activation.__name__:9s} lr {lr}: {switched_off(mlp)[0]:.0%} of hidden units off")
 
-calm, reckless = dead_fraction(relu_runs[("ReLU", 0.1)])[0], dead_fraction(relu_runs[("ReLU", 1.0)])
+calm, reckless = switched_off(relu_runs[("ReLU", 0.1)])[0], switched_off(relu_runs[("ReLU", 1.0)])
 check_true(calm < 0.05, "lr 0.1: almost no dead units", f"{calm:.0%}")
 check_true(reckless[0] > 0.3, "lr 1.0: a large share of the ReLUs died", f"{reckless[0]:.0%}")
-check_equal(dead_fraction(relu_runs[("LeakyReLU", 1.0)])[0], 0.0, "dead leaky ReLUs")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # Are they really beyond repair? Their incoming weights get exactly zero gradient from the
@@ -843,9 +845,19 @@ check_equal(
     dying[0].weight.grad.cpu()[dead_before].abs().sum().item(), 0.0, "gradient into dead units"
 )
 train_one_epoch(dying, flat_loader, torch.optim.SGD(dying.parameters(), lr=0.1))
-dead_after = dead_fraction(dying)[1]
+dead_after = switched_off(dying)[1]
 check_true(bool(dead_after[dead_before].all()), "every dead unit is still dead after an epoch")
 print(f"dead units: {int(dead_before.sum())} before, {int(dead_after.sum())} after one more epoch")
+
+leaky = relu_runs[("LeakyReLU", 1.0)]
+leaky_off = switched_off(leaky)[1]  # (128,) True where the input is negative everywhere
+leaky.zero_grad()
+F.cross_entropy(leaky(x_train_flat.to(device)), y_train.to(device)).backward()
+leaky_grads = leaky[0].weight.grad.cpu()[leaky_off].abs().sum(dim=1)  # one per such unit
+print(f"leaky ReLU: {int(leaky_off.sum())} units off everywhere, smallest gradient into one "
+      f"{leaky_grads.min():.1e}")  # fmt: skip
+check_true(bool(leaky_off.any()), "the reckless step also switched off leaky units")
+check_true(bool((leaky_grads > 0).all()), "every switched-off leaky unit still gets a gradient")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 8. Optimizers by hand: SGD, momentum and Adam
@@ -1050,8 +1062,8 @@ plt.show()
 # `%tensorboard --logdir <folder>` in a cell, or in a terminal `tensorboard --logdir <folder>`
 # and open `http://localhost:6006`. The folder here is `runs/00_pytorch_by_hand` inside the
 # course's cache folder: `.cache/` in the course directory unless `COURSE_CACHE_DIR` says
-# otherwise, so from this notebook's folder `%tensorboard --logdir ../.cache/runs`. It is
-# not committed.
+# otherwise: from `notebooks/` that is `%tensorboard --logdir ../.cache/runs`, from
+# `notebooks/student/` `../../.cache/runs`. It is not committed.
 
 # %% slideshow={"slide_type": "subslide"}
 from torch.utils.tensorboard import SummaryWriter
@@ -1154,8 +1166,8 @@ check_true("size mismatch for 0.weight" in mismatch, "load_state_dict names the 
 #
 # Each exercise has a cell for your answer and a check cell below it that says "right" or
 # gives a hint (it never stops the notebook). The exercise version of this notebook
-# (`notebooks/student/`) has empty answer cells; this lecture version holds the solutions in
-# them.
+# (`notebooks/student/`) has empty answer cells; the lecture version (`notebooks/`) holds worked
+# solutions in them.
 #
 # **Exercise 1 (RMSprop by hand).** The slides give RMSprop as $E[g^2]_t = \rho\,
 # E[g^2]_{t-1} + (1 - \rho)\, g_t^2$ and $\Delta w_t = -\lambda\, g_t / \sqrt{E[g^2]_t +
@@ -1227,6 +1239,9 @@ print(
     "test loss in train mode, again in train mode, in eval mode:",
     [f"{v:.4f}" for v in forgotten_eval],
 )
+# The two train-mode losses differ (a new dropout mask each time) and are both higher than the
+# eval-mode loss: forgetting model.eval() makes a test score noisy and pessimistic.
+check_true(min(forgotten_eval[:2]) > forgotten_eval[2], "train-mode losses above eval mode")
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "ex2_check", "locked": true, "points": 1, "schema_version": 3, "solution": false}
@@ -1241,10 +1256,6 @@ assert ok_2, "exercise 2 is not right"
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# In train mode the two losses differ (a new dropout mask each time) and are higher than the
-# eval-mode loss, which is the same on every call: forgetting `model.eval()` makes a test
-# score noisy and pessimistic.
-#
 # **Exercise 3 (overfit one batch).** The slides' first sanity check for new code: with
 # regularisation off, a working network must learn a single small batch by heart. Train a
 # fresh `make_model()` with Adam (lr $10^{-2}$) on the first 64 *test-transformed* training
@@ -1296,9 +1307,10 @@ assert ok_3, "exercise 3 is not right"
 # - `CrossEntropyLoss` wants logits, `NLLLoss` wants `log_softmax` outputs. A softmax before
 #   `CrossEntropyLoss` puts a floor under the loss ($\log(1 + 9/e)$ for 10 classes) and
 #   starves confident mistakes of gradient.
-# - Sigmoid and tanh saturate and shrink gradients layer after layer; ReLU does not, but a
-#   ReLU that is off for every input is dead for good; too large a step kills many. Leaky
-#   ReLU and ELU keep a slope for negative inputs.
+# - Sigmoid saturates and shrinks the gradient layer after layer (over 1000x across our 8
+#   layers); tanh (slope up to 1) and ReLU do not here. A ReLU that is off for every input is
+#   dead for good, and too large a step kills many; leaky ReLU and ELU keep a slope for
+#   negative inputs, so such a unit still learns.
 # - SGD steps by $-\lambda g$; momentum adds $\rho$ times the previous step; Adam divides a
 #   bias-corrected running mean of $g$ by the root of a running mean of $g^2$, so its first
 #   step is about $\lambda$ for every weight.

@@ -70,8 +70,8 @@ helpers.seed_everything()
 # $$y[i, j] = \sum_{a=0}^{2} \sum_{b=0}^{2} x[i + a, j + b]\, w[a, b],$$
 #
 # so the kernel `[[1, 0, -1]] * 3` computes, for every 3x3 window, *(sum of the left column) minus
-# (sum of the right column)*. That is zero on flat regions and large where the brightness changes
-# from left to right.
+# (sum of the right column)*. That is zero on flat regions and large in size where the brightness
+# changes from left to right: negative where it goes from dark to bright, positive the other way.
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Predict.** The step image is 0 on its left six columns and 1 on its right five (8x11). What does
@@ -181,7 +181,7 @@ print({name: tuple(p.shape) for name, p in photos.items()})
 # | Laplacian 4 / 8 | blobs and thin lines in every direction (a second derivative) |
 # | diagonal | changes along both diagonals (a corner / saddle detector) |
 # | blur | a weighted average: removes fine detail and noise |
-# | sharpen | the image plus its (4-neighbour) Laplacian: boosts fine detail |
+# | sharpen | identity + the Laplacian 4 kernel, i.e. the image minus its Laplacian: boosts fine detail |
 
 # %% slideshow={"slide_type": "subslide"}
 KERNELS = {
@@ -399,7 +399,7 @@ editor.preset_picker.value = "Sobel x"  # back to the preset
 # direction of the nine weights and all of them are learned at the same fast rate. In a photo
 # neighbouring pixels are almost equal, so the loss hardly changes when weight moves between
 # neighbouring taps: along those directions gradient descent crawls (the problem is
-# *ill-conditioned*), and a larger step would make it diverge along the steep ones.
+# *ill-conditioned*).
 
 
 # %% slideshow={"slide_type": "notes"}
@@ -433,7 +433,8 @@ sobel = KERNELS["Sobel x"]
 steps = helpers.pick(60, 200)
 noise = torch.randn(16, 1, 32, 32)  # (16, 1, 32, 32)
 conv_noise, losses_noise = learn_kernel(noise, sobel, steps)
-conv_photo, losses_photo = learn_kernel(crops_of(photos["camera"], 16, 32), sobel, steps)
+photo_crops = crops_of(photos["camera"], 16, 32)  # (16, 1, 32, 32)
+conv_photo, losses_photo = learn_kernel(photo_crops, sobel, steps)
 
 # %% slideshow={"slide_type": "subslide"}
 fig, axes = plt.subplots(1, 4, figsize=(16, 4), layout="constrained")
@@ -462,7 +463,8 @@ plt.show()
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check:** the kernel learned from noise equals Sobel x to within 0.001 in every entry; the
 # one learned from photo crops is much further away after the same number of steps (the
-# ill-conditioning in action: given many more steps it gets there too).
+# ill-conditioning in action). It is still on its way: 30 times as many steps at least halve
+# its largest error.
 
 # %%
 err_noise = (conv_noise.weight[0, 0] - sobel).abs().max().item()
@@ -474,6 +476,10 @@ helpers.check_true(
     "photo crops converge much more slowly than noise",
     f"{err_photo=:.3g}, {err_noise=:.3g}",
 )
+conv_long, _ = learn_kernel(photo_crops, sobel, 30 * steps)
+err_long = (conv_long.weight[0, 0] - sobel).abs().max().item()
+print(f"photo crops after {30 * steps} steps: largest weight error {err_long:.2g}")
+helpers.check_true(err_long < err_photo / 2, "more steps bring the photo kernel closer")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 5. What a trained CNN sees
@@ -659,8 +665,9 @@ helpers.check_shape(maps["block3"], (4 * W, H // 4, H // 4), "block3 maps")
 # ### Activation maximisation
 #
 # Take one unit: channel $c$ of a block, at the centre of its feature map. Its activation
-# $a_c(x)$ depends only on the input pixels in its receptive field (notebook 03 computes it: 5x5
-# for block 1, 20x20 for block 3). We look for the input that makes it fire most, by gradient
+# $a_c(x)$ depends only on the input pixels in its receptive field (notebook 03 shows how to
+# compute it; `helpers.receptive_field` gives 5x5 for block 1 and 20x20 for block 3, checked
+# below). We look for the input that makes it fire most, by gradient
 # **ascent** on the image, $x \leftarrow x + \eta\, \nabla_x a_c(x)$ (Adam chooses the step
 # sizes), keeping $x$ inside the range of real pixels (black to white) so that the answer is an
 # image and not just a very bright one. We ascend on the conv output just before the ReLU: after
@@ -739,6 +746,8 @@ def changed_extent(x: torch.Tensor) -> int:
 
 extent = {b: max(changed_extent(found[(b, c)][0]) for c in chosen[b]) for b in chosen}
 print("width of the changed region:", extent)
+fields = {b: helpers.receptive_field(model[: blocks[b]]) for b in chosen}
+helpers.check_equal(fields, {"block1": 5, "block3": 20}, "receptive fields of the two blocks")
 helpers.check_true(extent["block1"] <= 5 < extent["block3"], "block 3 uses a larger input area")
 
 # %% [markdown] slideshow={"slide_type": "slide"}

@@ -130,9 +130,10 @@ helpers.check_equal(nn.Conv2d(1, 1, 3, padding=2, dilation=2)(x).shape[-1], 10, 
 # $o = \lceil (i + 2p - k)/s \rceil + 1$. The two agree whenever $s$ divides $i + 2p - k$, i.e.
 # when the last window ends exactly at the border. Otherwise the ceiling version counts one more
 # window that hangs over the edge. Convolutions in PyTorch always use the floor. Pooling layers
-# use the floor by default and the ceiling with `ceil_mode=True` (with one extra rule: a window
-# that would start in the right-hand padding is dropped). Here are the settings on a small grid
-# where the two disagree, starting with the slides' $i=5, k=2, s=2, p=0$:
+# use the floor by default and the ceiling with `ceil_mode=True`, with one extra rule shown
+# below: a window has to start inside the input (or its left padding). Here are the settings
+# with touching or overlapping windows ($s \le k$) on a small grid where the two formulas
+# disagree, and the slides' $i=5, k=2, s=2, p=0$ worked out:
 
 
 # %%
@@ -143,9 +144,9 @@ def out_size_ceil(i: int, k: int, s: int = 1, p: int = 0) -> int:
 disagree = [
     (i, k, s)
     for i, k, s in itertools.product(range(2, 8), range(1, 4), range(1, 4))
-    if k <= i and out_size(i, k, s) != out_size_ceil(i, k, s)
+    if s <= k <= i and out_size(i, k, s) != out_size_ceil(i, k, s)
 ]
-print(len(disagree), "disagreements with p=0, e.g. (i, k, s) =", disagree[:6])
+print(len(disagree), "disagreements with p=0 and s <= k: (i, k, s) =", disagree)
 
 # %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
@@ -164,7 +165,9 @@ print(ceil_pool[0, 0].int())  # the third row/column comes from windows that han
 
 # %% [markdown]
 # **Self-check:** wherever the windows overlap or touch ($k \ge s$) and there is no padding, the
-# ceiling formula is exactly what `MaxPool2d(ceil_mode=True)` computes.
+# ceiling formula is exactly what `MaxPool2d(ceil_mode=True)` computes. With gaps between the
+# windows ($k < s$) the extra rule can bite: for $i=2, k=1, s=2$ the ceiling formula counts a
+# second window starting at position 2, past the end of the input, and PyTorch drops it.
 
 # %%
 for i, k, s in itertools.product(range(2, 12), range(1, 5), range(1, 5)):
@@ -173,6 +176,10 @@ for i, k, s in itertools.product(range(2, 12), range(1, 5), range(1, 5)):
         helpers.check_equal(
             got, out_size_ceil(i, k, s), f"ceil_mode output for i={i}, k={k}, s={s}"
         )
+
+gappy = nn.MaxPool2d(1, stride=2, ceil_mode=True)(torch.zeros(1, 1, 2, 2)).shape[-1]
+print("i=2, k=1, s=2: ceiling formula", out_size_ceil(2, 1, 2), "| ceil_mode gives", gappy)
+helpers.check_equal((out_size_ceil(2, 1, 2), gappy), (2, 1), "the window past the end is dropped")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 2. The size puzzles from the lectures
@@ -215,6 +222,7 @@ for text, c_in, size, c_out, k, s, p in puzzles:
     print(
         f"{text:42s} -> output {c_out}x{o}x{o}, weight {tuple(conv.weight.shape)}, {n_params} parameters"
     )
+helpers.check_equal((out_size(4, 2, 2), out_size(4, 2, 2, 1)), (2, 3), "the slides' quiz")
 
 # %% [markdown]
 # The RGB puzzle has 5 filters of 3x3x3 = 27 weights plus 5 biases = 140 parameters, and the last
@@ -420,6 +428,12 @@ plt.ylabel("input row")
 plt.colorbar(label="gradient magnitude")
 plt.show()
 
+field = x.grad[0, 0].abs()[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]  # (r, r)
+border = torch.cat([field[0], field[-1], field[1:-1, 0], field[1:-1, -1]])  # the outer ring
+middle = field[r // 2 - 1 : r // 2 + 2, r // 2 - 1 : r // 2 + 2]  # the central 3x3
+print(f"mean gradient: central 3x3 {middle.mean():.2g}, border {border.mean():.2g}")
+helpers.check_true(middle.mean() > 5 * border.mean(), "the centre of the field counts more")
+
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Predict.** Two stacked 3x3 convolutions, stride 1, 64 channels in and out, no bias. How large is
 # their receptive field, and how many weights do they hold next to one 5x5 layer?
@@ -438,7 +452,8 @@ helpers.check_equal(single.weight.numel(), 102_400, "one 5x5 layer")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # The field is not uniform: centre pixels reach the output along many more paths than border
-# pixels, so they matter more (the *effective* receptive field is smaller than the nominal one).
+# pixels, so they matter more (the *effective* receptive field is smaller than the nominal one):
+# above, the central 3x3 pixels got over 5 times the border's gradient on average.
 # With max pooling instead of average pooling the gradient would flow through one pixel per
 # window only, and the measured footprint would depend on the input; the nominal field stays.
 #
@@ -458,6 +473,14 @@ n_two, n_one = (sum(p.numel() for p in m.parameters()) for m in (two_3x3, one_5x
 print(f"two 3x3: field {helpers.receptive_field(two_3x3)}, {n_two:,} weights")
 print(f"one 5x5: field {helpers.receptive_field([one_5x5])}, {n_one:,} weights")
 helpers.check_equal((n_two, n_one), (18 * C**2, 25 * C**2), "weight counts 18 C^2 and 25 C^2")
+three_3x3 = [nn.Conv2d(C, C, 3, bias=False, device="meta") for _ in range(3)]
+one_7x7 = nn.Conv2d(C, C, 7, bias=False, device="meta")
+helpers.check_equal(
+    (helpers.receptive_field(three_3x3), sum(m.weight.numel() for m in three_3x3)),
+    (helpers.receptive_field([one_7x7]), 27 * C**2),
+    "three 3x3 layers: a 7x7 field with 27 C^2 weights",
+)
+helpers.check_equal(one_7x7.weight.numel(), 49 * C**2, "one 7x7 layer: 49 C^2 weights")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### Dilation
@@ -605,9 +628,10 @@ helpers.check_equal(
 # 4x7x7 code (196 numbers instead of 784), and a **decoder** of stride-2 transposed convolutions
 # with kernel 4 (a multiple of the stride: no checkerboard) brings it back to 28x28. It is trained
 # to reproduce its input: the targets are the inputs. Every layer has its output shape in a
-# comment; check each one with the formulas above. The last layer is linear on purpose: a
-# final sigmoid would squash the outputs into (0, 1) but can saturate early in training and get
-# stuck drawing a blank image (most MNIST pixels are 0).
+# comment; check each one with the formulas above. The last layer is linear, the simplest
+# choice: the MSE loss fits the pixel values directly, and the output is clamped to [0, 1] only
+# for display. A final sigmoid is a common alternative; its slope fades near 0 and 1, where
+# most MNIST pixels are.
 
 
 # %% slideshow={"slide_type": "subslide"}

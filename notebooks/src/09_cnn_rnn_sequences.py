@@ -326,8 +326,9 @@ for layer in encoder.cnn:
 print(f"{'columns (B, J, D)':26} {tuple(encoder(torch.zeros(2, 1, DIGIT, WIDTH)).shape)}")
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **Predict.** The encoder is three 3x3 convolutions, each followed by a 2x2 max-pool. How many
-# pixels wide is the part of the strip one column sees?
+# **Predict.** The encoder is a stride-2 3x3 convolution, a 2x2 max-pool, a 3x3 convolution,
+# another 2x2 max-pool and a last 3x3 convolution. How many pixels wide is the part of the strip
+# one column sees?
 
 # %% [markdown] slideshow={"slide_type": "fragment"}
 # **Answer.** 33 pixels (from the recursion $r \leftarrow r + (k - 1)\,j,\ j \leftarrow j\,s$), a
@@ -593,7 +594,7 @@ epochs = helpers.pick(5, 20)
 size = {"features": FEATURES, "channels": CHANNELS, "hidden": helpers.pick(64, 256)}
 curves = {}
 for name in ["no attention", "attention"]:
-    helpers.seed_everything()  # the same initial weights for the shared parts
+    helpers.seed_everything()  # the same start for the layers built before the attention
     models[name] = Reader(attention=name == "attention", **size)
     curves[name] = train(
         models[name], epochs, lr=helpers.pick(3e-3, 1e-3), batch_size=helpers.pick(32, 128)
@@ -855,9 +856,10 @@ ax.legend()
 plt.show()
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **What attention changes.** Both decoders have the same encoder, GRU and output layer and
-# were trained on the same batches. In fast mode on the real strips (seeds 0, 1 and 2) the
-# attention decoder read roughly three quarters of the test strips exactly right, the plain
+# **What attention changes.** Both readers have the same encoder (from the same initial
+# weights), a GRU and an output layer of the same kind, and were trained on the same batches. In
+# fast mode on the real strips (seeds 0, 1 and 2) the attention decoder read about two thirds of
+# the test strips exactly right or more, the plain
 # decoder well under half; per digit, about nine in ten against under seven in ten. The gap
 # grows with the length of the strip: on one-digit strips the two are not far apart, but the
 # plain decoder almost never reads a five-digit strip right, while the attention decoder
@@ -865,14 +867,14 @@ plt.show()
 # carry every digit and its place, and the decoder must work out from its own state which
 # digit comes next. With attention every step reads a context that holds mostly one digit
 # (section 8 shows where), so the decoder only has to move its gaze on by one digit. The
-# checks below ask for each of these effects with room to spare (they are facts of the real
-# digits at fast-mode size; the recorded full-size run after them tells another story).
+# checks below ask for each of these effects (they are facts of the real digits at fast-mode
+# size; the recorded full-size run after them tells another story).
 
 # %% slideshow={"slide_type": "notes"}
 plain, attentive = table["no attention"], table["attention"]
 if real and fast:
     helpers.check_true(
-        attentive["whole sequence"] > 0.65,
+        attentive["whole sequence"] > 0.6,
         "the attention decoder reads most test strips exactly right",
         f"{attentive['whole sequence']:.3f}",
     )
@@ -1130,8 +1132,8 @@ print(f"digit reader {count_params(digit_reader):,} parameters; "
 #
 # Each exercise has a cell for your answer and a check cell below it that says whether it is
 # right, with a hint when it is not (it never stops the notebook). The exercise version of this
-# notebook (`notebooks/student/`) has empty answer cells; this lecture version holds the
-# solutions in them.
+# notebook (`notebooks/student/`) has empty answer cells; the lecture version (`notebooks/`)
+# holds worked solutions in them.
 #
 # 1. **Attention's parameters.** How many parameters does `AdditiveAttention(hidden=64,
 #    features=64, size=32)` have? Count them from the formula of section 4 ($W_h$, $W_f$ with
@@ -1227,7 +1229,7 @@ assert ok_3, "exercise 3 is not right"
 #   sequences. Width 1 is greedy; an unlimited width is exhaustive search.
 # - Additive attention scores every column against the decoder state and reads a weighted
 #   mean of them. It learned, from the digit strings alone, to look at each digit in turn.
-# - On real MNIST strips in fast mode, the attention decoder reads roughly three quarters of the
+# - On real MNIST strips in fast mode, the attention decoder reads about two thirds of the
 #   test strips exactly right and the plain decoder well under half; the plain decoder almost
 #   never gets a five-digit strip right. Beam search helps the unsure plain decoder find more
 #   probable readings, and changes little for the confident attention decoder. In the
