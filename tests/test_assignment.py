@@ -324,3 +324,28 @@ def test_checklist_scores_and_never_raises():
     table = c.table()
     assert "score: 2/5" in table and "holds" in table
     assert json.loads(json.dumps(c.to_json()))["score"] == 2
+
+
+def test_08_point_table_matches_the_graded_cells():
+    src = next(s for s in GRADED if s.name.startswith("08"))
+    cells = jupytext.read(src).cells
+    points = {
+        meta["grade_id"]: (meta["points"], meta["solution"])
+        for c in cells
+        if (meta := c.metadata.get("nbgrader", {})).get("grade")
+    }
+    table = next(c.source for c in cells if "## How this assignment is graded" in c.source)
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| ")]
+    listed = {}
+    for _part, cell, pts, _how in rows[1:-1]:
+        ids = re.findall(r"`(\w+)`", cell)
+        assert sum(points[i][0] for i in ids) == int(pts), f"{ids}: {pts} points in the table"
+        listed.update(dict.fromkeys(ids))
+    assert listed.keys() == points.keys(), "every graded cell has a row"
+    total, how = rows[-1][2], rows[-1][3]
+    by_hand = sum(p for p, solution in points.values() if solution)
+    assert total.strip(" *") == str(sum(p for p, _ in points.values()))
+    assert (
+        how.strip()
+        == f"{sum(p for p, _ in points.values()) - by_hand} automatically, {by_hand} by hand"
+    )
