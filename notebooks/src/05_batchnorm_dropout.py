@@ -200,8 +200,9 @@ helpers.check_equal(bn_buffers, ["num_batches_tracked", "running_mean", "running
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # The slides' example: a `Conv2d(3, 192, 5)` followed by `BatchNorm2d(192)`. The layer has one
-# $\gamma$ and one $\beta$ per channel, so 2 x 192 = 384 learned numbers, plus two running
-# buffers that are saved in the `state_dict` but never trained.
+# $\gamma$ and one $\beta$ per channel, so 2 x 192 = 384 learned numbers, plus three buffers
+# that are saved in the `state_dict` but never trained: the running mean and variance (192
+# numbers each) and a counter of the batches seen.
 
 # %% slideshow={"slide_type": "subslide"}
 # NBVAL_CHECK_OUTPUT
@@ -776,9 +777,10 @@ plt.show()
 # in the same number of steps. Call a run *stable* when its final training loss is finite and
 # below the chance level $\ln 10 \approx 2.303$. At the largest learning rate the plain
 # network does not blow up to NaN here; it does something just as useless: it stops learning,
-# its loss stays at about $\ln 10$ (or above) and its test accuracy near chance, because it
-# predicts the same few classes for most images (the recorded full-size run below shows where
-# this ends: one class for (almost) every image). The BatchNorm network still learns at
+# its loss stays at about $\ln 10$ (or above) and its test accuracy near chance. It also
+# predicts one class for far more test images than the 10 % a class would get: the check asks
+# for more than 30 %, and prints this run's share. The recorded full-size run below shows
+# where this ends: one class for (almost) every image. The BatchNorm network still learns at
 # that rate. (Had the loss become NaN, `train_run` would catch `helpers.TrainingError` and
 # the table would say "diverged".) The exact numbers vary from machine to machine; these
 # comparisons do not.
@@ -820,7 +822,7 @@ if train_set.real:  # measured on real CIFAR-10; the generated stand-in behaves 
     )
     helpers.check_true(
         plain_top is None or same_class > 0.3,
-        f"at lr={top} the plain network predicts one class for far more images than its 10%",
+        f"at lr={top} the plain network predicts one class for over 30% of the images (fair: 10%)",
         f"{same_class:.0%} share of the most frequent class",
     )
     helpers.check_true(
@@ -980,9 +982,9 @@ for name, h in order_runs.items():
 # In training mode BatchNorm normalises with the statistics of the *current batch*; in eval
 # mode with the running averages. Forgetting `model.eval()` before testing therefore makes
 # every prediction depend on which other images happen to share its batch, and it silently
-# overwrites the running statistics with test-set values. (`helpers.evaluate` and
-# `helpers.fit` switch to eval mode for you; a hand-written loop must do it itself, which is
-# why this loop is written out.)
+# moves the stored running statistics towards the test set's (every test batch updates them,
+# with momentum 0.1). (`helpers.evaluate` and `helpers.fit` switch to eval mode for you; a
+# hand-written loop must do it itself, which is why this loop is written out.)
 
 
 # %% slideshow={"slide_type": "subslide"}
@@ -1055,7 +1057,7 @@ helpers.check_true(
 )
 helpers.check_true(
     stats_moved > 1e-3,
-    "testing in train mode overwrote the running statistics",
+    "testing in train mode changed the running statistics",
     f"{stats_moved:.2e}",
 )
 x_batch = next(iter(test_loader))[0][:16]  # (16, 3, 32, 32)
@@ -1078,12 +1080,13 @@ helpers.check_true(
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # ### 5.4 Dropout and data augmentation on a small training set
 #
-# With few training images a network starts to memorise them: training accuracy climbs while
-# test accuracy stalls. Dropout (here before the final layer, `p = 0.5`) and data augmentation
-# (random crops of the 4-pixel padded image plus horizontal flips, done on the device by
-# `helpers.DeviceLoader(augment=True)`, only for training!) both make memorising harder. The
-# gap is measured properly: both accuracies in eval mode, the training accuracy on the
-# *un-augmented* training images.
+# With few training images a network fits them better than it fits new images: its training
+# accuracy runs ahead of its test accuracy, and the difference is the *generalisation gap*.
+# Dropout (here before the final layer, `p = 0.5`) and data augmentation (random crops of the
+# 4-pixel padded image plus horizontal flips, done on the device by
+# `helpers.DeviceLoader(augment=True)`, only for training!) both make the training images
+# harder to fit. The gap is measured properly: both accuracies in eval mode, the training
+# accuracy on the *un-augmented* training images.
 
 # %% slideshow={"slide_type": "subslide"}
 N_SMALL, EPOCHS_SMALL = helpers.pick(250, 2000), helpers.pick(10, 40)
@@ -1121,20 +1124,24 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **Self-check.** Without a regulariser the network fits its 250 training images clearly
-# better than unseen test images (a positive gap). Both regularisers make the training data
-# harder to fit (a higher training loss), and the gap shrinks with a regulariser.
-# *Illustrative:* which of the two shrinks it more changes with the seed in such short runs,
-# and whether the *test* accuracy improves needs longer runs (full mode).
+# **Self-check.** Without a regulariser the network fits its training images clearly better
+# than unseen test images (a positive gap). Both regularisers make the training images harder
+# to fit: a higher training loss and, on real CIFAR-10, a lower training accuracy. On real
+# CIFAR-10 the gap also shrinks with dropout (checked for dropout alone). *Not checked:*
+# whether augmentation shrinks the gap (for some seeds it does not, in runs this short), and
+# whether either regulariser raises the *test* accuracy. The text under the check says what
+# this run shows.
 
 # %%
-plain_gap = gaps["no regulariser"][0] - gaps["no regulariser"][1]
+REGULARISERS = ["dropout 0.5", "augmentation"]
+plain_train, plain_test = gaps["no regulariser"]
+plain_gap = plain_train - plain_test
 helpers.check_true(
     plain_gap > 0.03,
     "without a regulariser the training images are fitted better",
     f"gap {plain_gap:+.1%}",
 )
-for name in ["dropout 0.5", "augmentation"]:
+for name in REGULARISERS:
     loss, plain_loss = (
         reg_hist[name].last["train_loss"],
         reg_hist["no regulariser"].last["train_loss"],
@@ -1144,12 +1151,54 @@ for name in ["dropout 0.5", "augmentation"]:
         f"{name} makes the training data harder to fit",
         f"{loss:.3f} vs {plain_loss:.3f}",
     )
-smallest_gap = min(gaps[name][0] - gaps[name][1] for name in ["dropout 0.5", "augmentation"])
-helpers.check_true(
-    smallest_gap < plain_gap,
-    "a regulariser shrinks the train/test gap",
-    f"{smallest_gap:+.1%} vs {plain_gap:+.1%} without",
-)
+if train_set.real:  # measured on real CIFAR-10; the generated stand-in behaves otherwise
+    for name in REGULARISERS:
+        helpers.check_true(
+            gaps[name][0] < plain_train - 0.02,
+            f"{name} lowers the training accuracy",
+            f"{gaps[name][0]:.1%} vs {plain_train:.1%} without",
+        )
+    dropout_gap = gaps["dropout 0.5"][0] - gaps["dropout 0.5"][1]
+    helpers.check_true(
+        dropout_gap < plain_gap - 0.02,
+        "dropout shrinks the train/test gap",
+        f"{dropout_gap:+.1%} vs {plain_gap:+.1%} without",
+    )
+
+
+def regulariser_summary() -> str:
+    """What this run of section 5.4 shows, in words, from its numbers."""
+    text = (
+        f"This run ({N_SMALL} training images, {EPOCHS_SMALL} epochs), without a regulariser: "
+        f"training accuracy {plain_train:.1%}, test accuracy {plain_test:.1%}, gap "
+        f"{plain_gap:+.1%}"
+    )
+    text += " (far from memorising the training images). " if plain_train < 0.9 else ". "
+    for name in REGULARISERS:
+        train_acc, test_acc = gaps[name]
+        text += (
+            f"With {name}: training accuracy {train_acc:.1%} "
+            f"({100 * (train_acc - plain_train):+.1f} points), test accuracy {test_acc:.1%} "
+            f"({100 * (test_acc - plain_test):+.1f} points), gap {train_acc - test_acc:+.1%}. "
+        )
+    lower = [name for name in REGULARISERS if gaps[name][1] < plain_test]
+    higher = [name for name in REGULARISERS if gaps[name][1] > plain_test]
+    if lower:
+        verb = "lowers" if len(lower) == 1 else "both lower"
+        text += (
+            f"{' and '.join(lower).capitalize()} {verb} the test accuracy here: where the gap "
+            "shrinks, that only means the training accuracy fell more than the test accuracy. "
+        )
+    if higher:
+        verb = "raises" if len(higher) == 1 else "both raise"
+        text += f"{' and '.join(higher).capitalize()} {verb} the test accuracy here. "
+    return text + (
+        "A gain on new images, the reason to use a regulariser, is not shown reliably at this "
+        "size, so it is not checked."
+    )
+
+
+display(Markdown(regulariser_summary()))
 
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
@@ -1189,15 +1238,13 @@ helpers.check_close(
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # Now train the same network with the three normalisations on batches of a single image, the
-# extreme case (Adam, learning rate 0.001, one pass over the images, so one weight update per
-# image). With one image, BatchNorm's "batch statistics" are that image's own per-channel
-# statistics in training (very noisy estimates of the data's statistics), but the running
-# averages at test time, so training and testing also normalise differently. For BatchNorm the test accuracy is shown twice:
-# in eval mode (running averages) and in train mode on test batches of 500 (fresh statistics
-# of a large batch). GroupNorm and LayerNorm compute the same thing in training and at test
-# time. (In our runs of this small network, batches of 2 hurt BatchNorm only a little; the
-# failure is clearest with batches of 1, which is all some large detection and video models
-# fit on one GPU.)
+# extreme case (Adam, learning rate 0.001, one weight update per image and epoch; the numbers
+# of images and epochs are printed under the results). With one image, BatchNorm's "batch
+# statistics" are that image's own per-channel statistics in training (very noisy estimates
+# of the data's statistics), but the running averages at test time, so training and testing
+# also normalise differently. For BatchNorm the test accuracy is shown twice: in eval mode
+# (running averages) and in train mode on test batches of 500 (fresh statistics of a large
+# batch). GroupNorm and LayerNorm compute the same thing in training and at test time.
 
 # %% slideshow={"slide_type": "subslide"}
 N_TINY, EPOCHS_TINY = helpers.pick(600, 10000), helpers.pick(1, 3)
@@ -1233,6 +1280,8 @@ ax.set(
 ax.legend(fontsize=8)
 plt.show()
 print({k: f"{v:.1%}" for k, v in tiny_acc.items()})
+print(f"{N_TINY} training images, {EPOCHS_TINY} epoch(s) with batches of 1: "
+      f"{N_TINY * EPOCHS_TINY:,} weight updates per network")  # fmt: skip
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **Self-check.** With batches of one image, GroupNorm ends clearly ahead of BatchNorm,
@@ -1452,8 +1501,9 @@ assert ok_4, "exercise 4 is not right"
 # - **Weight decay**: for SGD, `weight_decay=λ` equals the loss term $\frac{\lambda}{2}\sum w^2$.
 #   For Adam it does not behave like decay; use **AdamW**, which shrinks the weights by
 #   $(1-\eta\lambda)$ separately from the gradient step.
-# - Dropout and data augmentation made a small training set harder to fit and shrank the
-#   gap between training and test accuracy (which one helps more needs longer runs).
+# - Dropout and data augmentation both made a small training set harder to fit (a lower
+#   training accuracy), and dropout shrank the gap between training and test accuracy. A gain
+#   in test accuracy is not something our short runs show.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Further reading
