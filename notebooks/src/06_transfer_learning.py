@@ -85,7 +85,7 @@ def count_trainable(model: nn.Module) -> int:
 #
 # The course's data folder holds real trained weights of the CIFAR-10 ResNet-20 of He et al.
 # (2016), whose paper reports 91.25 % test accuracy for it; these weights score 91.7 % on the
-# 10,000 CIFAR-10 test images (measured when they were added to the data folder). It expects
+# 10,000 CIFAR-10 test images (a slow test of the course measures it). It expects
 # 3x32x32 inputs scaled to [0, 1] and normalised with `input_mean`/`input_std`. If those
 # weights are missing, we *make* a pretrained backbone ourselves: train a ResNet-20 on
 # CIFAR-10 (the larger source task), save it with `helpers.save_checkpoint`, and load it back
