@@ -368,12 +368,12 @@ def provenance(notebook: str, name: str, commit: str | None = None) -> dict:
 
     from helpers.devices import device_name
 
+    threads = torch.get_num_threads()
+    cpu = f"{cpu_model()}, {threads} thread{'s' if threads > 1 else ''}"
     return {
         "notebook": notebook,
         "name": name,
-        "device": f"{cpu_model()}, {torch.get_num_threads()} threads"
-        if not torch.cuda.is_available()
-        else device_name(),
+        "device": device_name() if torch.cuda.is_available() else cpu,
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit or git_commit(),
