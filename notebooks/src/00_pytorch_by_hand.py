@@ -1308,9 +1308,9 @@ assert ok_3, "exercise 3 is not right"
 #   `CrossEntropyLoss` puts a floor under the loss ($\log(1 + 9/e)$ for 10 classes) and
 #   starves confident mistakes of gradient.
 # - Sigmoid saturates and shrinks the gradient layer after layer (over 1000x across our 8
-#   layers); tanh (slope up to 1) and ReLU do not here. A ReLU that is off for every input is
-#   dead for good, and too large a step kills many; leaky ReLU and ELU keep a slope for
-#   negative inputs, so such a unit still learns.
+#   layers); with tanh (slope up to 1) it does not shrink here, with ReLU far less. A ReLU
+#   that is off for every input is dead for good, and too large a step kills many; leaky ReLU
+#   and ELU keep a slope for negative inputs, so such a unit still gets a gradient.
 # - SGD steps by $-\lambda g$; momentum adds $\rho$ times the previous step; Adam divides a
 #   bias-corrected running mean of $g$ by the root of a running mean of $g^2$, so its first
 #   step is about $\lambda$ for every weight.

@@ -178,10 +178,10 @@ print({name: tuple(p.shape) for name, p in photos.items()})
 # |---|---|
 # | Sobel x / y | left-right / top-bottom brightness change, smoothed across the edge (weights 1, 2, 1) |
 # | Prewitt x / y | the same with equal weights (1, 1, 1) |
-# | Laplacian 4 / 8 | blobs and thin lines in every direction (a second derivative) |
+# | Laplacian 4 / 8 | blobs and thin lines in every direction (minus a second derivative, see below) |
 # | diagonal | changes along both diagonals (a corner / saddle detector) |
 # | blur | a weighted average: removes fine detail and noise |
-# | sharpen | identity + the Laplacian 4 kernel, i.e. the image minus its Laplacian: boosts fine detail |
+# | sharpen | identity + Laplacian 4: the image minus its second derivative, which boosts fine detail |
 
 # %% slideshow={"slide_type": "subslide"}
 KERNELS = {

@@ -858,9 +858,9 @@ plt.show()
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **What attention changes.** Both readers have the same encoder (from the same initial
 # weights), a GRU and an output layer of the same kind, and were trained on the same batches. In
-# fast mode on the real strips (seeds 0, 1 and 2) the attention decoder read about two thirds of
-# the test strips exactly right or more, the plain
-# decoder well under half; per digit, about nine in ten against under seven in ten. The gap
+# fast mode on the real strips (seeds 0, 1 and 2) the attention decoder read about two thirds
+# of the test strips exactly right or more, the plain decoder well under half; per digit, about
+# nine in ten against under seven in ten. The gap
 # grows with the length of the strip: on one-digit strips the two are not far apart, but the
 # plain decoder almost never reads a five-digit strip right, while the attention decoder
 # still reads about half of them or more. Without attention one vector of 64 numbers must
