@@ -767,8 +767,8 @@ def train_and_evaluate(model_cls, name: str) -> Run:
         "label smoothing": smoothing,
         "bfloat16": bf16,
     }
-    val_acc = helpers.evaluate(model, val_loader, device=device, amp=CONFIG["bf16"])["acc"]
-    test_acc = helpers.evaluate(model, test_loader, device=device, amp=CONFIG["bf16"])["acc"]
+    val_acc = helpers.evaluate(model, val_loader, device=device, amp=bf16)["acc"]
+    test_acc = helpers.evaluate(model, test_loader, device=device, amp=bf16)["acc"]
     print(
         f"{name}: best epoch {history.best_epoch}, validation {val_acc:.1%}, "
         f"test {test_acc:.1%}, {seconds:.1f} s"
@@ -1111,7 +1111,7 @@ if text is not None:
 # The checklist from the slides, checked by code. It is one graded part, 7 points of the 21
 # (the table at the top lists them all): its `score` line counts only these seven, not your
 # grade. An instructor grades the whole notebook from the command line with
-# `python -m helpers.assignment grade submission.ipynb`, which prints one row per automatic
+# `python scripts/assignment.py grade submission.ipynb`, which prints one row per automatic
 # check (these seven included), their total out of 18, and the discussion for grading by hand.
 
 

@@ -857,18 +857,18 @@ plt.show()
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **What attention changes.** Both readers have the same encoder (from the same initial
-# weights), a GRU and an output layer of the same kind, and were trained on the same batches. In
-# fast mode on the real strips (seeds 0, 1 and 2) the attention decoder read about two thirds
-# of the test strips exactly right or more, the plain decoder well under half; per digit, about
-# nine in ten against under seven in ten. The gap
-# grows with the length of the strip: on one-digit strips the two are not far apart, but the
-# plain decoder almost never reads a five-digit strip right, while the attention decoder
-# still reads about half of them or more. Without attention one vector of 64 numbers must
-# carry every digit and its place, and the decoder must work out from its own state which
-# digit comes next. With attention every step reads a context that holds mostly one digit
-# (section 8 shows where), so the decoder only has to move its gaze on by one digit. The
-# checks below ask for each of these effects (they are facts of the real digits at fast-mode
-# size; the recorded full-size run after them tells another story).
+# weights), a GRU and an output layer of the same kind, and were trained on the same batches.
+# In fast mode on the real strips (seeds 0, 1 and 2) the attention decoder read about two
+# thirds of the test strips exactly right or more, the plain decoder well under half; per
+# digit, about nine in ten against under seven in ten. The gap grows with the length of the
+# strip: on one-digit strips the two are not far apart, but the plain decoder almost never
+# reads a five-digit strip right, while the attention decoder still reads about half of them or
+# more. Without attention one vector of 64 numbers must carry every digit and its place, and
+# the decoder must work out from its own state which digit comes next. With attention every
+# step reads a context that holds mostly one digit (section 8 shows where), so the decoder only
+# has to move its gaze on by one digit. The checks below ask for each of these effects (they
+# are facts of the real digits at fast-mode size; the recorded full-size run after them tells
+# another story).
 
 # %% slideshow={"slide_type": "notes"}
 plain, attentive = table["no attention"], table["attention"]
@@ -950,8 +950,9 @@ if len(recorded) == 2:
 
 
 # %%
-def recorded_summary(full: dict) -> str:
-    """What the recorded full-size run says about attention, from its final numbers."""
+def recorded_summary(full: dict, config: dict) -> str:
+    """What the recorded full-size run says about attention, from its final numbers and its
+    configuration."""
     plain_f, attentive_f = full["no attention"], full["attention"]
     whole_gap = attentive_f["whole_sequence"] - plain_f["whole_sequence"]
     long_gap = attentive_f["by_length"][-1] - plain_f["by_length"][-1]
@@ -963,7 +964,6 @@ def recorded_summary(full: dict) -> str:
         f"{attentive_f['by_length'][-1]:.1%}. "
     )
     if abs(whole_gap) < 0.01 and abs(long_gap) < 0.03:
-        config = recorded["attention"]["config"]
         text += (
             "The large lead of attention in fast mode is gone: with a strip summary of "
             f"{config['features']} numbers, a decoder state of {config['hidden']}, "
@@ -980,7 +980,7 @@ def recorded_summary(full: dict) -> str:
 
 if len(recorded) == 2:
     full = {name: record["final"] for name, record in recorded.items()}
-    display(Markdown(recorded_summary(full)))
+    display(Markdown(recorded_summary(full, recorded["attention"]["config"])))
     whole = {name: f["whole_sequence"] for name, f in full.items()}
     five = {name: f["by_length"][-1] for name, f in full.items()}
     full_lead = whole["attention"] - whole["no attention"]
