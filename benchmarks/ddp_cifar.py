@@ -101,7 +101,6 @@ def proposed_net() -> type[nn.Module]:
 def measure(args) -> int:
     """One torchrun process: train two epochs with helpers.fit; rank 0 prints images/s."""
     import helpers
-    from helpers import distributed as ddp
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if args.batch % world:
@@ -131,7 +130,7 @@ def measure(args) -> int:
         device=device,
         progress=False,
     )
-    if ddp.is_main():
+    if helpers.is_main():
         row = {
             "processes": world,
             "threads": torch.get_num_threads(),

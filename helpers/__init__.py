@@ -82,7 +82,7 @@ _EXPORTS: dict[str, str] = {
     "cifar_resnet": "models",
     "load_pretrained_cifar_resnet": "models",
     "load_torchvision_model": "models",
-    # conv_arithmetic: output sizes and receptive fields (used by notebook 03 and a widget)
+    # conv_arithmetic: output sizes and receptive fields (notebooks 02, 03, 08, 09, a widget)
     "conv_output_size": "conv_arithmetic",
     "receptive_field": "conv_arithmetic",
     # widgets: interactive explorers with a static fallback

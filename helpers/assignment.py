@@ -6,7 +6,7 @@ inputs are missing, and `Checklist` scores the assignment's claims, prints them 
 them to the cell's output for the grader. Building the student versions and grading
 submissions is instructor tooling, outside the package: `python scripts/assignment.py` (or
 `python -m helpers.assignment`, which runs it).
-Used by 08.
+Used by notebook 08.
 """
 
 from __future__ import annotations
@@ -98,11 +98,12 @@ class Checklist:
         """Print the table, and attach it as JSON to the cell's output for the grader."""
         print(self.table())
         try:
+            from IPython import get_ipython
             from IPython.display import display
-
+        except ImportError:  # without IPython the printed table is all there is
+            return
+        if get_ipython() is not None:  # in a plain Python run, display() would print the dict
             display({CHECKLIST_MIME: self.to_json()}, raw=True)
-        except ImportError:  # outside IPython the printed table is all there is
-            pass
 
 
 def format_table(items: list[Item], score: int, total: int) -> str:

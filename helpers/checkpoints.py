@@ -69,6 +69,16 @@ def save_checkpoint(
 
     Used by notebook 06.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"save_checkpoint(path, state): the file name comes first; got a "
+            f"{type(path).__name__} as path."
+        )
+    if state is not None and not isinstance(state, Mapping):
+        raise TypeError(
+            f"state must be a dict such as {{'model': model.state_dict()}}, got a "
+            f"{type(state).__name__}."
+        )
     data = dict(state or {})
     data.update(more)
     try:

@@ -4,6 +4,7 @@ what was expected, what was found, where they differ, and what to try."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ import torch
 ArrayLike = torch.Tensor | np.ndarray | float | int | Sequence
 
 
-def _fail(what: str, expected: str, found: str, detail: str = "", hint: str = "") -> None:
+def _fail(what: str, expected: str, found: str, detail: str = "", hint: str = "") -> NoReturn:
     lines = [f"{what}: check failed.", f"  expected: {expected}", f"  found:    {found}"]
     if detail:
         lines.append(f"  where:    {detail}")
@@ -20,11 +21,24 @@ def _fail(what: str, expected: str, found: str, detail: str = "", hint: str = ""
     raise AssertionError("\n".join(lines))
 
 
-def _as_tensor(x: ArrayLike | object) -> torch.Tensor:
-    """A tensor, array, number or (nested) sequence as a CPU tensor."""
+def _as_tensor(x: ArrayLike | object, name: str = "value") -> torch.Tensor:
+    """A tensor, array, number or (nested) sequence of numbers as a CPU tensor; anything else
+    (None, a string, a ragged list) fails the check with what was found."""
     if isinstance(x, torch.Tensor):
         return x.detach().cpu()
-    return torch.as_tensor(np.asarray(x))
+    try:
+        array = np.asarray(x)
+    except ValueError:  # a ragged nested list
+        array = np.asarray(None)
+    if array.dtype.kind not in "biufc":  # bool, int, unsigned, float, complex
+        shown = repr(x) if len(repr(x)) <= 60 else repr(x)[:57] + "..."
+        _fail(
+            name,
+            "a tensor, an array or numbers",
+            f"{shown} ({type(x).__name__})",
+            hint="did the cell that computes it run, and does it return the result?",
+        )
+    return torch.as_tensor(array)
 
 
 def check_shape(
@@ -34,7 +48,9 @@ def check_shape(
 
     Used by notebooks 00, 01, 02, 03, 04, 06, 07, 08, 09.
     """
-    found = tuple(_as_tensor(x).shape)
+    if not isinstance(expected, (tuple, list, torch.Size)):
+        raise TypeError(f"expected must be a shape such as (64, 3, 32, 32), got {expected!r}.")
+    found = tuple(_as_tensor(x, name).shape)
     want = tuple(expected)
     ok = len(found) == len(want) and all(w in (-1, None) or w == f for w, f in zip(want, found))
     if not ok:
@@ -64,7 +80,7 @@ def check_close(
 
     Used by notebooks 00, 01, 02, 04, 05, 06, 07, 08, 09.
     """
-    a, e = _as_tensor(actual), _as_tensor(expected)
+    a, e = _as_tensor(actual, name), _as_tensor(expected, f"expected {name}")
     if a.shape != e.shape:
         _fail(
             f"{name}",
@@ -108,7 +124,7 @@ def check_equal(actual: object, expected: object, name: str = "value", hint: str
     if isinstance(actual, (torch.Tensor, np.ndarray)) or isinstance(
         expected, (torch.Tensor, np.ndarray)
     ):
-        a, e = _as_tensor(actual), _as_tensor(expected)
+        a, e = _as_tensor(actual, name), _as_tensor(expected, f"expected {name}")
         if a.shape != e.shape:
             _fail(
                 name,

@@ -50,15 +50,16 @@ def resolve_device(device: torch.device | str | None = None) -> torch.device:
 def bf16_pays(device: torch.device | str | None = None) -> bool:
     """Whether bfloat16 autocast with channels_last speeds up training of a small CNN here.
 
-    True on CUDA, and on CPUs with AMX matrix units (there a training step of notebook 08's
+    True on GPUs that compute bfloat16 natively (NVIDIA from Ampere on; a T4 or V100 only
+    emulates it), and on CPUs with AMX matrix units (there a training step of notebook 08's
     CNNs ran 2.3-2.9x faster than in float32: `benchmarks/cpu_bf16_speed.py`). False
     elsewhere: without AMX the CPU's bfloat16 path was not measured to be faster.
 
     Used by notebook 08.
     """
-    device = best_device() if device is None else torch.device(device)
+    device = resolve_device(device)
     if device.type == "cuda":
-        return True
+        return torch.cuda.is_bf16_supported(including_emulation=False)
     amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
     return device.type == "cpu" and amx is not None and bool(amx())
 
@@ -80,10 +81,12 @@ def seed_everything(seed: int | None = None) -> int:
 
 def set_deterministic(on: bool = True) -> None:
     """Ask PyTorch for bit-identical results run to run (slower on a GPU); False restores
-    PyTorch's defaults.
+    PyTorch's defaults (the cuBLAS workspace setting stays: cuBLAS read it when it started).
 
     On: deterministic algorithms (warning, not failing, where an op has none), cuDNN's
     deterministic kernels without its benchmark autotuner, and a fixed cuBLAS workspace.
+
+    Explained (not called) in notebook 04.
     """
     if on:  # cuBLAS reads this when it starts; PyTorch's docs ask for it with determinism
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -92,12 +95,12 @@ def set_deterministic(on: bool = True) -> None:
     torch.backends.cudnn.benchmark = False  # PyTorch's default; on, it picks kernels by speed
 
 
-def device_name(device: torch.device | None = None) -> str:
+def device_name(device: torch.device | str | None = None) -> str:
     """A human name for `device`: the GPU's model, or the CPU's architecture.
 
     Used by notebook 04.
     """
-    device = best_device() if device is None else torch.device(device)
+    device = resolve_device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":

@@ -38,9 +38,8 @@ def _device() -> list[Finding]:
 
     device = best_device()
     findings = [Finding("device", f"{device.type}: {device_name(device)}")]
-    dtype = (
-        torch.bfloat16 if device.type != "cuda" or torch.cuda.is_bf16_supported() else torch.float16
-    )
+    native_bf16 = device.type != "cuda" or torch.cuda.is_bf16_supported(including_emulation=False)
+    dtype = torch.bfloat16 if native_bf16 else torch.float16  # what fit's mixed precision uses
     try:
         with torch.autocast(device.type, dtype=dtype):
             y = torch.ones(8, 8, device=device) @ torch.ones(8, 8, device=device)

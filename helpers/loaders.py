@@ -15,11 +15,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .arguments import check_int, check_seed
+from .arguments import check_choice, check_flag, check_int, check_seed
 from .data.sets import channel_stats
 from .devices import resolve_device
 from .distributed import local_device
 from .settings import get_settings
+
+Stats = Sequence[float] | Tensor  # per-channel mean or std
 
 
 def pad_for_crops(images: Tensor, padding: int, mode: str = "zeros") -> Tensor:
@@ -74,7 +76,8 @@ class DeviceLoader:
 
     inputs: images (N, C, H, W) uint8 (kept as uint8 on the device; each batch becomes float in
         [0, 1], then `(x - mean) / std` when mean/std are given) or float; or any other tensor,
-        e.g. token ids (N, T), which is batched as it is.
+        e.g. int64 token ids (N, T), which is batched as it is (uint8 of any shape is divided by
+        255 like images, so keep token ids int64).
     targets: (N, ...) labels, batched alongside.
     augment: per-image random crop (`crop_padding` pixels of zero or reflect padding) and random
         horizontal flip, done on the device for the whole batch (4-D inputs only).
@@ -104,7 +107,13 @@ class DeviceLoader:
         seed: int | None = None,
         padding_mode: str = "zeros",
     ) -> None:
-        inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
+        inputs, targets = _as_tensor(inputs, "inputs"), _as_tensor(targets, "targets")
+        shuffle, augment = (
+            bool(check_flag(shuffle, "shuffle")),
+            bool(check_flag(augment, "augment")),
+        )
+        drop_last = bool(check_flag(drop_last, "drop_last"))
+        padding_mode = check_choice(padding_mode, "padding_mode", ("zeros", "reflect"))
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         crop_padding = check_int(crop_padding, "crop_padding", minimum=0)
         seed = get_settings().seed if seed is None else check_seed(seed)
@@ -132,11 +141,25 @@ class DeviceLoader:
         self.rank, self.world_size, self.pad = 0, 1, False  # the whole set (see `shard`)
 
     @staticmethod
-    def _validate(inputs, targets, augment, crop_padding, mean, std, padding_mode):
+    def _validate(
+        inputs: Tensor,
+        targets: Tensor,
+        augment: bool,
+        crop_padding: int,
+        mean: Stats | None,
+        std: Stats | None,
+        padding_mode: str,
+    ) -> None:
         if inputs.dim() == 0 or len(inputs) == 0:
             raise ValueError(
                 "DeviceLoader got an empty input tensor: it needs at least one sample."
             )
+        if inputs.dtype == torch.uint8 and inputs.dim() == 4 and inputs.shape[-1] in (1, 3):
+            if inputs.shape[1] not in (1, 3):  # (N, H, W, C), as NumPy and PIL store images
+                raise ValueError(
+                    f"the images have shape {tuple(inputs.shape)}, channels last; DeviceLoader "
+                    "needs (N, C, H, W): pass images.permute(0, 3, 1, 2)."
+                )
         if targets.dim() == 0 or len(targets) != len(inputs):
             n_t = "a scalar" if targets.dim() == 0 else f"{len(targets)} targets"
             raise ValueError(
@@ -153,14 +176,14 @@ class DeviceLoader:
             )
         if augment and padding_mode == "reflect" and crop_padding >= min(inputs.shape[-2:]):
             raise ValueError("reflect padding must be smaller than the image size.")
-        if padding_mode not in ("zeros", "reflect"):
-            raise ValueError(f"padding_mode must be 'zeros' or 'reflect', got {padding_mode!r}.")
         if (mean is None) != (std is None):
             raise ValueError("give both mean and std (to normalise) or neither.")
         if mean is not None and inputs.dim() != 4:
             raise ValueError("mean/std normalise images (N, C, H, W); these inputs are not images.")
 
-    def _affine(self, inputs: Tensor, mean, std) -> tuple[Tensor | None, Tensor | None]:
+    def _affine(
+        self, inputs: Tensor, mean: Stats | None, std: Stats | None
+    ) -> tuple[Tensor | None, Tensor | None]:
         """x_float = x * scale + shift does both /255 (uint8) and (x - mean) / std in one step."""
         is_uint8 = inputs.dtype == torch.uint8
         if mean is None and not is_uint8:
@@ -168,7 +191,7 @@ class DeviceLoader:
         channels = inputs.shape[1] if inputs.dim() == 4 else 1
         scale = torch.full((1, channels, 1, 1), 1 / 255 if is_uint8 else 1.0)
         shift = torch.zeros(1, channels, 1, 1)
-        if mean is not None:
+        if mean is not None and std is not None:  # both or neither: see _validate
             m, s = channel_stats(mean, std, channels)
             scale, shift = scale / s, -m / s  # normalize, folded into one multiply-add
         if inputs.dim() != 4:  # uint8 non-image data: only /255
@@ -254,7 +277,9 @@ class DeviceLoader:
         return {"generator": self.generator.get_state(), "seed": self.seed}
 
     def load_state_dict(self, state: dict) -> None:
+        """Continue from a `state_dict`: the same seed, and the random state where it was."""
         self.generator.set_state(state["generator"])
+        self.seed = state.get("seed", self.seed)
 
     def __repr__(self) -> str:
         return (
@@ -265,3 +290,20 @@ class DeviceLoader:
             + (f", part {self.rank} of {self.world_size}" if self.world_size > 1 else "")
             + ")"
         )
+
+
+def _as_tensor(values: object, name: str) -> Tensor:
+    """`values` (a tensor, NumPy array or nested list of numbers) as one tensor; a list of
+    tensors (one per sample) or None is refused with what to do instead."""
+    if isinstance(values, (list, tuple)) and values and isinstance(values[0], Tensor):
+        raise TypeError(
+            f"{name} is a {type(values).__name__} of {len(values)} tensors; DeviceLoader needs "
+            f"one tensor with the samples along dim 0: pass torch.stack({name})."
+        )
+    try:
+        return torch.as_tensor(values)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(
+            f"{name} must be a tensor or a NumPy array with the samples along dim 0, got "
+            f"{type(values).__name__} ({str(exc).splitlines()[0][:80]})."
+        ) from None

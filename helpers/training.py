@@ -14,13 +14,15 @@ do this are marked `ddp.` below; `helpers/distributed.py` explains each step.
 
 Accuracy convention: it is computed when the targets are integer class labels and the class
 dimension of the outputs is dim 1, the layout `F.cross_entropy` expects: outputs (N, C) with
-targets (N,), or outputs (N, C, T) with targets (N, T) for sequences. Targets equal to -100
-(cross_entropy's `ignore_index`) are left out. Otherwise (float targets, as in an autoencoder)
-the accuracy is None.
+targets (N,), or outputs (N, C, T) with targets (N, T) for sequences. Targets equal to the
+loss's `ignore_index` (cross_entropy's default -100, or the one given to
+nn.CrossEntropyLoss(ignore_index=...) or functools.partial(F.cross_entropy, ignore_index=...))
+are left out. Otherwise (float targets, as in an autoencoder) the accuracy is None.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import random
@@ -55,6 +57,7 @@ __all__ = ["History", "TrainingError", "Checkpointer", "fit", "evaluate", "predi
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
 DEFAULT_LR = 1e-3  # the learning rate of fit's default optimizer, Adam
 EXPLODED = 1e4  # a training loss this many times above its start has diverged
+IGNORE_INDEX = -100  # the target value F.cross_entropy leaves out unless told another
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -96,11 +99,13 @@ def fit(
 
     optimizer: default Adam(lr), lr default 1e-3 (lr= with your own optimizer is refused: set
     the rate when you build it). scheduler: stepped once per epoch (ReduceLROnPlateau gets the
-    validation loss); may also be a function optimizer -> scheduler. checkpoint_path: after every
+    validation loss) and built on fit's optimizer; may also be a function optimizer -> scheduler
+    (needed with the default Adam, which you do not hold). checkpoint_path: after every
     epoch the full state is saved there (atomically) and the best epoch's weights next to it
     (run.pt -> run.best.pt); resume=True continues from it. A path that already holds a run is
     never replaced silently: pass resume=True, overwrite=True or another path. seed: when
-    given, everything is seeded first, a DeviceLoader's order and augmentation too.
+    given, everything is seeded first, a DeviceLoader's order and augmentation too (the
+    model's initial weights were drawn when it was built: seed before building it).
     amp / channels_last: None = on for CUDA. progress: None = `COURSE_PROGRESS` (a bar in a
     notebook or terminal). verbose: one line per epoch. restore_best: end with the best
     epoch's weights instead of the last.
@@ -115,13 +120,14 @@ def fit(
     `helpers.distributed`). Every process returns the same history and the same model.
 
     Before the first epoch the arguments are checked (epochs a whole number >= 0, lr and
-    grad_clip > 0, a device this machine has, an optimizer of this model's parameters) and the
-    checkpoint folder is probed for writing; each fault stops with one message.
+    grad_clip > 0, a device this machine has, an optimizer of this model's parameters, a loss
+    function and a scheduler of that optimizer) and the checkpoint folder is probed for writing;
+    each fault stops with one message.
 
     Used by notebooks 00, 02, 03, 04, 05, 06, 07, 08.
     """
     _check_fit_arguments(
-        model, train, val, optimizer, epochs, lr, grad_clip, resume, checkpoint_path
+        model, train, val, optimizer, loss_fn, epochs, lr, grad_clip, resume, checkpoint_path
     )
     if seed is not None:
         _seed(seed, train)
@@ -163,7 +169,7 @@ def fit(
                 _print(_epoch_line(history[-1], epochs), bar)
     except KeyboardInterrupt:
         if main:
-            _print(f"interrupted in epoch {epoch}; resume with fit(..., resume=True)", bar)
+            _print(_interrupted(epoch, ckpt.path), bar)
         raise
     except RuntimeError as exc:
         if distributed and ddp.lost_contact(exc):
@@ -190,8 +196,8 @@ def _train_epoch(
 ) -> dict:
     """One epoch of training: forward, loss, backward, step for every batch; mean loss and acc.
 
-    loss_start: the loss the run started from (None: this epoch's first); a loss far above it
-    stops training (see `_check_loss`).
+    loss_start: the first epoch's mean training loss (None in the first epoch: there, the
+    first batch's loss is used); a loss far above it stops training (see `_check_loss`).
     """
     model.train()
     tally = _Tally(how)
@@ -221,6 +227,9 @@ def evaluate(
 
     Used by notebooks 05, 06, 07, 08.
     """
+    _check_model(model)
+    _check_loader(loader, "loader")
+    _check_loss_fn(loss_fn)
     device = resolve_device(device)
     model.to(device)
     return _evaluate(model, loader, _How.choose(device, loss_fn, amp))
@@ -255,6 +264,8 @@ def predict(
 
     Used by notebooks 05, 08.
     """
+    _check_model(model)
+    _check_loader(loader, "loader")
     device = resolve_device(device)
     how = _How.choose(device, F.cross_entropy, amp)
     model.to(device)
@@ -263,12 +274,16 @@ def predict(
     preds, labels = [], []
     try:
         for x, y in loader:
+            x = how.to_device(x)
             with how.autocast():
-                out = model(how.to_device(x))
+                out = _run(model, x)
+            _check_is_tensor(out)
             preds.append(out.argmax(1).cpu())
             labels.append(torch.as_tensor(y).cpu())
     finally:
         model.train(was_training)
+    if not preds:
+        raise TrainingError("the loader gave no batches: is the data set empty?")
     return torch.cat(preds).long(), torch.cat(labels).long()
 
 
@@ -343,9 +358,12 @@ class History:
     """
 
     def __init__(self, records: Iterable[dict] | None = None) -> None:
-        self.records: list[dict] = [dict(r) for r in records or []]
+        self.records: list[dict] = []
+        for record in records or []:
+            self.append(record)
 
     def append(self, record: dict) -> None:
+        """Add one epoch's record; a column it lacks is None."""
         self.records.append({k: record.get(k) for k in COLUMNS})
 
     def add(self, epoch: int, train: dict, val: dict, lr: float, seconds: float) -> None:
@@ -369,16 +387,16 @@ class History:
         return iter(self.records)
 
     @overload
-    def __getitem__(self, column: int) -> dict: ...
+    def __getitem__(self, key: int) -> dict: ...
     @overload
-    def __getitem__(self, column: str) -> list: ...
-    def __getitem__(self, column: str | int) -> list | dict:
+    def __getitem__(self, key: str) -> list: ...
+    def __getitem__(self, key: str | int) -> list | dict:
         """`history["val_acc"]`: that column as a list; `history[-1]`: one epoch's record."""
-        if isinstance(column, int):
-            return self.records[column]
-        if column not in COLUMNS:
-            raise KeyError(f"no column {column!r}; the columns are {', '.join(COLUMNS)}")
-        return [r[column] for r in self.records]
+        if isinstance(key, int):
+            return self.records[key]
+        if key not in COLUMNS:
+            raise KeyError(f"no column {key!r}; the columns are {', '.join(COLUMNS)}")
+        return [r[key] for r in self.records]
 
     def _criterion(self) -> tuple[str, bool] | None:
         """The column that decides the best epoch, and whether higher is better."""
@@ -452,6 +470,7 @@ class _How:
     amp_dtype: torch.dtype | None  # None: full precision (float32)
     channels_last: bool
     distributed: bool = False
+    ignore_index: int = IGNORE_INDEX  # targets with this value count in neither loss nor accuracy
 
     @staticmethod
     def choose(
@@ -463,7 +482,8 @@ class _How:
     ) -> _How:
         """The one place that decides mixed precision and channels_last: None = on for CUDA."""
         cl = device.type == "cuda" if channels_last is None else bool(channels_last)
-        return _How(device, loss_fn, _amp_dtype(device, amp), cl, distributed)
+        amp_dtype = _amp_dtype(device, amp)
+        return _How(device, loss_fn, amp_dtype, cl, distributed, _ignore_index(loss_fn))
 
     def place(self, model: nn.Module) -> None:
         """Move the model to the device, its weights in channels_last memory when chosen."""
@@ -490,17 +510,18 @@ class _How:
         """The model's output and the loss for one batch on the device. check: see that the
         output fits the labels (done on the first batch of a pass)."""
         with self.autocast():
-            out = model(x)
+            out = _run(model, x) if check else model(x)
             if check:  # a clear message instead of torch's IndexError
-                _check_output_fits_labels(out, y, self.loss_fn)
+                _check_output_fits_labels(out, y, self.loss_fn, self.ignore_index)
             return out, self.loss_fn(out, y)
 
 
 def _amp_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None:
-    """The dtype of mixed precision (bfloat16 where the GPU has it), or None for float32."""
+    """The dtype of mixed precision (bfloat16 where the GPU computes it natively, from Ampere
+    on), or None for float32. Older GPUs such as the T4 only emulate bfloat16: float16 there."""
     if not (device.type == "cuda" if amp is None else amp):
         return None
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
         return torch.float16  # needs a GradScaler: fit makes one
     return torch.bfloat16  # CPU autocast only knows bfloat16
 
@@ -518,7 +539,7 @@ class _Tally:
         """Count one batch: its outputs, its targets (on the device) and its mean loss."""
         self.loss_sum += loss_value * len(y)
         self.samples += len(y)
-        batch_hits = _correct_and_count(out.detach(), y)
+        batch_hits = _correct_and_count(out.detach(), y, self.how.ignore_index)
         if batch_hits is not None:
             self.hits += torch.stack(batch_hits)
         if bar is not None:
@@ -631,14 +652,14 @@ def _resume(ckpt: Path, objects: dict[str, Any], train: Any) -> History:
     return History.from_dict(state["history"])
 
 
-def _correct_and_count(out: Tensor, y: Tensor) -> tuple[Tensor, Tensor] | None:
-    """Correct predictions (a tensor, not read back from the GPU) and labelled targets in a
-    batch, or None when accuracy does not apply."""
+def _correct_and_count(out: Tensor, y: Tensor, ignore_index: int) -> tuple[Tensor, Tensor] | None:
+    """Correct predictions (a tensor, not read back from the GPU) and labelled targets (those
+    not equal to `ignore_index`) in a batch, or None when accuracy does not apply."""
     if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
         return None
     if out.dim() != y.dim() + 1 or out.shape[0] != y.shape[0] or out.shape[2:] != y.shape[1:]:
         return None
-    labelled = y != -100
+    labelled = y != ignore_index
     correct = (out.argmax(1) == y) & labelled
     return correct.sum(), labelled.sum()
 
@@ -648,7 +669,13 @@ def _accuracy(hits: Tensor) -> float | None:
     return correct / counted if counted else None
 
 
-def _backward_and_step(loss, model, optimizer, scaler, grad_clip) -> None:
+def _backward_and_step(
+    loss: Tensor,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    grad_clip: float | None,
+) -> None:
     if scaler is not None:  # float16 needs loss scaling so small gradients do not vanish
         scaler.scale(loss).backward()
         if grad_clip is not None:
@@ -664,10 +691,30 @@ def _backward_and_step(loss, model, optimizer, scaler, grad_clip) -> None:
 
 
 def _make_scheduler(scheduler: Any, optimizer: torch.optim.Optimizer) -> Any:
-    """Accept a scheduler, or a function optimizer -> scheduler (handy with the default Adam)."""
-    if scheduler is None or hasattr(scheduler, "step"):
-        return scheduler
-    return scheduler(optimizer)
+    """The scheduler of fit's `optimizer`: the one given, or the one a function optimizer ->
+    scheduler makes (handy with the default Adam). A scheduler class, anything without `step`,
+    or a scheduler of another optimizer (whose steps would leave this run's rate unchanged) is
+    refused."""
+    if scheduler is None:
+        return None
+    made = scheduler
+    if not isinstance(scheduler, type) and not hasattr(scheduler, "step") and callable(scheduler):
+        made = scheduler(optimizer)
+    if isinstance(made, type) or not hasattr(made, "step"):
+        got = f"the class {made.__name__}" if isinstance(made, type) else f"{made!r}"
+        raise TypeError(
+            "scheduler must be a scheduler of fit's optimizer, e.g. "
+            "torch.optim.lr_scheduler.StepLR(optimizer, step_size=10), or a function that makes "
+            f"one from it, e.g. lambda opt: StepLR(opt, step_size=10); got {got}."
+        )
+    if getattr(made, "optimizer", optimizer) is not optimizer:
+        raise ValueError(
+            "the scheduler was built on another optimizer than the one fit trains with, so its "
+            "steps would not change this run's learning rate. Without optimizer=..., fit trains "
+            "with its own Adam: pass your optimizer too (fit(..., optimizer=opt, "
+            "scheduler=sched)), or give a function: scheduler=lambda opt: StepLR(opt, 10)."
+        )
+    return made
 
 
 def _step_scheduler(scheduler: Any, val_loss: float | None, train_loss: float) -> None:
@@ -716,7 +763,7 @@ def _epoch_line(r: dict, epochs: int) -> str:
     )
 
 
-def _print(line: str, bar) -> None:
+def _print(line: str, bar: Any) -> None:
     if bar is not None:
         bar.write(line)
     else:
@@ -749,6 +796,21 @@ def _existing_run(ckpt: Path) -> str:
     )
 
 
+def _interrupted(epoch: int, ckpt: Path | None) -> str:
+    """What to say when the user stops fit (Ctrl-C, or the notebook's stop button)."""
+    if ckpt is None:
+        return (
+            f"interrupted in epoch {epoch}; no checkpoint was written (pass checkpoint_path=... "
+            "to be able to resume a run)"
+        )
+    if epoch == 1:
+        return f"interrupted in epoch 1, before the first checkpoint was written to {ckpt}"
+    return (
+        f"interrupted in epoch {epoch}; {ckpt} holds epoch {epoch - 1}: resume with "
+        "fit(..., resume=True) and the same checkpoint_path"
+    )
+
+
 def _lost_process(exc: Exception, epoch: int, ckpt: Path | None) -> str:
     """What to say when another process stopped (crashed, killed, out of memory) mid-run."""
     saved = (
@@ -772,6 +834,7 @@ def _check_fit_arguments(
     train: Any,
     val: Any,
     optimizer: Any,
+    loss_fn: Any,
     epochs: Any,
     lr: Any,
     grad_clip: Any,
@@ -779,11 +842,11 @@ def _check_fit_arguments(
     checkpoint_path: Any,
 ) -> None:
     """Refuse arguments fit cannot use, each with what it got and what it expects."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a network (an nn.Module), got {type(model).__name__}.")
+    _check_model(model)
     _check_loader(train, "train")
     if val is not None:
         _check_loader(val, "val")
+    _check_loss_fn(loss_fn)
     check_int(epochs, "epochs", minimum=0)
     if lr is not None:
         check_positive(lr, "lr")
@@ -799,6 +862,21 @@ def _check_fit_arguments(
         )
     if resume and checkpoint_path is None:
         raise ValueError("resume=True needs checkpoint_path=..., the file of the run to continue.")
+
+
+def _check_model(model: Any) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a network (an nn.Module), got {type(model).__name__}.")
+
+
+def _check_loss_fn(loss_fn: Any) -> None:
+    """A loss function or loss object; not the class (nn.CrossEntropyLoss without brackets)."""
+    if isinstance(loss_fn, type) or not callable(loss_fn):
+        got = f"the class {loss_fn.__name__}" if isinstance(loss_fn, type) else repr(loss_fn)
+        raise TypeError(
+            "loss_fn must be a loss function such as F.cross_entropy, or a loss object such as "
+            f"nn.CrossEntropyLoss() (with the brackets); got {got}."
+        )
 
 
 def _check_loader(loader: Any, name: str) -> None:
@@ -834,22 +912,17 @@ def _check_optimizer(optimizer: Any, model: nn.Module) -> None:
         )
 
 
-def _check_output_fits_labels(out: Any, y: Tensor, loss_fn: Callable) -> None:
+def _check_output_fits_labels(out: Any, y: Tensor, loss_fn: Callable, ignore_index: int) -> None:
     """For a classification loss: the output is (N, C) for labels (N,) (or (N, C, T) for
-    labels (N, T)), the labels are int64 and each is a class 0..C-1 (or the ignored -100)."""
-    if not isinstance(out, Tensor):
-        raise TrainingError(
-            f"the model returned a {type(out).__name__}, not a tensor: forward must return the "
-            "outputs the loss compares with the labels, e.g. class scores (N, C). (An nn.LSTM "
-            "returns (output, (h, c)): keep the part you need.)"
-        )
+    labels (N, T)), the labels are int64 and each is a class 0..C-1 (or `ignore_index`)."""
+    _check_is_tensor(out)
     loss = getattr(loss_fn, "func", loss_fn)  # functools.partial(F.cross_entropy, ...)
     is_class_loss = loss in (F.cross_entropy, F.nll_loss)
     if not (is_class_loss or isinstance(loss, (nn.CrossEntropyLoss, nn.NLLLoss))):
         return
-    if y.is_floating_point():  # class probabilities, not labels
-        return
     shapes = f"output {tuple(out.shape)}, labels {tuple(y.shape)}"
+    if y.is_floating_point() and y.shape == out.shape:  # class probabilities, not labels
+        return
     if y.dtype not in (torch.int64, torch.uint8):
         raise TrainingError(
             f"the labels are {y.dtype}, but the loss needs int64 class labels ({shapes}): "
@@ -863,7 +936,7 @@ def _check_output_fits_labels(out: Any, y: Tensor, loss_fn: Callable) -> None:
             "squeeze, or a reshape that mixes samples."
         )
     labels = y.long()
-    labels = labels[labels != getattr(loss, "ignore_index", -100)]
+    labels = labels[labels != ignore_index]
     classes = out.shape[1]
     if labels.numel() and (labels.min() < 0 or labels.max() >= classes):
         low, high = labels.min().item(), labels.max().item()  # one read-back, on the first batch
@@ -872,6 +945,39 @@ def _check_output_fits_labels(out: Any, y: Tensor, loss_fn: Callable) -> None:
             f"per sample ({shapes}). Give its last layer one output per class (e.g. "
             f"nn.Linear(..., {max(high + 1, classes)})), or check the labels."
         )
+
+
+def _check_is_tensor(out: Any) -> None:
+    if not isinstance(out, Tensor):
+        raise TrainingError(
+            f"the model returned a {type(out).__name__}, not a tensor: forward must return the "
+            "outputs the loss compares with the labels, e.g. class scores (N, C). (An nn.LSTM "
+            "returns (output, (h, c)): keep the part you need.)"
+        )
+
+
+def _run(model: nn.Module, x: Tensor) -> Any:
+    """model(x); when that fails because float inputs and weights differ in dtype (NumPy's
+    float64 against float32 weights), one message saying how to convert them."""
+    try:
+        return model(x)
+    except RuntimeError as exc:
+        weight = next((p for p in model.parameters() if p.is_floating_point()), None)
+        if weight is None or not x.is_floating_point() or x.dtype == weight.dtype:
+            raise
+        raise TrainingError(
+            f"the model failed on inputs of dtype {x.dtype} while its weights are "
+            f"{weight.dtype} ({str(exc).splitlines()[0][:120]}). Convert the inputs, e.g. "
+            f"x.to({weight.dtype}) (NumPy arrays are float64 unless told otherwise)."
+        ) from exc
+
+
+def _ignore_index(loss_fn: Any) -> int:
+    """The target value `loss_fn` leaves out: the ignore_index of an nn.CrossEntropyLoss or a
+    functools.partial(F.cross_entropy, ignore_index=...), else cross_entropy's default."""
+    if isinstance(loss_fn, functools.partial):
+        return int(loss_fn.keywords.get("ignore_index", IGNORE_INDEX))
+    return int(getattr(loss_fn, "ignore_index", IGNORE_INDEX))
 
 
 def _check_loss(loss_value: float, start: float, epoch: int, step: int) -> None:

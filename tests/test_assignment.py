@@ -326,6 +326,16 @@ def test_checklist_scores_and_never_raises():
     assert json.loads(json.dumps(c.to_json()))["score"] == 2
 
 
+def test_checklist_outside_a_notebook_prints_only_the_table(capsys):
+    """In a plain Python run (no IPython kernel) show() prints the table, not the grader's
+    JSON as a raw dict."""
+    c = H.Checklist()
+    c.check("holds", lambda: (True, "fine"))
+    c.show()
+    out = capsys.readouterr().out
+    assert out.strip() == c.table() and H.CHECKLIST_MIME not in out
+
+
 def test_08_point_table_matches_the_graded_cells():
     src = next(s for s in GRADED if s.name.startswith("08"))
     cells = jupytext.read(src).cells

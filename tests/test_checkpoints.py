@@ -191,3 +191,12 @@ def test_prefix_stripping_and_hint():
         load_state_dict_checked(dst, wrapped)
     load_state_dict_checked(dst, wrapped, strip_prefix="module.")
     assert torch.equal(dst[0].weight, src[0].weight)
+
+
+def test_save_checkpoint_with_its_arguments_swapped_says_which_comes_first(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="the file name comes first"):
+        save_checkpoint(model.state_dict(), tmp_path / "run.pt")
+    with pytest.raises(TypeError, match=r"state must be a dict such as \{'model'"):
+        save_checkpoint(tmp_path / "run.pt", model)
+    assert not (tmp_path / "run.pt").exists()

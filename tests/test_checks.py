@@ -258,3 +258,13 @@ def test_verdict_tolerance_tensors_and_predicates(capsys):
     assert verdict(torch.ones(3, 2), torch.ones(2, 3), "ones") is False  # a shape error is "wrong"
     assert verdict("Worse", lambda a: a.lower() == "worse", "think of depth") is True
     assert "shape" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", [None, "0.5", [[1, 2], [3]]])
+def test_an_answer_that_is_not_numbers_fails_the_check_in_plain_words(answer):
+    """A student's variable still None (or a string, or a ragged list) fails the self-check
+    with what was found, not with a NumPy or torch error."""
+    with pytest.raises(AssertionError, match=r"mean: check failed[\s\S]*expected: a tensor"):
+        check_close(answer, torch.tensor([0.5]), "mean")
+    with pytest.raises(AssertionError, match="found:"):
+        check_shape(answer, (2,), "mean")

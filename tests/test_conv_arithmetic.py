@@ -67,8 +67,40 @@ def test_floor_and_ceiling_disagree_on_the_slides_example() -> None:
     [(0, 3), (3, 0), (5, 3, 0), (5, 3, 1, -1), (5, 3, 1, 0, 0), (2, 5), (4, 3, 1, 0, 2), (2.5, 1)],
 )
 def test_conv_output_size_rejects_impossible_settings(args: tuple) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises((ValueError, TypeError)):  # TypeError: a float such as 2.5
         conv_output_size(*args)
+
+
+@pytest.mark.parametrize("size", [None, "abc", (28, 28), 28.0])
+def test_conv_output_size_names_an_argument_that_is_not_a_whole_number(size) -> None:
+    with pytest.raises(TypeError, match="input size i must be a whole number"):
+        conv_output_size(size, 3)
+
+
+@pytest.mark.parametrize(
+    "layers, problem",
+    [
+        ([nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(1)], "AdaptiveAvgPool2d changes the geometry"),
+        ([nn.ConvTranspose2d(1, 1, 3)], "ConvTranspose2d changes the geometry"),
+        ([nn.Conv2d(1, 1, 3), nn.Linear(4, 4)], "Linear is none of them"),
+        ([3, 3], "each layer is a \\(kernel, stride\\) tuple or a module"),
+        (nn.Module(), "one network"),
+        (3, "must be a list of layers"),
+    ],
+)
+def test_receptive_field_refuses_what_it_cannot_follow(layers, problem) -> None:
+    with pytest.raises((ValueError, TypeError), match=problem):
+        receptive_field(layers)
+
+
+def test_receptive_field_skips_norms_dropout_and_weightless_layers() -> None:
+    class Swish(nn.Module):  # a student's own activation: no weights, pixel-wise
+        def forward(self, x):
+            return x * torch.sigmoid(x)
+
+    plain = [nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3)]
+    dressed = [plain[0], nn.BatchNorm2d(1), Swish(), nn.Dropout2d(0.1), nn.GELU(), plain[1]]
+    assert receptive_field(dressed) == receptive_field(plain) == 5
 
 
 def _empirical_field(layers: list[nn.Module], size: int = 96) -> int:

@@ -74,8 +74,14 @@ def test_strict_warnings_turn_torch_deprecations_into_errors():
         warnings.warn_explicit("unrelated", FutureWarning, "y.py", 1, module="somewhere_else")
 
 
-def test_bf16_pays_on_cuda_and_on_amx_cpus_only(monkeypatch):
-    assert devices.bf16_pays("cuda") is True
+def test_bf16_pays_on_native_bf16_gpus_and_on_amx_cpus_only(monkeypatch):
+    # a GPU that computes bfloat16 natively (Ampere on) pays; one that only emulates it (T4) not
+    monkeypatch.setattr(devices, "resolve_device", lambda device: torch.device(device))
+    for native, expected in ((True, True), (False, False)):
+        monkeypatch.setattr(
+            torch.cuda, "is_bf16_supported", lambda including_emulation=True, n=native: n
+        )
+        assert devices.bf16_pays("cuda") is expected
     assert devices.bf16_pays("mps") is False
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
     assert devices.bf16_pays("cpu") is True

@@ -123,7 +123,8 @@ def test_keyboard_interrupt_keeps_last_epoch_and_says_how_to_resume(tmp_path, ca
             verbose=False,
         )
     assert capsys.readouterr().out.strip().splitlines()[-1] == (
-        "interrupted in epoch 2; resume with fit(..., resume=True)"
+        f"interrupted in epoch 2; {path} holds epoch 1: resume with fit(..., resume=True) and "
+        "the same checkpoint_path"
     )
     assert load_checkpoint(path)["epoch"] == 1
     model, train, val = tiny_run()
@@ -131,3 +132,18 @@ def test_keyboard_interrupt_keeps_last_epoch_and_says_how_to_resume(tmp_path, ca
         model, train, val, epochs=3, checkpoint_path=path, resume=True, device="cpu", verbose=False
     )
     assert history["epoch"] == [1, 2, 3]
+
+
+def test_keyboard_interrupt_without_a_checkpoint_does_not_suggest_resuming(capsys):
+    """Without checkpoint_path there is nothing to resume from: the message says so instead of
+    suggesting resume=True, which fit would refuse."""
+
+    def interrupting_loss(out, y):
+        raise KeyboardInterrupt
+
+    model, train, val = tiny_run()
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, train, val, epochs=2, loss_fn=interrupting_loss, device="cpu", verbose=False)
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("interrupted in epoch 1; no checkpoint was written")
+    assert "resume=True" not in last

@@ -222,9 +222,29 @@ def test_state_dict_continues_the_random_stream():
             {"augment": True, "crop_padding": 9},
             "between 0",
         ),
-        (torch.zeros(5, 1, 4, 4), torch.zeros(5), {"padding_mode": "wrap"}, "'zeros' or 'reflect'"),
+        (torch.zeros(5, 1, 4, 4), torch.zeros(5), {"padding_mode": "wrap"}, "'zeros', 'reflect'"),
     ],
 )
 def test_bad_inputs_raise_clear_value_errors(inputs, targets, kwargs, message):
     with pytest.raises(ValueError, match=message):
+        DeviceLoader(inputs, targets, device="cpu", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "inputs, targets, kwargs, problem",
+    [
+        (torch.zeros(5, 8, 8, 3, dtype=torch.uint8), torch.zeros(5), {}, r"permute\(0, 3, 1, 2\)"),
+        ([torch.zeros(1, 4, 4)] * 5, torch.zeros(5), {}, r"torch.stack\(inputs\)"),
+        (torch.zeros(5, 1, 4, 4), None, {}, "targets must be a tensor"),
+        (
+            torch.zeros(5, 1, 4, 4),
+            torch.zeros(5),
+            {"shuffle": "no"},
+            "shuffle must be True or False",
+        ),
+        (torch.zeros(5, 1, 4, 4), torch.zeros(5), {"augment": "False"}, "augment must be"),
+    ],
+)
+def test_inputs_in_another_form_are_refused_with_the_fix(inputs, targets, kwargs, problem):
+    with pytest.raises((TypeError, ValueError), match=problem):
         DeviceLoader(inputs, targets, device="cpu", **kwargs)

@@ -489,3 +489,88 @@ def test_fit_with_seed_0_keeps_the_loader_order_of_a_new_loader():
     """The course seed 0 gives the order a fresh DeviceLoader (seed 0) has: the committed
     notebooks, which call fit(seed=0) on new loaders, keep their numbers."""
     assert _loader_order(0) == _loader_order(None)
+
+
+def test_sequence_accuracy_skips_the_loss_own_ignore_index():
+    """A padding value given to the loss (nn.CrossEntropyLoss(ignore_index=0) or a partial of
+    F.cross_entropy) is left out of the accuracy too, not only -100."""
+    from functools import partial
+
+    tokens = torch.tensor([[1, 2, 3, 4], [4, 4, 1, 2]])
+    targets = tokens.clone()
+    targets[0, 0] = 3  # one wrong token
+    targets[1, 2:] = 0  # two padding positions (the model would get them wrong)
+    dl = DeviceLoader(tokens, targets, batch_size=2, shuffle=False, device=CPU)
+    for loss_fn in (nn.CrossEntropyLoss(ignore_index=0), partial(F.cross_entropy, ignore_index=0)):
+        assert evaluate(SequenceTagger(), dl, loss_fn, device=CPU)["acc"] == pytest.approx(5 / 6)
+    assert evaluate(SequenceTagger(), dl, device=CPU)["acc"] == pytest.approx(5 / 8)
+
+
+def test_a_scheduler_must_step_the_optimizer_fit_trains_with():
+    train, val = loaders()
+    model = mlp()
+    other = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="another optimizer than the one fit trains with"):
+        fit(model, train, epochs=1, scheduler=torch.optim.lr_scheduler.StepLR(other, 1), device=CPU)
+    with pytest.raises(TypeError, match="got the class StepLR"):
+        fit(model, train, epochs=1, scheduler=torch.optim.lr_scheduler.StepLR, device=CPU)
+    with pytest.raises(TypeError, match="scheduler must be a scheduler"):
+        fit(model, train, epochs=1, scheduler=0.1, device=CPU)
+    # the two accepted forms: a function of fit's optimizer, or one built on the optimizer given
+    h = fit(model, train, epochs=2, scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, 1, 0.1),
+            device=CPU, verbose=False)  # fmt: skip
+    assert h["lr"] == pytest.approx([1e-3, 1e-4])
+    h = fit(model, train, epochs=2, optimizer=other, device=CPU, verbose=False,
+            scheduler=torch.optim.lr_scheduler.StepLR(other, 1, 0.5))  # fmt: skip
+    assert h["lr"] == pytest.approx([0.1, 0.05])
+
+
+@pytest.mark.parametrize("loss_fn", [nn.CrossEntropyLoss, "cross_entropy"])
+def test_a_loss_class_or_name_is_refused_before_training(loss_fn):
+    train, _ = loaders()
+    with pytest.raises(TypeError, match="loss_fn must be a loss function"):
+        fit(mlp(), train, epochs=1, loss_fn=loss_fn, device=CPU)
+    with pytest.raises(TypeError, match="loss_fn must be a loss function"):
+        evaluate(mlp(), train, loss_fn, device=CPU)
+
+
+def test_float64_inputs_get_one_message_saying_how_to_convert_them():
+    x, y = blobs()
+    train = DeviceLoader(x.double(), y, batch_size=32, device=CPU)  # as from a NumPy array
+    with pytest.raises(
+        TrainingError, match=r"inputs of dtype torch.float64 .* x.to\(torch.float32\)"
+    ):
+        fit(mlp(), train, epochs=1, device=CPU, verbose=False)
+
+
+def test_float_class_labels_are_refused_with_the_conversion_to_use():
+    x, y = blobs()
+    train = DeviceLoader(x, y.float(), batch_size=32, device=CPU)
+    with pytest.raises(TrainingError, match=r"labels are torch.float32.*labels.long\(\)"):
+        fit(mlp(), train, epochs=1, device=CPU, verbose=False)
+
+
+def test_evaluate_and_predict_check_what_they_are_given():
+    x, y = blobs()
+    with pytest.raises(TypeError, match="must give batches"):
+        evaluate(mlp(), (x, y), device=CPU)
+    with pytest.raises(TypeError, match="must give batches"):
+        predict(mlp(), TensorDataset(x, y), device=CPU)
+    with pytest.raises(TypeError, match="model must be a network"):
+        evaluate("mlp", DeviceLoader(x, y, device=CPU), device=CPU)
+    with pytest.raises(TrainingError, match="gave no batches"):
+        predict(mlp(), [], device=CPU)
+
+    class Pair(nn.Module):  # returns (output, state) as nn.LSTM does
+        def forward(self, x):
+            return x, None
+
+    with pytest.raises(TrainingError, match="not a tensor"):
+        predict(Pair(), DeviceLoader(x, y, device=CPU), device=CPU)
+
+
+def test_a_history_built_from_partial_records_has_every_column():
+    h = History([{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.7, "extra": 1}])
+    assert set(h[0]) == set(h[1]) == {"epoch", "train_loss", "train_acc", "val_loss", "val_acc",
+                                      "lr", "seconds"}  # fmt: skip
+    assert h.best_epoch == 2 and "best epoch 2" in repr(h)
