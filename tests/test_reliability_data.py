@@ -112,7 +112,7 @@ def test_full_cache_disk_warns_once_and_serves_from_memory(env, monkeypatch, cap
 
     monkeypatch.setattr(torch, "save", full_disk)
     capsys.readouterr()
-    test = load_cifar10("test", fast=True)  # fast mode writes two cache files per load
+    test = load_cifar10("test", fast=True)  # each load tries to write its cache file
     train = load_cifar10("train", fast=True)
     assert torch.equal(test.images, expected), "the data itself is served as usual"
     assert len(train) == 5 * PER_BATCH and "decoded cache" not in train.source

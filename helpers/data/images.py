@@ -1,12 +1,12 @@
 """The image datasets, one `ImageSpec` each in `IMAGE_DATASETS` (read by the loaders,
 `DATASET_NAMES`, `where_from` and the stand-ins), and the photos bundled with scikit-image.
-A split is read by the first layout `find_files` finds (through the decoded-data cache; fast
-mode keeps a fixed class-balanced subset); without files it is downloaded by the spec's
-`download` (unless offline), else generated as the spec's stand-in; announced in one line."""
+A split is read by the first layout `find_files` finds (through the decoded-data cache, which
+holds the whole split; fast mode then keeps a fixed class-balanced subset); without files it is
+downloaded by the spec's `download` (unless offline), else generated as the spec's stand-in;
+announced in one line."""
 
 from __future__ import annotations
 
-import inspect
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -24,7 +24,7 @@ from . import readers, standins
 from . import sources as src
 from .sets import ImageSet, balanced_pick
 from .sources import DataError, announce, permission_errors_explained
-from .text import CORPORA, SHAKESPEARE_PATH
+from .text import SENTIMENT_CORPORA, SHAKESPEARE_PATH
 
 FAST_SIZES = {"train": 5_000, "test": 1_000}  # every image dataset's fast-mode subset
 
@@ -64,15 +64,18 @@ class ImageSpec:
     classes: list[str]
     mean: tuple[float, ...]  # the usual normalisation, in [0, 1] units
     std: tuple[float, ...]
-    sizes: dict[str, int]  # split -> size of the real split (and of a full-mode stand-in)
+    sizes: dict[str, int]  # split -> size of a full-mode stand-in (that of the real split)
     layouts: tuple[Layout, ...]  # where the files may be, tried in this order
     download: Callable[[Path], None]  # (download folder) -> None: the files appear complete
+    # (a lambda in the table below, so that it reads the URL and hash when it runs)
     standin: Callable[[str, int, int], tuple[Tensor, Tensor]]  # (split, n, seed) -> arrays
     hint: str  # where the real files go, for the stand-in's announcement
 
 
 MNIST_SIZES = {"train": 60_000, "test": 10_000}
-DEBIAN_FASHION_MNIST = Layout(  # Debian's dataset-fashion-mnist package
+# Debian's dataset-fashion-mnist package. An absolute folder: `root / folder` is this folder
+# whatever the search root, so find_files finds it from the first root on.
+DEBIAN_FASHION_MNIST = Layout(
     Path("/usr/share/datasets/fashion-mnist"), readers.IDX, readers.read_idx
 )
 IMAGE_DATASETS = (
@@ -141,31 +144,23 @@ def load_dataset(name: str, split: str = "train", fast: bool | None = None) -> I
     spec = image_spec(name)
     src.check_split(split)
     fast = src.resolve_fast(fast)
-    found = find_files(spec, split)
-    if found is None and get_settings().offline:
-        return _standin(spec, split, fast, "offline mode and no files in the data directory")
+    found, reason = src.find_or_download(spec.title, lambda: find_files(spec, split), spec.download)
     if found is None:
-        failure = src.download(spec.name, spec.download)
-        if failure is not None:
-            reason = f"not in the data directory; download failed: {failure}"
-            return _standin(spec, split, fast, reason)
-        found = find_files(spec, split)
-        if found is None:
-            raise DataError(
-                f"{spec.title} was downloaded into {src.download_root()} but is not there."
-            )
+        return _standin(spec, split, fast, reason)
     layout, paths = found
-    keep = FAST_SIZES[split] if fast else None
-    name = f"{spec.name}-{split}" + (f"-fast{keep}" if fast else "")
-    arrays, hit = src.cached(name, paths, lambda: _read(layout, paths, split, keep))
-    total = int(arrays.get("total", len(arrays["labels"])))
-    size = src.describe_size(len(arrays["labels"]), total, "images", fast)
+    (images, labels), hit = src.cached(
+        f"{spec.name}-{split}", paths, partial(layout.read, paths, split)
+    )
+    total = len(labels)
+    if fast and FAST_SIZES[split] < total:  # the first examples of each class, always the same
+        keep = balanced_pick(labels, FAST_SIZES[split])
+        images, labels = images[keep], labels[keep]
+    size = src.describe_size(len(labels), total, "images", fast)
     where = src.shown(paths[0] if len(paths) == 1 else paths[0].parent)
     line = f"{spec.title} {split}: {size} from {where}{' (decoded cache)' if hit else ''}"
     return ImageSet(
-        spec.title, arrays["images"], arrays["labels"], list(spec.classes), announce(line),
-        spec.mean, spec.std,
-    )  # fmt: skip
+        spec.title, images, labels, list(spec.classes), announce(line), spec.mean, spec.std
+    )
 
 
 def load_photo(name: str, gray: bool = False) -> torch.Tensor:
@@ -204,11 +199,13 @@ def where_from() -> dict[str, str]:
     """Dataset name -> the file or folder it would be read from, or what happens instead;
     nothing is read or downloaded."""
     checks: dict[str, Callable[[], str]] = {
-        s.name: partial(_where_image, s) for s in IMAGE_DATASETS
+        s.name: partial(_where, partial(_image_path, s), True) for s in IMAGE_DATASETS
     }
-    checks["shakespeare"] = partial(_where_text, SHAKESPEARE_PATH, downloadable=True)
-    for name, corpus in CORPORA.items():
-        checks[f"sentiment ({name})"] = partial(_where_text, f"text/{corpus.folder}", False)
+    checks["shakespeare"] = partial(_where, partial(src.find, SHAKESPEARE_PATH), True)
+    for corpus in SENTIMENT_CORPORA:
+        checks[f"sentiment ({corpus})"] = partial(
+            _where, partial(src.find, f"text/{corpus}"), False
+        )
     checks["pretrained CIFAR ResNets"] = _where_weights
     report = {}
     for name, check in checks.items():
@@ -222,10 +219,10 @@ def where_from() -> dict[str, str]:
 
 def image_spec(name: str) -> ImageSpec:
     """The spec of dataset `name`, or a DataError listing the known names."""
-    key = name.strip().lower().replace("-", "_") if isinstance(name, str) else ""
-    for spec in IMAGE_DATASETS:
-        if spec.name in (key, key.replace("_", "")):
-            return spec
+    key = name.strip().lower().replace("-", "").replace("_", "") if isinstance(name, str) else ""
+    spec = next((s for s in IMAGE_DATASETS if s.name.replace("_", "") == key), None)
+    if spec is not None:
+        return spec
     if isinstance(name, str):
         problem = f"Unknown dataset {name!r}"
     else:
@@ -259,17 +256,6 @@ def _existing(path: Path) -> Path | None:
     return next((candidate for candidate in candidates if candidate.is_file()), None)
 
 
-def _read(layout: Layout, paths: list[Path], split: str, keep: int | None) -> dict[str, Tensor]:
-    """Decode the files; with `keep`, only a fixed class-balanced subset of that size (the first
-    examples of each class), and the size of the whole split."""
-    images, labels = layout.read(paths, split)
-    if keep is None:
-        return {"images": images, "labels": labels}
-    index = balanced_pick(labels, keep) if keep < len(labels) else torch.arange(len(labels))
-    total = torch.tensor(len(labels))
-    return {"images": images[index].contiguous(), "labels": labels[index], "total": total}
-
-
 def _torchvision(folder: str, root: Path) -> None:
     """Download torchvision's dataset `folder` (its class name, and the folder it creates) into a
     staging folder in `root`, then move it into place, so the files appear only once complete.
@@ -286,44 +272,41 @@ def _torchvision(folder: str, root: Path) -> None:
 
 
 def _standin(spec: ImageSpec, split: str, fast: bool, reason: str) -> ImageSet:
-    """The spec's generated stand-in, cached (keyed by the generator's own source file, so a
-    change to it regenerates) and announced as NOT the real data."""
+    """The spec's generated stand-in, cached (keyed by standins.py, so a change to it
+    regenerates) and announced as NOT the real data."""
     n, seed = FAST_SIZES[split] if fast else spec.sizes[split], get_settings().seed
-
-    def generate() -> dict[str, Tensor]:
-        images, labels = spec.standin(split, n, seed)
-        return {"images": images, "labels": labels}
-
-    source = Path(inspect.getfile(spec.standin))
-    arrays, _ = src.cached(f"{spec.name}-standin-{split}", [source], generate, f"{n}|{seed}")
+    generate = partial(spec.standin, split, n, seed)
+    (images, labels), _ = src.cached(
+        f"{spec.name}-standin-{split}", [Path(standins.__file__)], generate, f"{n}|{seed}"
+    )
     line = (
         f"{spec.title} {split}: {n:,} generated stand-in images, NOT the real {spec.title} "
         f"({reason}). To use the real data, set COURSE_DATA_DIR to a folder holding "
         f"{spec.hint}, or go online with COURSE_OFFLINE=0."
     )
     return ImageSet(
-        f"{spec.title} stand-in", arrays["images"], arrays["labels"], list(spec.classes),
+        f"{spec.title} stand-in", images, labels, list(spec.classes),
         announce(line), spec.mean, spec.std, real=False,
     )  # fmt: skip
 
 
-def _where_image(spec: ImageSpec) -> str:
-    found = find_files(spec, "train")
-    if found is not None:
-        paths = found[1]
-        return str(paths[0] if len(paths) == 1 else paths[0].parent)
-    if get_settings().offline:
-        return "no files and offline: the generated stand-in (not the real data)"
-    return "no files: a download will be tried, else the stand-in"
-
-
-def _where_text(relative: str, downloadable: bool) -> str:
-    path = src.find(relative)
+def _where(locate: Callable[[], Path | None], downloadable: bool) -> str:
+    """The file or folder `locate` finds, else what the loader will do instead."""
+    path = locate()
     if path is not None:
         return str(path)
     if downloadable and not get_settings().offline:
         return "no files: a download will be tried, else the stand-in"
     return "no files: the generated stand-in (not the real data)"
+
+
+def _image_path(spec: ImageSpec) -> Path | None:
+    """The training split's file (an archive) or folder (several files), if found."""
+    found = find_files(spec, "train")
+    if found is None:
+        return None
+    paths = found[1]
+    return paths[0] if len(paths) == 1 else paths[0].parent
 
 
 def _where_weights() -> str:

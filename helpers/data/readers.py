@@ -1,7 +1,8 @@
 """Readers of the image file formats: CIFAR-10's binary version (a folder or the .tar.gz) and
 the idx files of MNIST and Fashion-MNIST (gzip-compressed or plain). Each gives (images uint8
-(N, C, H, W), labels int64 (N,)) for the files of one split; full-size files must have their
-published md5, smaller ones (partial copies, as in the tests) are checked for structure only.
+(N, C, H, W), labels int64 (N,)) for the files of one split. Full-size CIFAR-10 and MNIST files
+must have their published md5 (Fashion-MNIST has none here: its files are checked for structure
+only, as are smaller files such as the tests' partial copies).
 torchvision's idx reader is not used: it cannot read the .gz files Debian ships, and it stops a
 damaged file with a bare assert or a reshape error instead of a message naming the file."""
 

@@ -90,11 +90,8 @@ class ImageSet(_Labelled):
         val_idx = balanced_pick(self.labels, val_size, check_int(seed, "seed", minimum=0))
         keep = torch.ones(len(self), dtype=torch.bool)
         keep[val_idx] = False
-        train, val = self.subset(torch.nonzero(keep).flatten()), self.subset(val_idx)
-        return (
-            replace(train, name=f"{self.name} (train part)"),
-            replace(val, name=f"{self.name} (validation part)"),
-        )
+        train = replace(self.subset(keep), name=f"{self.name} (train part)")
+        return train, replace(self.subset(val_idx), name=f"{self.name} (validation part)")
 
     def float(self, normalize: bool = False) -> Tensor:
         """Images as float32 in [0, 1]; with `normalize`, standardised per channel (with the

@@ -12,6 +12,7 @@ import sys
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
@@ -21,9 +22,10 @@ from ..settings import REPO_ROOT, Settings, get_settings
 
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 NETWORK_TIMEOUT_S = 5.0  # every socket a download opens gives up after this long
-CACHE_FORMAT = 1  # bump when the decoded layout changes
+CACHE_FORMAT = 2  # bump when the decoded layout changes
 
-Arrays = dict[str, torch.Tensor]
+Arrays = tuple[torch.Tensor, torch.Tensor]  # (images, labels)
+T = TypeVar("T")
 
 
 class DataError(RuntimeError):
@@ -70,6 +72,25 @@ def matching_files(folder: Path, pattern: str) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(folder / name for name in os.listdir(folder) if fnmatch.fnmatch(name, pattern))
+
+
+def find_or_download(
+    title: str, find: Callable[[], T | None], fetch: Callable[[Path], object]
+) -> tuple[T | None, str]:
+    """(what `find()` found, "") from the data directory or after a download; (None, why not)
+    when offline or the download failed."""
+    found = find()
+    if found is not None:
+        return found, ""
+    if get_settings().offline:
+        return None, "offline mode and no files in the data directory"
+    failure = download(title, fetch)
+    if failure is not None:
+        return None, f"not in the data directory; download failed: {failure}"
+    found = find()
+    if found is None:
+        raise DataError(f"{title} was downloaded into {download_root()} but is not there.")
+    return found, ""
 
 
 def download(what: str, fetch: Callable[[Path], object]) -> str | None:
@@ -162,13 +183,14 @@ def permission_errors_explained() -> Iterator[None]:
 def cached(
     name: str, sources: Sequence[Path], build: Callable[[], Arrays], extra: str = ""
 ) -> tuple[Arrays, bool]:
-    """(arrays, was it cached?): the cached result of `build()`, or `build()` stored anew. A
+    """((images, labels), was it cached?): the cached result of `build()`, or `build()` stored anew. A
     damaged cache file is rebuilt, never trusted (read with weights_only=True); a cache that
     cannot be written only costs time: the data is served from memory after a one-line note."""
     path = cache_path(name, sources, extra)
     if path.is_file():
         try:
-            return torch.load(path, map_location="cpu", weights_only=True), True
+            images, labels = torch.load(path, map_location="cpu", weights_only=True)
+            return (images, labels), True
         except Exception:  # damaged: removed (where the cache is writable) and rebuilt
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)

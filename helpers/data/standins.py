@@ -156,8 +156,8 @@ def _rng(name: str, split: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), _DATASET_IDS[name], _SPLIT_IDS[split]])
 
 
-def _balanced_labels(rng: np.random.Generator, n: int, n_classes: int = 10) -> np.ndarray:
-    labels = np.arange(n) % n_classes
+def _balanced_labels(rng: np.random.Generator, n: int) -> np.ndarray:
+    labels = np.arange(n) % 10
     rng.shuffle(labels)
     return labels
 

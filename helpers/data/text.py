@@ -1,12 +1,9 @@
-"""Text corpora: tiny Shakespeare (character models) and sentence sentiment (sequence models).
-`CORPORA` has one entry per sentiment corpus (its folder and its reader; SST-2 is the one the
-course uses); `load_sentiment`, `SENTIMENT_CORPORA` and `where_from` read it."""
+"""Text corpora: tiny Shakespeare (character models) and SST-2 sentence sentiment (sequence
+models)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 
@@ -24,12 +21,11 @@ SHAKESPEARE_MD5 = "6fb458f1232090904fb40fe944165e91"
 SHAKESPEARE_CHARS = 1_115_394
 SHAKESPEARE_FAST_CHARS = 200_000
 
+SENTIMENT_CORPORA = ("sst2",)  # each read from <data>/text/<name>/{train,test}.tsv
 SENTIMENT_CLASSES = ["negative", "positive"]
 SENTIMENT_FAST = {"train": 2_000, "test": 500}
 SENTIMENT_STANDIN_FULL = {"train": 8_000, "test": 2_000}
 SPLIT_SEED = 0  # the fast subset never changes with COURSE_SEED
-
-Sentences = tuple[list[str], list[int], Path]  # sentences, labels 0/1, the file or folder
 
 
 @permission_errors_explained()
@@ -39,12 +35,9 @@ def load_shakespeare(fast: bool | None = None) -> str:
     Used by notebook 07.
     """
     fast = src.resolve_fast(fast)
-    path = src.find(SHAKESPEARE_PATH)
-    reason = "offline mode and no file in the data directory"
-    if path is None and not get_settings().offline:
-        failure = src.download("shakespeare", _download_shakespeare)
-        reason = f"download failed: {failure}"
-        path = src.find(SHAKESPEARE_PATH) if failure is None else None
+    path, reason = src.find_or_download(
+        "Shakespeare", lambda: src.find(SHAKESPEARE_PATH), _download_shakespeare
+    )
     if path is None:
         n = SHAKESPEARE_FAST_CHARS if fast else SHAKESPEARE_CHARS
         announce(
@@ -74,27 +67,28 @@ def load_sentiment(corpus: str = "sst2", split: str = "train", fast: bool | None
 
     Used by notebook 07.
     """
-    if corpus not in CORPORA:
+    if corpus not in SENTIMENT_CORPORA:
         raise DataError(
             f"Unknown sentiment corpus {corpus!r}; the known names are: "
             f"{', '.join(SENTIMENT_CORPORA)}."
         )
     src.check_split(split)
     fast = src.resolve_fast(fast)
-    folder = src.find(Path("text") / CORPORA[corpus].folder)
+    folder = src.find(f"text/{corpus}")
     if folder is None:
         n = SENTIMENT_FAST[split] if fast else SENTIMENT_STANDIN_FULL[split]
         generated, generated_labels = standins.review_sentences(n, get_settings().seed, split)
         line = (
             f"Sentiment ({corpus}) {split}: {n:,} generated stand-in sentences, NOT the real "
             f"corpus (no files in the data directory). To use the real data, set "
-            f"COURSE_DATA_DIR to a folder holding text/{CORPORA[corpus].folder}/."
+            f"COURSE_DATA_DIR to a folder holding text/{corpus}/."
         )
         return TextSet(
             generated, torch.from_numpy(generated_labels), list(SENTIMENT_CLASSES), announce(line),
             f"sentiment stand-in {split}", real=False,
         )  # fmt: skip
-    sentences, label_list, where = CORPORA[corpus].read(folder, split)
+    where = folder / f"{split}.tsv"
+    sentences, label_list = _read_tsv(where)
     labels, total = torch.tensor(label_list, dtype=torch.int64), len(sentences)
     if fast and SENTIMENT_FAST[split] < total:
         keep = balanced_pick(labels, SENTIMENT_FAST[split], SPLIT_SEED)
@@ -105,41 +99,25 @@ def load_sentiment(corpus: str = "sst2", split: str = "train", fast: bool | None
     return TextSet(sentences, labels, list(SENTIMENT_CLASSES), announce(line), name)
 
 
-def _read_sst2(folder: Path, split: str) -> Sentences:
-    """SST-2: `train.tsv` / `test.tsv`, a header `sentence<TAB>label`, one example a line."""
-    path = _file(folder / f"{split}.tsv")
-    lines = _lines(path)
-    if lines[0][1].split("\t") != ["sentence", "label"]:
-        raise DataError(f"{path} does not start with the header 'sentence<TAB>label'.")
-    if len(lines) == 1:
-        raise DataError(f"{path} holds no sentences after its header; restore the original file.")
-    sentences, labels = zip(*_labelled_lines(path, lines[1:]))
-    return list(sentences), list(labels), path
-
-
-class Corpus(NamedTuple):
-    folder: str  # under <data>/text/
-    read: Callable[[Path, str], Sentences]  # (its folder, split) -> the split's sentences
-
-
-CORPORA = {"sst2": Corpus("sst2", _read_sst2)}
-SENTIMENT_CORPORA = tuple(CORPORA)
-
-
 def _download_shakespeare(root: Path) -> None:
     src.fetch_url(SHAKESPEARE_URL, root / SHAKESPEARE_PATH, "md5", SHAKESPEARE_MD5)
 
 
-def _file(path: Path) -> Path:
+def _read_tsv(path: Path) -> tuple[list[str], list[int]]:
+    """SST-2's `sentence<TAB>label` lines after that header; a missing or empty file, a line
+    without a TAB or a label other than 0 or 1 stops with a message naming the file (and line)."""
     if not path.is_file():
         raise DataError(f"{path} is missing; copy the complete {path.parent.name} folder.")
-    return path
-
-
-def _labelled_lines(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[str, int]]:
-    """(sentence, label) for each `sentence<TAB>label` line of `path`; a line without a TAB or
-    with a label other than 0 or 1 stops with a message naming the file and the line."""
-    for i, line in lines:
+    text = _decode(path.read_bytes(), path)
+    lines = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
+    if not lines:
+        raise DataError(f"{path} holds no sentences; restore the original file.")
+    if lines[0][1].split("\t") != ["sentence", "label"]:
+        raise DataError(f"{path} does not start with the header 'sentence<TAB>label'.")
+    if len(lines) == 1:
+        raise DataError(f"{path} holds no sentences after its header; restore the original file.")
+    sentences, labels = [], []
+    for i, line in lines[1:]:
         if "\t" not in line:
             raise DataError(
                 f"{path}, line {i}: no TAB between sentence and label; restore the original file."
@@ -150,16 +128,9 @@ def _labelled_lines(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[
                 f"{path}, line {i}: the label {label.strip()!r} is not 0 or 1; the file is "
                 "damaged or not in the expected format. Restore the original file."
             )
-        yield sentence.strip(), int(label)
-
-
-def _lines(path: Path) -> list[tuple[int, str]]:
-    """(line number, line) for every non-blank line; an empty file is an error naming it."""
-    text = _decode(path.read_bytes(), path)
-    kept = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
-    if not kept:
-        raise DataError(f"{path} holds no sentences; restore the original file.")
-    return kept
+        sentences.append(sentence.strip())
+        labels.append(int(label))
+    return sentences, labels
 
 
 def _decode(raw: bytes, path: Path) -> str:

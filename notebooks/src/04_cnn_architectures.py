@@ -1366,7 +1366,7 @@ on_cuda = device.type == "cuda"
 batch = helpers.pick(8, 64)
 layer = nn.Sequential(conv_bn(64, 64, 3), nn.ReLU(), conv_bn(64, 64, 3)).to(device)
 images = torch.randn(batch, 64, 56, 56, device=device)  # (N, 64, 56, 56)
-bf16_ok = device.type == "cpu" or (on_cuda and torch.cuda.is_bf16_supported())
+bf16_ok = device.type == "cpu" or torch.cuda.is_bf16_supported(including_emulation=False)
 low = torch.bfloat16 if bf16_ok else torch.float16
 
 

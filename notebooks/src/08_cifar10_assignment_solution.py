@@ -579,8 +579,9 @@ if ready("the overfitting plot", models=done or None):
 # Two more entries belong to the recipe, and the training cell below applies them to both
 # models: **label smoothing** 0.1 (the target puts 0.9 on the true class and spreads 0.1 over
 # all ten, so the model is not pushed towards ever larger logits), and **bfloat16** autocast
-# with channels_last memory where it pays: on a GPU, and on CPUs with AMX matrix units, where
-# it trains these networks 2.3 to 2.9 times faster than float32. `helpers.bf16_pays` decides.
+# with channels_last memory where it pays: on a GPU that computes bfloat16 natively (Ampere or
+# newer; a T4 only emulates it), and on CPUs with AMX matrix units, where it trains these
+# networks 2.3 to 2.9 times faster than float32. `helpers.bf16_pays` decides.
 
 # %% nbgrader={"grade": false, "grade_id": "optimisation", "locked": false, "schema_version": 3, "solution": true} slideshow={"slide_type": "notes"}
 CONFIG = {
