@@ -146,6 +146,7 @@ def fit(
     ckpt = Checkpointer(checkpoint_path, overwrite=overwrite or resume, main=main)
     history = ckpt.resume(state, train, epochs, verbose) if resume else History()
     best = ckpt.best_weights() if restore_best and len(history) else None
+    # net: the model that trains, wrapped in DistributedDataParallel when distributed
     net, train, val = _distribute(model, train, val, device) if distributed else (model, train, val)
     bar = _progress_bar(_progress_wanted(progress) and main, train, epochs - len(history))
     epoch = len(history) + 1
@@ -156,12 +157,12 @@ def fit(
                 bar.set_description(f"epoch {epoch}/{epochs}")
             ddp.set_epoch(train, epoch)  # a DistributedSampler reshuffles; other loaders: no-op
             start = history[0]["train_loss"] if history else None
-            tr = _train_epoch(net, train, how, optimizer, scaler, grad_clip, epoch, start, bar)
+            trained = _train_epoch(net, train, how, optimizer, scaler, grad_clip, epoch, start, bar)
             if distributed:
                 ddp.broadcast_buffers(model)  # every process keeps rank 0's BatchNorm statistics
-            va = _evaluate(model, val, how) if val is not None else {}
-            _step_scheduler(scheduler, va.get("loss"), tr["loss"])
-            history.add(epoch, tr, va, lr_now, time.perf_counter() - t0)
+            scored = _evaluate(model, val, how) if val is not None else {}
+            _step_scheduler(scheduler, scored.get("loss"), trained["loss"])
+            history.add(epoch, trained, scored, lr_now, time.perf_counter() - t0)
             if restore_best and history.best_epoch == epoch:
                 best = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             ckpt.save(state, history, train, distributed)
@@ -992,7 +993,7 @@ def _check_loss(loss_value: float, start: float, epoch: int, step: int) -> None:
         raise TrainingError(
             f"the training loss became {loss_value} in epoch {epoch}, step {step}. {advice}"
         )
-    if loss_value > EXPLODED * max(start, 1.0):
+    if loss_value > EXPLODED * max(start, 1.0):  # at least 1.0: a start near 0 is no yardstick
         raise TrainingError(
             f"the training loss exploded to {loss_value:.3g} in epoch {epoch}, step {step}, more "
             f"than {EXPLODED:,.0f} times its start ({start:.3g}): training has diverged. {advice}"

@@ -183,9 +183,10 @@ def permission_errors_explained() -> Iterator[None]:
 def cached(
     name: str, sources: Sequence[Path], build: Callable[[], Arrays], extra: str = ""
 ) -> tuple[Arrays, bool]:
-    """((images, labels), was it cached?): the cached result of `build()`, or `build()` stored anew. A
-    damaged cache file is rebuilt, never trusted (read with weights_only=True); a cache that
-    cannot be written only costs time: the data is served from memory after a one-line note."""
+    """((images, labels), was it cached?): the cached result of `build()`, or `build()` stored
+    anew. A damaged cache file is rebuilt, never trusted (read with weights_only=True); a cache
+    that cannot be written only costs time: the data is served from memory after a one-line
+    note."""
     path = cache_path(name, sources, extra)
     if path.is_file():
         try:
