@@ -27,35 +27,7 @@ class CheckpointError(RuntimeError):
     """
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename inside `folder` durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 STALE_AFTER_S = 3600.0  # a temporary file untouched this long belongs to a killed save
-
-
-def _remove_stale_temps(path: Path) -> None:
-    """Delete temporary files that killed earlier saves of `path` left behind.
-
-    Only stale ones: another process saving to the same path right now owns a fresh one.
-    """
-    now = time.time()
-    for temp in path.parent.glob(f"{TEMP_PREFIX}{path.name}.*"):
-        try:
-            if now - temp.stat().st_mtime > STALE_AFTER_S:
-                temp.unlink(missing_ok=True)
-        except OSError:  # removed by its owner meanwhile
-            pass
 
 
 def save_checkpoint(
@@ -160,30 +132,6 @@ def check_writable(folder: str | os.PathLike) -> Path:
             "checkpoint_path=None) trains without checkpoints)."
         ) from None
     return folder
-
-
-def _strip(state_dict: Mapping[str, Any], prefix: str | None) -> dict[str, Any]:
-    if not prefix:
-        return dict(state_dict)
-    return {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in state_dict.items()}
-
-
-def _listing(title: str, meaning: str, items: list[str], limit: int = 10) -> list[str]:
-    if not items:
-        return []
-    shown = items[:limit]
-    more = f" ... and {len(items) - limit} more" if len(items) > limit else ""
-    return [f"  {title} ({len(items)}, {meaning}): {', '.join(shown)}{more}"]
-
-
-def _common_prefix_to_strip(unexpected: list[str], model_keys: set[str]) -> str | None:
-    """'module.' when every unexpected key is 'module.' + a model key (a DataParallel save)."""
-    if not unexpected or "." not in unexpected[0]:
-        return None
-    prefix = unexpected[0].split(".", 1)[0] + "."
-    if all(k.startswith(prefix) and k[len(prefix) :] in model_keys for k in unexpected):
-        return prefix
-    return None
 
 
 def load_state_dict_checked(
@@ -293,3 +241,55 @@ def _os_reason(exc: OSError) -> str:
     }
     plain = reasons.get(exc.errno) if exc.errno is not None else None
     return f"{plain} ({exc.strerror})" if plain else str(exc.strerror or exc)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename inside `folder` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete temporary files that killed earlier saves of `path` left behind.
+
+    Only stale ones: another process saving to the same path right now owns a fresh one.
+    """
+    now = time.time()
+    for temp in path.parent.glob(f"{TEMP_PREFIX}{path.name}.*"):
+        try:
+            if now - temp.stat().st_mtime > STALE_AFTER_S:
+                temp.unlink(missing_ok=True)
+        except OSError:  # removed by its owner meanwhile
+            pass
+
+
+def _strip(state_dict: Mapping[str, Any], prefix: str | None) -> dict[str, Any]:
+    if not prefix:
+        return dict(state_dict)
+    return {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in state_dict.items()}
+
+
+def _listing(title: str, meaning: str, items: list[str], limit: int = 10) -> list[str]:
+    if not items:
+        return []
+    shown = items[:limit]
+    more = f" ... and {len(items) - limit} more" if len(items) > limit else ""
+    return [f"  {title} ({len(items)}, {meaning}): {', '.join(shown)}{more}"]
+
+
+def _common_prefix_to_strip(unexpected: list[str], model_keys: set[str]) -> str | None:
+    """'module.' when every unexpected key is 'module.' + a model key (a DataParallel save)."""
+    if not unexpected or "." not in unexpected[0]:
+        return None
+    prefix = unexpected[0].split(".", 1)[0] + "."
+    if all(k.startswith(prefix) and k[len(prefix) :] in model_keys for k in unexpected):
+        return prefix
+    return None

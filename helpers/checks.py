@@ -12,35 +12,6 @@ import torch
 ArrayLike = torch.Tensor | np.ndarray | float | int | Sequence
 
 
-def _fail(what: str, expected: str, found: str, detail: str = "", hint: str = "") -> NoReturn:
-    lines = [f"{what}: check failed.", f"  expected: {expected}", f"  found:    {found}"]
-    if detail:
-        lines.append(f"  where:    {detail}")
-    if hint:
-        lines.append(f"  hint:     {hint}")
-    raise AssertionError("\n".join(lines))
-
-
-def _as_tensor(x: ArrayLike | object, name: str = "value") -> torch.Tensor:
-    """A tensor, array, number or (nested) sequence of numbers as a CPU tensor; anything else
-    (None, a string, a ragged list) fails the check with what was found."""
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu()
-    try:
-        array = np.asarray(x)
-    except ValueError:  # a ragged nested list
-        array = np.asarray(None)
-    if array.dtype.kind not in "biufc":  # bool, int, unsigned, float, complex
-        shown = repr(x) if len(repr(x)) <= 60 else repr(x)[:57] + "..."
-        _fail(
-            name,
-            "a tensor, an array or numbers",
-            f"{shown} ({type(x).__name__})",
-            hint="did the cell that computes it run, and does it return the result?",
-        )
-    return torch.as_tensor(array)
-
-
 def check_shape(
     x: ArrayLike, expected: Sequence[int], name: str = "tensor", hint: str = ""
 ) -> None:
@@ -222,3 +193,32 @@ def _is_right(answer: object, expected: object, rtol: float | None) -> bool:
     if rtol is not None:
         return abs(float(answer) - float(expected)) <= rtol * abs(float(expected))  # type: ignore[arg-type]
     return bool(answer == expected)
+
+
+def _fail(what: str, expected: str, found: str, detail: str = "", hint: str = "") -> NoReturn:
+    lines = [f"{what}: check failed.", f"  expected: {expected}", f"  found:    {found}"]
+    if detail:
+        lines.append(f"  where:    {detail}")
+    if hint:
+        lines.append(f"  hint:     {hint}")
+    raise AssertionError("\n".join(lines))
+
+
+def _as_tensor(x: ArrayLike | object, name: str = "value") -> torch.Tensor:
+    """A tensor, array, number or (nested) sequence of numbers as a CPU tensor; anything else
+    (None, a string, a ragged list) fails the check with what was found."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu()
+    try:
+        array = np.asarray(x)
+    except ValueError:  # a ragged nested list
+        array = np.asarray(None)
+    if array.dtype.kind not in "biufc":  # bool, int, unsigned, float, complex
+        shown = repr(x) if len(repr(x)) <= 60 else repr(x)[:57] + "..."
+        _fail(
+            name,
+            "a tensor, an array or numbers",
+            f"{shown} ({type(x).__name__})",
+            hint="did the cell that computes it run, and does it return the result?",
+        )
+    return torch.as_tensor(array)

@@ -17,6 +17,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor
@@ -35,6 +36,8 @@ class CourseFigure(Figure):
     later cell shows it again.
     """
 
+    confusion_matrix: np.ndarray  # set by plot_confusion_matrix: the numbers behind the picture
+
     def _ipython_display_(self) -> None:
         from IPython.display import Image, display
 
@@ -42,85 +45,6 @@ class CourseFigure(Figure):
         self.savefig(buffer, format="png", bbox_inches="tight")
         plt.close(self)
         display(Image(data=buffer.getvalue()))
-
-
-def _subplots(nrows: int, ncols: int, figsize: tuple[float, float], **kw: Any):
-    return plt.subplots(
-        nrows, ncols, figsize=figsize, squeeze=False, FigureClass=CourseFigure, **kw
-    )
-
-
-def _numpy(x: Any) -> np.ndarray:
-    if isinstance(x, Tensor):
-        return (
-            x.detach().cpu().float().numpy() if x.is_floating_point() else x.detach().cpu().numpy()
-        )
-    return np.asarray(x)
-
-
-def _grid(n: int, ncols: int) -> tuple[int, int]:
-    ncols = max(1, min(ncols, n))
-    return math.ceil(n / ncols), ncols
-
-
-def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
-    """(N, C, H, W) or (N, H, W), uint8 or float (possibly normalised) -> (N, H, W[, 3]) in [0, 1]."""
-    x = torch.as_tensor(images).detach().cpu()
-    if x.dim() == 3:
-        x = x.unsqueeze(1)  # (N, 1, H, W)
-    if x.dim() != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(
-            f"images must be (N, C, H, W) with C = 1 or 3, or (N, H, W); got shape "
-            f"{tuple(torch.as_tensor(images).shape)}. One image (C, H, W)? Pass images[None]."
-        )
-    if x.dtype != torch.uint8 and not x.is_floating_point():
-        raise ValueError(
-            f"images must be uint8 (0-255) or float (0-1, or normalised with mean/std); got "
-            f"{x.dtype}. Labels or indices passed as images? Convert with .to(torch.uint8)."
-        )
-    x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
-    if mean is not None and std is not None:
-        m, s = channel_stats(mean, std, x.shape[1])
-        x = x * s + m  # undo normalize: (x - mean) / std
-    shown = x.clamp(0, 1).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
-    return shown[..., 0] if shown.shape[-1] == 1 else shown
-
-
-def _name(label: int | str, classes: Sequence[str] | None) -> str:
-    """A class index -> its name (when `classes` is given); a string label stays as it is."""
-    if isinstance(label, int) and classes is not None and 0 <= label < len(classes):
-        return str(classes[label])
-    return str(label)
-
-
-def _labels(values: Sequence | Tensor | None, name: str, n_images: int) -> list | None:
-    """One class index or name per image, as a list; anything else is refused."""
-    if values is None:
-        return None
-    if isinstance(values, (Tensor, np.ndarray)) and values.ndim != 1:
-        raise ValueError(
-            f"{name} must be 1-D (one per image); got shape {tuple(values.shape)}. Scores or "
-            f"logits? Pass {name}.argmax(1)."
-        )
-    values = values.tolist() if isinstance(values, (Tensor, np.ndarray)) else list(values)
-    if len(values) != n_images:
-        raise ValueError(f"{len(values)} {name} for {n_images} images; give one per image.")
-    bad = [v for v in values if not isinstance(v, str) and _class_index(v) is None]
-    if bad:
-        raise ValueError(f"{name} must be class indices (ints) or names; got {bad[0]!r}.")
-    return [v if isinstance(v, str) else _class_index(v) for v in values]
-
-
-def _class_index(value: Any) -> int | None:
-    """An int (or a float equal to one); None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    try:
-        return operator.index(value)  # int, numpy int
-    except TypeError:
-        return None
 
 
 def show_images(
@@ -167,16 +91,6 @@ def show_images(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def _plot_column(ax, history, column: str, label: str) -> bool:
-    values = history[column]
-    if not any(v is not None for v in values):
-        return False
-    pts = [(e, v) for e, v in zip(history["epoch"], values) if v is not None]
-    ax.plot(*zip(*pts), marker="o", markersize=3, label=label)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
-    return True
 
 
 def plot_histories(
@@ -373,3 +287,97 @@ def _class_indices(values: Any, name: str, n_classes: int) -> np.ndarray:
             f"{name} holds {outside[0]}, outside the {n_classes} classes (0 to {n_classes - 1})."
         )
     return array
+
+
+def _subplots(
+    nrows: int, ncols: int, figsize: tuple[float, float], **kw: Any
+) -> tuple[CourseFigure, np.ndarray]:
+    """A CourseFigure and its axes, always as a 2-D array (squeeze=False)."""
+    return plt.subplots(
+        nrows, ncols, figsize=figsize, squeeze=False, FigureClass=CourseFigure, **kw
+    )
+
+
+def _numpy(x: Any) -> np.ndarray:
+    if isinstance(x, Tensor):
+        return (
+            x.detach().cpu().float().numpy() if x.is_floating_point() else x.detach().cpu().numpy()
+        )
+    return np.asarray(x)
+
+
+def _grid(n: int, ncols: int) -> tuple[int, int]:
+    ncols = max(1, min(ncols, n))
+    return math.ceil(n / ncols), ncols
+
+
+def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
+    """(N, C, H, W) or (N, H, W), uint8 or float (possibly normalised) -> (N, H, W[, 3]) in [0, 1]."""
+    x = torch.as_tensor(images).detach().cpu()
+    if x.dim() == 3:
+        x = x.unsqueeze(1)  # (N, 1, H, W)
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(
+            f"images must be (N, C, H, W) with C = 1 or 3, or (N, H, W); got shape "
+            f"{tuple(torch.as_tensor(images).shape)}. One image (C, H, W)? Pass images[None]."
+        )
+    if x.dtype != torch.uint8 and not x.is_floating_point():
+        raise ValueError(
+            f"images must be uint8 (0-255) or float (0-1, or normalised with mean/std); got "
+            f"{x.dtype}. Labels or indices passed as images? Convert with .to(torch.uint8)."
+        )
+    x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
+    if mean is not None and std is not None:
+        m, s = channel_stats(mean, std, x.shape[1])
+        x = x * s + m  # undo normalize: (x - mean) / std
+    shown = x.clamp(0, 1).permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
+    return shown[..., 0] if shown.shape[-1] == 1 else shown
+
+
+def _name(label: int | str, classes: Sequence[str] | None) -> str:
+    """A class index -> its name (when `classes` is given); a string label stays as it is."""
+    if isinstance(label, int) and classes is not None and 0 <= label < len(classes):
+        return str(classes[label])
+    return str(label)
+
+
+def _labels(values: Sequence | Tensor | None, name: str, n_images: int) -> list | None:
+    """One class index or name per image, as a list; anything else is refused."""
+    if values is None:
+        return None
+    if isinstance(values, (Tensor, np.ndarray)) and values.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D (one per image); got shape {tuple(values.shape)}. Scores or "
+            f"logits? Pass {name}.argmax(1)."
+        )
+    values = values.tolist() if isinstance(values, (Tensor, np.ndarray)) else list(values)
+    if len(values) != n_images:
+        raise ValueError(f"{len(values)} {name} for {n_images} images; give one per image.")
+    bad = [v for v in values if not isinstance(v, str) and _class_index(v) is None]
+    if bad:
+        raise ValueError(f"{name} must be class indices (ints) or names; got {bad[0]!r}.")
+    return [v if isinstance(v, str) else _class_index(v) for v in values]
+
+
+def _class_index(value: Any) -> int | None:
+    """An int (or a float equal to one); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    try:
+        return operator.index(value)  # int, numpy int
+    except TypeError:
+        return None
+
+
+def _plot_column(ax: Axes, history: Any, column: str, label: str) -> bool:
+    """Plot one History column against the epochs (its missing values left out); False when
+    the column is empty."""
+    values = history[column]
+    if not any(v is not None for v in values):
+        return False
+    pts = [(e, v) for e, v in zip(history["epoch"], values) if v is not None]
+    ax.plot(*zip(*pts), marker="o", markersize=3, label=label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    return True
