@@ -17,6 +17,8 @@ from typing import Any, BinaryIO
 import torch
 from torch import nn
 
+from .devices import resolve_device
+
 TEMP_PREFIX = ".tmp-"  # temporary files start with this; they never end in ".pt"
 
 
@@ -97,6 +99,10 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
 
     Used by notebook 06.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file name, got a {type(path).__name__}.")
+    if isinstance(map_location, (str, torch.device)):  # "cuda" without a GPU: one clear message
+        map_location = resolve_device(map_location)
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(
@@ -144,9 +150,17 @@ def load_state_dict_checked(
 
     Used by notebook 06.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a network (an nn.Module), got {type(model).__name__}.")
     if not isinstance(state_dict, Mapping):
         raise CheckpointError(
             f"expected a state dict (a dict of tensors), got {type(state_dict).__name__}."
+        )
+    nested = [k for k in ("model", "state_dict") if isinstance(state_dict.get(k), Mapping)]
+    if nested:  # a whole checkpoint: the weights are one of its entries
+        raise CheckpointError(
+            f"this is a whole checkpoint (entries {', '.join(map(str, state_dict))}); the "
+            f"weights are its {nested[0]!r} entry: pass checkpoint[{nested[0]!r}]."
         )
     sd = _strip(state_dict, strip_prefix)
     own = model.state_dict()

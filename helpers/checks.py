@@ -3,7 +3,7 @@ what was expected, what was found, where they differ, and what to try."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 import numpy as np
@@ -21,7 +21,8 @@ def check_shape(
     """
     if not isinstance(expected, (tuple, list, torch.Size)):
         raise TypeError(f"expected must be a shape such as (64, 3, 32, 32), got {expected!r}.")
-    found = tuple(_as_tensor(x, name).shape)
+    _check_name(name)
+    found = tuple(x) if isinstance(x, torch.Size) else tuple(_as_tensor(x, name).shape)
     want = tuple(expected)
     ok = len(found) == len(want) and all(w in (-1, None) or w == f for w, f in zip(want, found))
     if not ok:
@@ -51,6 +52,7 @@ def check_close(
 
     Used by notebooks 00, 01, 02, 04, 05, 06, 07, 08, 09.
     """
+    _check_name(name)
     a, e = _as_tensor(actual, name), _as_tensor(expected, f"expected {name}")
     if a.shape != e.shape:
         _fail(
@@ -92,6 +94,7 @@ def check_equal(actual: object, expected: object, name: str = "value", hint: str
 
     Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
     """
+    _check_name(name)
     if isinstance(actual, (torch.Tensor, np.ndarray)) or isinstance(
         expected, (torch.Tensor, np.ndarray)
     ):
@@ -144,6 +147,15 @@ def check_true(condition: bool, claim: str, found: str = "", hint: str = "") -> 
 
     Used by notebooks 00, 01, 02, 03, 04, 05, 06, 07, 08, 09.
     """
+    if not isinstance(claim, str):
+        raise TypeError(
+            f"check_true(condition, claim): the claim is a sentence, got {claim!r:.40}."
+        )
+    if condition is None or isinstance(condition, (str, list, tuple, dict, set, Iterator)):
+        raise TypeError(
+            f"check_true({claim!r}) needs one True/False value, got a "
+            f"{type(condition).__name__}: compare first, e.g. all(...) or x > 0."
+        )
     if isinstance(condition, (torch.Tensor, np.ndarray)) and _as_tensor(condition).numel() != 1:
         raise TypeError(
             f"check_true({claim!r}) needs one True/False value, not an array of shape "
@@ -222,3 +234,12 @@ def _as_tensor(x: ArrayLike | object, name: str = "value") -> torch.Tensor:
             hint="did the cell that computes it run, and does it return the result?",
         )
     return torch.as_tensor(array)
+
+
+def _check_name(name: object) -> None:
+    """The `name` of a check is words; a number there is a tolerance passed by position."""
+    if not isinstance(name, str):
+        raise TypeError(
+            f"name must be a few words naming the value, got {name!r}; pass tolerances by "
+            "keyword, e.g. rtol=1e-3."
+        )

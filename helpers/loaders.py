@@ -176,8 +176,18 @@ class DeviceLoader:
             )
         if augment and padding_mode == "reflect" and crop_padding >= min(inputs.shape[-2:]):
             raise ValueError("reflect padding must be smaller than the image size.")
+        if inputs.is_floating_point() and inputs.dim() == 4 and inputs.amax() > 10:
+            raise ValueError(
+                f"float images reach {inputs.amax().item():.4g}; DeviceLoader expects uint8 "
+                "(0-255, it divides by 255) or float in [0, 1]: pass the uint8 images."
+            )
         if (mean is None) != (std is None):
             raise ValueError("give both mean and std (to normalise) or neither.")
+        if mean is not None and torch.as_tensor(mean, dtype=torch.float32).abs().max() > 1:
+            raise ValueError(
+                f"mean and std are in [0, 1] units (CIFAR-10: mean 0.4914, ...), got mean "
+                f"{mean}: divide them by 255."
+            )
         if mean is not None and inputs.dim() != 4:
             raise ValueError("mean/std normalise images (N, C, H, W); these inputs are not images.")
 

@@ -24,6 +24,7 @@ from .data.sources import (
     search_roots,
     shown,
 )
+from .devices import resolve_device
 from .settings import get_settings
 
 PRETRAINED_FOLDER = "pretrained/resnet_cifar10"
@@ -165,7 +166,7 @@ def load_pretrained_cifar_resnet(
         load_state_dict_checked(model, state, strip_prefix="module.")
     except Exception as e:
         raise DataError(f"{path} does not fit a ResNet-{depth}:\n{e}") from e
-    return model.to(device or "cpu").eval()
+    return model.to(resolve_device(device) if device is not None else "cpu").eval()
 
 
 def _find_weights(depth: int) -> Path | None:

@@ -23,7 +23,7 @@ from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
 from .arguments import check_int
-from .data.sets import channel_stats
+from .data.sets import ImageSet, channel_stats
 
 
 class CourseFigure(Figure):
@@ -48,7 +48,7 @@ class CourseFigure(Figure):
 
 
 def show_images(
-    images: Tensor,
+    images: Tensor | ImageSet,
     labels: Sequence[int] | Tensor | None = None,
     classes: Sequence[str] | None = None,
     preds: Sequence[int] | Tensor | None = None,
@@ -60,11 +60,26 @@ def show_images(
 ) -> Figure:
     """A grid of images, with the label (and the prediction, green if right, red if wrong).
 
-    `images`: uint8 or float, (N, C, H, W) with C = 1 or 3, or (N, H, W); `labels` and `preds`
-    give one class index (or name) per image.
+    `images`: uint8 or float in [0, 1] (or normalised: then give its mean and std), (N, C, H, W)
+    with C = 1 or 3, or (N, H, W); or an ImageSet (its labels and classes are used when not
+    given). `labels` and `preds` give one class index (or name) per image; `classes` the names.
 
     Used by notebooks 03, 06, 08.
     """
+    if isinstance(images, ImageSet):
+        labels = images.labels if labels is None else labels
+        classes, images = classes or images.classes, images.images
+    if classes is not None and (
+        isinstance(classes, str) or not all(isinstance(c, str) for c in classes)
+    ):
+        raise TypeError(
+            f"classes must be a list of class names such as ['cat', 'dog'], got {classes!r:.60}; "
+            "predictions go in preds=..."
+        )
+    if isinstance(images, (list, tuple)) and images and isinstance(images[0], Tensor):
+        images = torch.stack(list(images))  # one image per entry -> (N, ...)
+    if not isinstance(images, (Tensor, np.ndarray)):
+        raise TypeError(f"images must be a tensor (N, C, H, W), got {type(images).__name__}.")
     ncols = check_int(ncols, "ncols", minimum=1)
     max_images = check_int(max_images, "max_images", minimum=1)
     pics = _images_for_display(images[:max_images], mean, std)
@@ -221,8 +236,8 @@ def plot_confusion_matrix(
     """
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
-    if isinstance(classes, str) or len(classes) == 0:
-        raise ValueError(f"classes must be a non-empty list of class names, got {classes!r}.")
+    if not isinstance(classes, Sequence) or isinstance(classes, str) or len(classes) == 0:
+        raise ValueError(f"classes must be a non-empty list of class names, got {classes!r:.60}.")
     y_true = _class_indices(labels, "labels", len(classes))
     y_pred = _class_indices(preds, "preds", len(classes))
     if len(y_true) != len(y_pred):
@@ -314,6 +329,11 @@ def _grid(n: int, ncols: int) -> tuple[int, int]:
 def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
     """(N, C, H, W) or (N, H, W), uint8 or float (possibly normalised) -> (N, H, W[, 3]) in [0, 1]."""
     x = torch.as_tensor(images).detach().cpu()
+    if x.dim() == 3 and x.shape[0] == 3:
+        raise ValueError(
+            f"images of shape {tuple(x.shape)}: one colour image, or three gray ones? Pass "
+            "image[None] for one colour image, images[:, None] for gray ones."
+        )
     if x.dim() == 3:
         x = x.unsqueeze(1)  # (N, 1, H, W)
     if x.dim() != 4 or x.shape[1] not in (1, 3):
@@ -325,6 +345,14 @@ def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
         raise ValueError(
             f"images must be uint8 (0-255) or float (0-1, or normalised with mean/std); got "
             f"{x.dtype}. Labels or indices passed as images? Convert with .to(torch.uint8)."
+        )
+    if (mean is None) != (std is None):
+        raise ValueError("give both mean and std (to undo a normalisation) or neither.")
+    if x.is_floating_point() and mean is None and len(x) and (x.max() > 1.5 or x.min() < -0.5):
+        raise ValueError(
+            f"float images are shown from 0 to 1; these go from {x.min().item():.3g} to "
+            f"{x.max().item():.4g}. Divide 0-255 values by 255 (or pass the uint8 images), or "
+            "give the mean and std they were normalised with (mean=..., std=...)."
         )
     x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
     if mean is not None and std is not None:

@@ -26,6 +26,7 @@ import functools
 import math
 import os
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -40,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import distributed as ddp
-from .arguments import check_int, check_positive
+from .arguments import check_flag, check_int, check_positive
 from .checkpoints import (
     CheckpointError,
     check_writable,
@@ -126,8 +127,9 @@ def fit(
 
     Used by notebooks 00, 02, 03, 04, 05, 06, 07, 08.
     """
+    flags = dict(resume=resume, overwrite=overwrite, restore_best=restore_best, verbose=verbose)
     _check_fit_arguments(
-        model, train, val, optimizer, loss_fn, epochs, lr, grad_clip, resume, checkpoint_path
+        model, train, val, optimizer, loss_fn, epochs, lr, grad_clip, checkpoint_path, flags
     )
     if seed is not None:
         _seed(seed, train)
@@ -202,8 +204,8 @@ def _train_epoch(
     """
     model.train()
     tally = _Tally(how)
-    for step, (x, y) in enumerate(loader, start=1):
-        x, y = how.batch(x, y)
+    for step, batch in enumerate(loader, start=1):
+        x, y = how.batch(*_pair(batch))
         out, loss = how.forward(model, x, y, check=step == 1)
         loss_value = loss.item()  # waits for the GPU once per step: needed to stop at a NaN
         loss_start = loss_value if loss_start is None else loss_start
@@ -243,8 +245,8 @@ def _evaluate(model: nn.Module, loader: Iterable, how: _How) -> dict:
     model.eval()
     try:
         tally = _Tally(how)
-        for step, (x, y) in enumerate(loader, start=1):
-            x, y = how.batch(x, y)
+        for step, batch in enumerate(loader, start=1):
+            x, y = how.batch(*_pair(batch))
             out, loss = how.forward(model, x, y, check=step == 1)
             tally.add(out, y, loss.item(), None)
         return tally.result()
@@ -274,11 +276,18 @@ def predict(
     model.eval()
     preds, labels = [], []
     try:
-        for x, y in loader:
+        for step, batch in enumerate(loader, start=1):
+            x, y = _pair(batch)
             x = how.to_device(x)
             with how.autocast():
-                out = _run(model, x)
+                out = _run(model, x) if step == 1 else model(x)
             _check_is_tensor(out)
+            if out.dim() < 2 or out.shape[1] < 2:
+                raise TrainingError(
+                    f"predict takes the argmax over class scores (N, C) with C >= 2; the model "
+                    f"gives {tuple(out.shape)}. With one output per sample (a binary "
+                    "classifier) take (model(x) > 0).long() instead."
+                )
             preds.append(out.argmax(1).cpu())
             labels.append(torch.as_tensor(y).cpu())
     finally:
@@ -312,6 +321,11 @@ class Checkpointer:
         self.main = main
         if self.path is None:
             return
+        if self.path.is_dir() or str(path).endswith(("/", os.sep)):
+            raise TrainingError(
+                f"checkpoint_path {path} is a folder; give a file in it, e.g. "
+                f"{self.path / 'run.pt'}."
+            )
         if self.path.exists() and not overwrite:
             raise TrainingError(_existing_run(self.path))
         if main:
@@ -359,6 +373,11 @@ class History:
     """
 
     def __init__(self, records: Iterable[dict] | None = None) -> None:
+        if isinstance(records, (dict, str)):
+            raise TypeError(
+                f"History takes a list of per-epoch records (dicts), got a {type(records).__name__}"
+                "; from a recorded run pass its list: History(record['history'])."
+            )
         self.records: list[dict] = []
         for record in records or []:
             self.append(record)
@@ -482,7 +501,9 @@ class _How:
         distributed: bool = False,
     ) -> _How:
         """The one place that decides mixed precision and channels_last: None = on for CUDA."""
-        cl = device.type == "cuda" if channels_last is None else bool(channels_last)
+        amp = check_flag(amp, "amp", allow_none=True)
+        channels_last = check_flag(channels_last, "channels_last", allow_none=True)
+        cl = device.type == "cuda" if channels_last is None else channels_last
         amp_dtype = _amp_dtype(device, amp)
         return _How(device, loss_fn, amp_dtype, cl, distributed, _ignore_index(loss_fn))
 
@@ -574,6 +595,7 @@ def _seed(seed: int, train: Iterable) -> None:
 def _progress_wanted(progress: bool | None) -> bool:
     """progress=None: the setting COURSE_PROGRESS; when that is auto, on in an interactive
     notebook or terminal."""
+    progress = check_flag(progress, "progress", allow_none=True)
     if progress is None:
         progress = get_settings().progress
     if progress is not None:
@@ -839,11 +861,19 @@ def _check_fit_arguments(
     epochs: Any,
     lr: Any,
     grad_clip: Any,
-    resume: bool,
     checkpoint_path: Any,
+    flags: dict[str, Any],
 ) -> None:
     """Refuse arguments fit cannot use, each with what it got and what it expects."""
     _check_model(model)
+    for name, value in flags.items():
+        check_flag(value, name)
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(
+            "no parameter of the model requires a gradient (all frozen?), so there is nothing "
+            "to train: unfreeze the part to train, e.g. for p in model.fc.parameters(): "
+            "p.requires_grad = True."
+        )
     _check_loader(train, "train")
     if val is not None:
         _check_loader(val, "val")
@@ -861,7 +891,7 @@ def _check_fit_arguments(
             "would be ignored. Set the rate where you build the optimizer, e.g. "
             "torch.optim.SGD(model.parameters(), lr=0.1), and leave lr out."
         )
-    if resume and checkpoint_path is None:
+    if flags["resume"] and checkpoint_path is None:
         raise ValueError("resume=True needs checkpoint_path=..., the file of the run to continue.")
 
 
@@ -958,19 +988,38 @@ def _check_is_tensor(out: Any) -> None:
 
 
 def _run(model: nn.Module, x: Tensor) -> Any:
-    """model(x); when that fails because float inputs and weights differ in dtype (NumPy's
-    float64 against float32 weights), one message saying how to convert them."""
+    """model(x) on a pass's first batch; when it fails (a layer that does not fit the input's
+    shape or dtype), one message naming the input and what usually causes it."""
     try:
         return model(x)
+    except torch.OutOfMemoryError:
+        raise  # not the model's shape: torch's own message says what to do
     except RuntimeError as exc:
-        weight = next((p for p in model.parameters() if p.is_floating_point()), None)
-        if weight is None or not x.is_floating_point() or x.dtype == weight.dtype:
-            raise
-        raise TrainingError(
-            f"the model failed on inputs of dtype {x.dtype} while its weights are "
-            f"{weight.dtype} ({str(exc).splitlines()[0][:120]}). Convert the inputs, e.g. "
-            f"x.to({weight.dtype}) (NumPy arrays are float64 unless told otherwise)."
-        ) from exc
+        raise TrainingError(_model_failed(model, x, exc)) from exc
+
+
+def _model_failed(model: nn.Module, x: Tensor, exc: Exception) -> str:
+    """Why the model failed on input `x`, with the fix for the usual causes."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
+    shapes = re.search(r"\((\d+)x(\d+) and (\d+)x(\d+)\)", first)
+    if "mat1 and mat2" in first and shapes:
+        got, wanted = shapes.group(2), shapes.group(3)
+        hint = (
+            f"A Linear layer expects {wanted} input features but gets {got}: build it as "
+            f"nn.Linear({got}, ...) (the size of what reaches it after Flatten), or check the "
+            "layers before it."
+        )
+    elif "channels, but got" in first:
+        hint = "The first convolution's in_channels must be the images' channels (dim 1)."
+    elif weight is not None and x.dtype != weight.dtype:
+        hint = (
+            f"Convert the inputs to the weights' dtype: x.to({weight.dtype}) for float64 "
+            "(NumPy's default); x.float() / 255 for uint8 images (DeviceLoader does that)."
+        )
+    else:
+        hint = "Run one batch by hand and print the shape after each layer to see where."
+    return f"the model failed on inputs {tuple(x.shape)} {x.dtype}: {first}. {hint}"
 
 
 def _ignore_index(loss_fn: Any) -> int:
@@ -979,6 +1028,18 @@ def _ignore_index(loss_fn: Any) -> int:
     if isinstance(loss_fn, functools.partial):
         return int(loss_fn.keywords.get("ignore_index", IGNORE_INDEX))
     return int(getattr(loss_fn, "ignore_index", IGNORE_INDEX))
+
+
+def _pair(batch: Any) -> tuple[Tensor, Tensor]:
+    """A batch as (inputs, targets); a loader that gives anything else is named."""
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch[0], batch[1]
+    size = f" of {len(batch)}" if isinstance(batch, (tuple, list)) else ""
+    raise TrainingError(
+        f"each batch must be a pair (inputs, targets); the loader gave a "
+        f"{type(batch).__name__}{size}. Give it the targets too: TensorDataset(x, y) or "
+        "DeviceLoader(x, labels)."
+    )
 
 
 def _check_loss(loss_value: float, start: float, epoch: int, step: int) -> None:

@@ -200,3 +200,10 @@ def test_save_checkpoint_with_its_arguments_swapped_says_which_comes_first(tmp_p
     with pytest.raises(TypeError, match=r"state must be a dict such as \{'model'"):
         save_checkpoint(tmp_path / "run.pt", model)
     assert not (tmp_path / "run.pt").exists()
+
+
+def test_a_whole_checkpoint_passed_as_weights_names_the_entry(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    save_checkpoint(tmp_path / "run.pt", model=model.state_dict(), classes=["a", "b"])
+    with pytest.raises(CheckpointError, match=r"pass checkpoint\['model'\]"):
+        load_state_dict_checked(model, load_checkpoint(tmp_path / "run.pt"))

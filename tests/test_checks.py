@@ -268,3 +268,13 @@ def test_an_answer_that_is_not_numbers_fails_the_check_in_plain_words(answer):
         check_close(answer, torch.tensor([0.5]), "mean")
     with pytest.raises(AssertionError, match="found:"):
         check_shape(answer, (2,), "mean")
+
+
+def test_misplaced_arguments_of_the_checks_are_named():
+    with pytest.raises(TypeError, match="pass tolerances by keyword"):
+        check_close(torch.tensor([1.0]), torch.tensor([1.0005]), 1e-3)
+    with pytest.raises(TypeError, match="needs one True/False value"):
+        check_true([True, False], "all hold")
+    with pytest.raises(TypeError, match="the claim is a sentence"):
+        check_true("the loss falls", False)
+    check_shape(torch.zeros(64, 10).shape, (64, 10), "logits shape")  # a torch.Size works too

@@ -248,3 +248,13 @@ def test_bad_inputs_raise_clear_value_errors(inputs, targets, kwargs, message):
 def test_inputs_in_another_form_are_refused_with_the_fix(inputs, targets, kwargs, problem):
     with pytest.raises((TypeError, ValueError), match=problem):
         DeviceLoader(inputs, targets, device="cpu", **kwargs)
+
+
+def test_float_images_in_0_255_and_mean_in_0_255_units_are_refused():
+    with pytest.raises(ValueError, match="float images reach 255"):
+        DeviceLoader(torch.full((4, 3, 8, 8), 255.0), torch.zeros(4), device="cpu")
+    with pytest.raises(ValueError, match="divide them by 255"):
+        DeviceLoader(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), torch.zeros(4), device="cpu",
+                     mean=(125.3, 123.0, 113.9), std=(63.0, 62.1, 66.7))  # fmt: skip
+    normalised = (torch.rand(4, 1, 8, 8) - 0.13) / 0.31  # up to 2.8: still fine
+    assert len(DeviceLoader(normalised, torch.zeros(4), device="cpu")) == 1

@@ -215,3 +215,29 @@ def test_figure_is_shown_once_in_jupyter(monkeypatch):
 def test_bad_arguments_say_what_they_got_and_expect(call, message):
     with pytest.raises((TypeError, ValueError), match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "images, kwargs, problem",
+    [
+        (torch.rand(3, 16, 16), {}, r"one colour image, or three gray ones"),
+        (torch.rand(2, 3, 8, 8) * 255, {}, "Divide 0-255 values by 255"),
+        (torch.randn(2, 3, 8, 8) * 2, {}, "give the mean and std they were normalised with"),
+        (torch.rand(2, 3, 8, 8), {"mean": [0.5] * 3}, "both mean and std"),
+        (torch.rand(2, 3, 8, 8), {"labels": [0, 1], "classes": "ab"}, "list of class names"),
+        (None, {}, "images must be a tensor"),
+    ],
+)
+def test_show_images_refuses_what_it_would_draw_wrongly(images, kwargs, problem):
+    with pytest.raises((ValueError, TypeError), match=problem):
+        plotting.show_images(images, **kwargs)
+
+
+def test_show_images_takes_an_image_set_and_a_list_of_images():
+    from helpers.data import ImageSet
+
+    ds = ImageSet("tiny", torch.zeros(2, 1, 8, 8, dtype=torch.uint8), torch.tensor([0, 1]),
+                  ["zero", "one"], "made here")  # fmt: skip
+    fig = plotting.show_images(ds)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["zero", "one"]
+    assert len(plotting.show_images([torch.rand(3, 8, 8), torch.rand(3, 8, 8)]).axes) == 2

@@ -538,7 +538,7 @@ def test_float64_inputs_get_one_message_saying_how_to_convert_them():
     x, y = blobs()
     train = DeviceLoader(x.double(), y, batch_size=32, device=CPU)  # as from a NumPy array
     with pytest.raises(
-        TrainingError, match=r"inputs of dtype torch.float64 .* x.to\(torch.float32\)"
+        TrainingError, match=r"inputs \(32, 2\) torch.float64: .*x.to\(torch.float32\)"
     ):
         fit(mlp(), train, epochs=1, device=CPU, verbose=False)
 
@@ -574,3 +574,49 @@ def test_a_history_built_from_partial_records_has_every_column():
     assert set(h[0]) == set(h[1]) == {"epoch", "train_loss", "train_acc", "val_loss", "val_acc",
                                       "lr", "seconds"}  # fmt: skip
     assert h.best_epoch == 2 and "best epoch 2" in repr(h)
+
+
+def test_a_layer_that_does_not_fit_the_input_is_named_with_the_fix():
+    x, y = blobs()
+    train = DeviceLoader(x, y, batch_size=32, device=CPU)
+    wrong_width = nn.Sequential(nn.Linear(5, 3))  # the points have 2 features, not 5
+    with pytest.raises(
+        TrainingError, match=r"expects 5 input features but gets 2: .*nn.Linear\(2,"
+    ):
+        fit(wrong_width, train, epochs=1, device=CPU, verbose=False)
+    images = DeviceLoader(
+        torch.zeros(8, 1, 8, 8, dtype=torch.uint8), torch.zeros(8).long(), device=CPU
+    )
+    with pytest.raises(TrainingError, match="in_channels must be the images' channels"):
+        evaluate(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten()), images, device=CPU)
+
+
+def test_a_frozen_model_a_loader_without_labels_and_word_flags_are_refused():
+    train, _ = loaders()
+    frozen = mlp()
+    frozen.requires_grad_(False)
+    with pytest.raises(ValueError, match="no parameter of the model requires a gradient"):
+        fit(frozen, train, epochs=1, device=CPU)
+    x, _ = blobs()
+    with pytest.raises(TrainingError, match=r"pair \(inputs, targets\).*TensorDataset\(x, y\)"):
+        fit(mlp(), DataLoader(TensorDataset(x), batch_size=32), epochs=1, device=CPU)
+    for flag in ("resume", "verbose", "amp", "progress"):
+        with pytest.raises(TypeError, match=f"{flag} must be True"):
+            fit(mlp(), train, epochs=1, device=CPU, **{flag: "no"})
+
+
+def test_a_folder_is_refused_as_checkpoint_path(tmp_path):
+    train, _ = loaders()
+    with pytest.raises(TrainingError, match="is a folder; give a file in it"):
+        fit(mlp(), train, epochs=1, device=CPU, checkpoint_path=tmp_path)
+    with pytest.raises(TrainingError, match="is a folder"):
+        fit(mlp(), train, epochs=1, device=CPU, checkpoint_path=f"{tmp_path}/new/")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_refuses_one_output_per_sample_and_history_a_whole_record():
+    x, y = blobs()
+    with pytest.raises(TrainingError, match=r"argmax over class scores.*\(model\(x\) > 0\)"):
+        predict(nn.Linear(2, 1), DeviceLoader(x, y, device=CPU), device=CPU)
+    with pytest.raises(TypeError, match=r"History\(record\['history'\]\)"):
+        History({"name": "run", "history": []})
