@@ -9,7 +9,7 @@ import random
 import numpy as np
 import torch
 
-from .arguments import check_seed
+from .arguments import check_flag, check_seed
 from .settings import get_settings
 
 
@@ -88,6 +88,7 @@ def set_deterministic(on: bool = True) -> None:
 
     Explained (not called) in notebook 04.
     """
+    on = bool(check_flag(on, "on"))
     if on:  # cuBLAS reads this when it starts; PyTorch's docs ask for it with determinism
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(on, warn_only=on)

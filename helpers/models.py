@@ -115,6 +115,11 @@ class CifarResNet(nn.Module):
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images (N, 3, H, W) -> the float input this model expects (/255, normalised)."""
+        if images.dtype != torch.uint8:  # floats would be divided by 255 a second time
+            raise TypeError(
+                f"preprocess takes uint8 images (0-255), got {images.dtype}; for floats in "
+                "[0, 1] use helpers.normalize(x, model.input_mean, model.input_std)."
+            )
         return normalize(images.float() / 255.0, self.input_mean, self.input_std)
 
 

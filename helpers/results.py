@@ -41,6 +41,10 @@ def load_recorded_runs(
 
     Used by notebooks 04, 05, 06, 07, 09.
     """
+    if isinstance(names, str):
+        raise TypeError(
+            f"names is a list of run names, e.g. [{names!r}]; got the string {names!r}."
+        )
     labels = names if isinstance(names, Mapping) else {name: name for name in names}
     found = {label: load_recorded_run(notebook, name, folder) for name, label in labels.items()}
     runs = {label: record for label, record in found.items() if record is not None}
@@ -88,4 +92,9 @@ def recorded_label(record: dict[str, Any]) -> str:
 
     Used by notebooks 04, 05, 06, 07, 08, 09.
     """
+    if not isinstance(record, Mapping) or "device" not in record:
+        raise TypeError(
+            f"recorded_label takes one recorded run (a dict from load_recorded_run), got "
+            f"{type(record).__name__}: is the run recorded here?"
+        )
     return f"recorded full run on {record['device']}"

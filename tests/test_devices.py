@@ -105,3 +105,8 @@ def test_print_banner_prints_and_changes_nothing(capsys, course_env):
     devices.print_banner()
     assert warnings.filters == before
     assert capsys.readouterr().out.strip() == devices.banner()
+
+
+def test_set_deterministic_refuses_a_word_for_on():
+    with pytest.raises(TypeError, match="on must be True or False"):
+        devices.set_deterministic("yes")

@@ -194,3 +194,10 @@ def test_missing_weights_are_downloaded_verified_from_a_loopback_server(
 def test_cifar_resnet_arguments_are_checked(kwargs, message):
     with pytest.raises((TypeError, ValueError), match=message):
         cifar_resnet(**kwargs)
+
+
+def test_preprocess_refuses_float_images_it_would_divide_by_255_twice():
+    model = cifar_resnet(20)
+    with pytest.raises(TypeError, match="preprocess takes uint8 images"):
+        model.preprocess(torch.rand(2, 3, 32, 32))
+    assert model.preprocess(torch.zeros(2, 3, 32, 32, dtype=torch.uint8)).dtype == torch.float32

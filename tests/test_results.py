@@ -84,3 +84,10 @@ def test_committed_records_carry_their_provenance(path: Path):
     assert re.match(
         r"(OMP_NUM_THREADS=\d+ )?python benchmarks/record_full_runs\.py ", record["command"]
     )
+
+
+def test_a_run_name_or_a_missing_run_is_named_not_looped_over(tmp_path):
+    with pytest.raises(TypeError, match=r"names is a list of run names, e.g. \['plain_deep'\]"):
+        load_recorded_runs("04", "plain_deep", tmp_path)
+    with pytest.raises(TypeError, match="is the run recorded here"):
+        recorded_label(load_recorded_run("04", "no_such_run", tmp_path))

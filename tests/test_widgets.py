@@ -134,3 +134,16 @@ def test_static_html_export_shows_the_png_not_the_widget(editor) -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("editor", outputs=[output])])
     html, _ = HTMLExporter().from_notebook_node(nb)
     assert f'src="data:image/png;base64,{bundle["image/png"][:40]}' in html
+
+
+@pytest.mark.parametrize(
+    "kwargs, problem", [({"i": 40}, "beyond the slider's range 1-16"), ({"i": 7.5}, "whole number")]
+)
+def test_conv_explorer_refuses_a_value_its_slider_would_change(kwargs, problem):
+    with pytest.raises((ValueError, TypeError), match=problem):
+        conv_explorer(**kwargs)
+
+
+def test_kernel_editor_refuses_a_tensor_where_a_dict_of_images_goes():
+    with pytest.raises(TypeError, match="images and presets are dicts"):
+        kernel_editor(torch.zeros(8, 8), F.conv2d, {"identity": torch.eye(3)})

@@ -8,6 +8,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from ..arguments import check_int
 from ..conv_arithmetic import conv_output_size
 from ._fallback import WidgetWithFallback, figure_png
 
@@ -69,6 +70,15 @@ def draw_windows(
     ax.set_title(f"i={i}, k={k}, s={s}, p={p}, d={d}: {result}{more}")
 
 
+SLIDERS = {  # name -> (label, lowest, highest)
+    "input_size": ("input i", 1, 16),
+    "kernel": ("kernel k", 1, 7),
+    "stride": ("stride s", 1, 4),
+    "padding": ("padding p", 0, 4),
+    "dilation": ("dilation d", 1, 3),
+}
+
+
 class ConvExplorer(WidgetWithFallback):
     """Five sliders -> the output size (from `helpers.conv_arithmetic`) and a window picture.
 
@@ -77,13 +87,13 @@ class ConvExplorer(WidgetWithFallback):
     """
 
     def __init__(self, i: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1) -> None:
-        self.sliders = {
-            "input_size": w.IntSlider(value=i, min=1, max=16, description="input i"),
-            "kernel": w.IntSlider(value=k, min=1, max=7, description="kernel k"),
-            "stride": w.IntSlider(value=s, min=1, max=4, description="stride s"),
-            "padding": w.IntSlider(value=p, min=0, max=4, description="padding p"),
-            "dilation": w.IntSlider(value=d, min=1, max=3, description="dilation d"),
-        }
+        self.sliders = {}
+        for name, value in zip(SLIDERS, (i, k, s, p, d)):
+            label, low, high = SLIDERS[name]
+            value = check_int(value, label, minimum=low)
+            if value > high:  # a slider would silently show its maximum instead
+                raise ValueError(f"{label} = {value} is beyond the slider's range {low}-{high}.")
+            self.sliders[name] = w.IntSlider(value=value, min=low, max=high, description=label)
         self.label = w.HTML()
         self.picture = w.Image(format="png")
         self.widget = w.HBox([w.VBox([*self.sliders.values(), self.label]), self.picture])

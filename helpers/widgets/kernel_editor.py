@@ -51,6 +51,12 @@ class KernelEditor(WidgetWithFallback):
         presets: Mapping[str, KernelLike],
         preset: str | None = None,
     ) -> None:
+        if not isinstance(images, Mapping) or not isinstance(presets, Mapping):
+            raise TypeError(
+                "kernel_editor(images, apply, presets): images and presets are dicts of name -> "
+                "image and name -> 3x3 kernel, e.g. {'camera': photo}; got "
+                f"{type(images).__name__} and {type(presets).__name__}."
+            )
         if not images or not presets:
             raise ValueError("kernel_editor needs at least one image and one preset.")
         self.images = {name: _as_image(img, name) for name, img in images.items()}
