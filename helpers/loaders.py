@@ -140,74 +140,6 @@ class DeviceLoader:
         self.generator = torch.Generator().manual_seed(self.seed)  # CPU: same stream everywhere
         self.rank, self.world_size, self.pad = 0, 1, False  # the whole set (see `shard`)
 
-    @staticmethod
-    def _validate(
-        inputs: Tensor,
-        targets: Tensor,
-        augment: bool,
-        crop_padding: int,
-        mean: Stats | None,
-        std: Stats | None,
-        padding_mode: str,
-    ) -> None:
-        if inputs.dim() == 0 or len(inputs) == 0:
-            raise ValueError(
-                "DeviceLoader got an empty input tensor: it needs at least one sample."
-            )
-        if inputs.dtype == torch.uint8 and inputs.dim() == 4 and inputs.shape[-1] in (1, 3):
-            if inputs.shape[1] not in (1, 3):  # (N, H, W, C), as NumPy and PIL store images
-                raise ValueError(
-                    f"the images have shape {tuple(inputs.shape)}, channels last; DeviceLoader "
-                    "needs (N, C, H, W): pass images.permute(0, 3, 1, 2)."
-                )
-        if targets.dim() == 0 or len(targets) != len(inputs):
-            n_t = "a scalar" if targets.dim() == 0 else f"{len(targets)} targets"
-            raise ValueError(
-                f"inputs and targets must have the same length: {len(inputs)} inputs but {n_t}."
-            )
-        if augment and inputs.dim() != 4:
-            raise ValueError(
-                f"augment=True needs images of shape (N, C, H, W); got shape {tuple(inputs.shape)}. "
-                "Use augment=False for sequences and other non-image data."
-            )
-        if augment and not 0 <= crop_padding <= min(inputs.shape[-2:]):
-            raise ValueError(
-                f"crop_padding must be between 0 and the image size, got {crop_padding}."
-            )
-        if augment and padding_mode == "reflect" and crop_padding >= min(inputs.shape[-2:]):
-            raise ValueError("reflect padding must be smaller than the image size.")
-        if inputs.is_floating_point() and inputs.dim() == 4 and inputs.amax() > 10:
-            raise ValueError(
-                f"float images reach {inputs.amax().item():.4g}; DeviceLoader expects uint8 "
-                "(0-255, it divides by 255) or float in [0, 1]: pass the uint8 images."
-            )
-        if (mean is None) != (std is None):
-            raise ValueError("give both mean and std (to normalise) or neither.")
-        if mean is not None and torch.as_tensor(mean, dtype=torch.float32).abs().max() > 1:
-            raise ValueError(
-                f"mean and std are in [0, 1] units (CIFAR-10: mean 0.4914, ...), got mean "
-                f"{mean}: divide them by 255."
-            )
-        if mean is not None and inputs.dim() != 4:
-            raise ValueError("mean/std normalise images (N, C, H, W); these inputs are not images.")
-
-    def _affine(
-        self, inputs: Tensor, mean: Stats | None, std: Stats | None
-    ) -> tuple[Tensor | None, Tensor | None]:
-        """x_float = x * scale + shift does both /255 (uint8) and (x - mean) / std in one step."""
-        is_uint8 = inputs.dtype == torch.uint8
-        if mean is None and not is_uint8:
-            return None, None
-        channels = inputs.shape[1] if inputs.dim() == 4 else 1
-        scale = torch.full((1, channels, 1, 1), 1 / 255 if is_uint8 else 1.0)
-        shift = torch.zeros(1, channels, 1, 1)
-        if mean is not None and std is not None:  # both or neither: see _validate
-            m, s = channel_stats(mean, std, channels)
-            scale, shift = scale / s, -m / s  # normalize, folded into one multiply-add
-        if inputs.dim() != 4:  # uint8 non-image data: only /255
-            scale, shift = scale.flatten()[:1], shift.flatten()[:1]
-        return scale.to(self.device), shift.to(self.device)
-
     def __len__(self) -> int:
         n = self._shard_size()
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
@@ -232,37 +164,6 @@ class DeviceLoader:
         part = copy.copy(self)
         part.rank, part.world_size, part.pad = rank, world_size, bool(pad)
         return part
-
-    def _shard_positions(self) -> range:
-        """The positions of an epoch's order this process takes (all of them when not sharded)."""
-        n = len(self.inputs)
-        total = -(-n // self.world_size) * self.world_size if self.pad else n  # padded: equal parts
-        return range(self.rank, total, self.world_size)  # a position p >= n stands for p - n
-
-    def _shard_size(self) -> int:
-        return len(self._shard_positions())
-
-    def _epoch_plan(self) -> tuple[Tensor, Tensor | None]:
-        """One epoch's order (N,) and, when augmenting, per-sample (dy, dx, flip) as (N, 3)."""
-        n = len(self.inputs)
-        g = self.generator
-        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
-        if not self.augment:
-            return order.to(self.device), None
-        shifts = torch.randint(0, 2 * self.crop_padding + 1, (n, 2), generator=g)
-        flips = torch.randint(0, 2, (n, 1), generator=g)
-        return order.to(self.device), torch.cat([shifts, flips], 1).to(self.device)
-
-    def _batch(self, idx: Tensor, aug: Tensor | None) -> Tensor:
-        """Inputs `idx` (B,), cropped and flipped as `aug` (B, 3) says, as float if images."""
-        if aug is None or self.padded is None:
-            x = self.inputs[idx]
-        else:
-            h, w = self.inputs.shape[-2:]
-            x = crop_flip(self.padded, idx, aug[:, 0], aug[:, 1], aug[:, 2].bool(), h, w)
-        if self.scale is not None and self.shift is not None:
-            x = x.float().mul_(self.scale).add_(self.shift)  # (x / 255 - mean) / std
-        return x
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         order, plan = self._epoch_plan()  # drawn for the whole set, also when sharded
@@ -300,6 +201,106 @@ class DeviceLoader:
             + (f", part {self.rank} of {self.world_size}" if self.world_size > 1 else "")
             + ")"
         )
+
+    @staticmethod
+    def _validate(
+        inputs: Tensor,
+        targets: Tensor,
+        augment: bool,
+        crop_padding: int,
+        mean: Stats | None,
+        std: Stats | None,
+        padding_mode: str,
+    ) -> None:
+        if inputs.dim() == 0 or len(inputs) == 0:
+            raise ValueError(
+                "DeviceLoader got an empty input tensor: it needs at least one sample."
+            )
+        if inputs.dtype == torch.uint8 and inputs.dim() == 4 and inputs.shape[-1] in (1, 3):
+            if inputs.shape[1] not in (1, 3):  # (N, H, W, C), as NumPy and PIL store images
+                raise ValueError(
+                    f"the images have shape {tuple(inputs.shape)}, channels last; DeviceLoader "
+                    "needs (N, C, H, W): pass images.permute(0, 3, 1, 2)."
+                )
+        if targets.dim() == 0 or len(targets) != len(inputs):
+            n_t = "a scalar" if targets.dim() == 0 else f"{len(targets)} targets"
+            raise ValueError(
+                f"inputs and targets must have the same length: {len(inputs)} inputs but {n_t}."
+            )
+        if augment and inputs.dim() != 4:
+            raise ValueError(
+                f"augment=True needs images of shape (N, C, H, W); got shape {tuple(inputs.shape)}. "
+                "Use augment=False for sequences and other non-image data."
+            )
+        if augment and not 0 <= crop_padding <= min(inputs.shape[-2:]):
+            raise ValueError(
+                f"crop_padding must be between 0 and the image size, got {crop_padding}."
+            )
+        if augment and padding_mode == "reflect" and crop_padding >= min(inputs.shape[-2:]):
+            raise ValueError("reflect padding must be smaller than the image size.")
+        images = inputs.dim() == 4 and inputs.shape[1] in (1, 3)  # not feature maps
+        if images and inputs.is_floating_point() and inputs.amax() > 10:
+            raise ValueError(
+                f"float images reach {inputs.amax().item():.4g}; DeviceLoader expects uint8 "
+                "(0-255, it divides by 255) or float in [0, 1]: pass the uint8 images."
+            )
+        if (mean is None) != (std is None):
+            raise ValueError("give both mean and std (to normalise) or neither.")
+        if mean is not None and torch.as_tensor(mean, dtype=torch.float32).abs().max() > 1:
+            raise ValueError(
+                f"mean and std are in [0, 1] units (CIFAR-10: mean 0.4914, ...), got mean "
+                f"{mean}: divide them by 255."
+            )
+        if mean is not None and inputs.dim() != 4:
+            raise ValueError("mean/std normalise images (N, C, H, W); these inputs are not images.")
+
+    def _affine(
+        self, inputs: Tensor, mean: Stats | None, std: Stats | None
+    ) -> tuple[Tensor | None, Tensor | None]:
+        """x_float = x * scale + shift does both /255 (uint8) and (x - mean) / std in one step."""
+        is_uint8 = inputs.dtype == torch.uint8
+        if mean is None and not is_uint8:
+            return None, None
+        channels = inputs.shape[1] if inputs.dim() == 4 else 1
+        scale = torch.full((1, channels, 1, 1), 1 / 255 if is_uint8 else 1.0)
+        shift = torch.zeros(1, channels, 1, 1)
+        if mean is not None and std is not None:  # both or neither: see _validate
+            m, s = channel_stats(mean, std, channels)
+            scale, shift = scale / s, -m / s  # normalize, folded into one multiply-add
+        if inputs.dim() != 4:  # uint8 non-image data: only /255
+            scale, shift = scale.flatten()[:1], shift.flatten()[:1]
+        return scale.to(self.device), shift.to(self.device)
+
+    def _shard_positions(self) -> range:
+        """The positions of an epoch's order this process takes (all of them when not sharded)."""
+        n = len(self.inputs)
+        total = -(-n // self.world_size) * self.world_size if self.pad else n  # padded: equal parts
+        return range(self.rank, total, self.world_size)  # a position p >= n stands for p - n
+
+    def _shard_size(self) -> int:
+        return len(self._shard_positions())
+
+    def _epoch_plan(self) -> tuple[Tensor, Tensor | None]:
+        """One epoch's order (N,) and, when augmenting, per-sample (dy, dx, flip) as (N, 3)."""
+        n = len(self.inputs)
+        g = self.generator
+        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+        if not self.augment:
+            return order.to(self.device), None
+        shifts = torch.randint(0, 2 * self.crop_padding + 1, (n, 2), generator=g)
+        flips = torch.randint(0, 2, (n, 1), generator=g)
+        return order.to(self.device), torch.cat([shifts, flips], 1).to(self.device)
+
+    def _batch(self, idx: Tensor, aug: Tensor | None) -> Tensor:
+        """Inputs `idx` (B,), cropped and flipped as `aug` (B, 3) says, as float if images."""
+        if aug is None or self.padded is None:
+            x = self.inputs[idx]
+        else:
+            h, w = self.inputs.shape[-2:]
+            x = crop_flip(self.padded, idx, aug[:, 0], aug[:, 1], aug[:, 2].bool(), h, w)
+        if self.scale is not None and self.shift is not None:
+            x = x.float().mul_(self.scale).add_(self.shift)  # (x / 255 - mean) / std
+        return x
 
 
 def _as_tensor(values: object, name: str) -> Tensor:

@@ -258,3 +258,10 @@ def test_float_images_in_0_255_and_mean_in_0_255_units_are_refused():
                      mean=(125.3, 123.0, 113.9), std=(63.0, 62.1, 66.7))  # fmt: skip
     normalised = (torch.rand(4, 1, 8, 8) - 0.13) / 0.31  # up to 2.8: still fine
     assert len(DeviceLoader(normalised, torch.zeros(4), device="cpu")) == 1
+
+
+def test_float_feature_maps_of_any_scale_are_batched_as_they_are():
+    """Frozen features (N, 32, 16, 16) are not images: large values are fine there."""
+    features = torch.randn(4, 32, 16, 16) * 30
+    (x, _), *_ = DeviceLoader(features, torch.zeros(4), device="cpu", shuffle=False)
+    assert torch.equal(x, features)
