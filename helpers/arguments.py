@@ -13,6 +13,8 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 MAX_SEED = 2**32 - 1  # the largest seed NumPy accepts
 
 
@@ -47,13 +49,14 @@ def check_seed(value: Any, name: str = "seed") -> int:
 
 
 def check_flag(value: Any, name: str, allow_none: bool = False) -> bool | None:
-    """True or False (or None when allowed); "no", 0 or 1 are refused, never interpreted."""
+    """True or False (NumPy's too; or None when allowed); "no", 0 or 1 are refused, never
+    interpreted."""
     if value is None and allow_none:
         return None
-    if not isinstance(value, bool):
+    if not isinstance(value, (bool, np.bool_)):
         expected = "True, False or None" if allow_none else "True or False"
         raise TypeError(f"{name} must be {expected}, got {_shown(value)}.")
-    return value
+    return bool(value)
 
 
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:

@@ -15,7 +15,7 @@ from .arguments import check_int
 
 # Layers that change no geometry: applied to every pixel (or channel) on its own.
 PIXELWISE = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm,
-             nn.modules.dropout._DropoutNd, nn.Identity)  # fmt: skip
+             nn.modules.dropout._DropoutNd, nn.Identity, nn.PReLU)  # fmt: skip
 # Parameter-free layers that do change it, in a way the recursion below does not cover.
 OTHER_GEOMETRY = (nn.modules.conv._ConvTransposeNd, nn.modules.pooling._AdaptiveAvgPoolNd,
                   nn.modules.pooling._AdaptiveMaxPoolNd, nn.modules.pooling._MaxUnpoolNd,

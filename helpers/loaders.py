@@ -239,14 +239,16 @@ class DeviceLoader:
         if augment and padding_mode == "reflect" and crop_padding >= min(inputs.shape[-2:]):
             raise ValueError("reflect padding must be smaller than the image size.")
         images = inputs.dim() == 4 and inputs.shape[1] in (1, 3)  # not feature maps
-        if images and inputs.is_floating_point() and inputs.amax() > 10:
+        if images and inputs.is_floating_point() and looks_like_0_to_255(inputs):
             raise ValueError(
-                f"float images reach {inputs.amax().item():.4g}; DeviceLoader expects uint8 "
-                "(0-255, it divides by 255) or float in [0, 1]: pass the uint8 images."
+                f"these float images hold whole numbers up to {inputs.amax().item():.4g}, as "
+                "0-255 pixels do; DeviceLoader divides uint8 images by 255 itself: pass the uint8 "
+                "images, or divide by 255 first."
             )
         if (mean is None) != (std is None):
             raise ValueError("give both mean and std (to normalise) or neither.")
-        if mean is not None and torch.as_tensor(mean, dtype=torch.float32).abs().max() > 1:
+        big_mean = mean is not None and torch.as_tensor(mean, dtype=torch.float32).abs().max() > 1
+        if big_mean and (inputs.dtype == torch.uint8 or images):
             raise ValueError(
                 f"mean and std are in [0, 1] units (CIFAR-10: mean 0.4914, ...), got mean "
                 f"{mean}: divide them by 255."
@@ -303,10 +305,18 @@ class DeviceLoader:
         return x
 
 
+def looks_like_0_to_255(x: Tensor) -> bool:
+    """Float values that are whole numbers from 0 up to more than 10: pixels in 0-255 units
+    (DeviceLoader and show_images refuse them: both expect floats in [0, 1])."""
+    return bool(x.amin() >= 0 and x.amax() > 10 and torch.equal(x, x.round()))
+
+
 def _as_tensor(values: object, name: str) -> Tensor:
     """`values` (a tensor, NumPy array or nested list of numbers) as one tensor; a list of
     tensors (one per sample) or None is refused with what to do instead."""
     if isinstance(values, (list, tuple)) and values and isinstance(values[0], Tensor):
+        if values[0].dim() == 0:  # one number per sample: fine
+            return torch.stack(list(values))
         raise TypeError(
             f"{name} is a {type(values).__name__} of {len(values)} tensors; DeviceLoader needs "
             f"one tensor with the samples along dim 0: pass torch.stack({name})."

@@ -24,6 +24,7 @@ from torch import Tensor
 
 from .arguments import check_int
 from .data.sets import ImageSet, channel_stats
+from .loaders import looks_like_0_to_255
 
 
 class CourseFigure(Figure):
@@ -60,18 +61,18 @@ def show_images(
 ) -> Figure:
     """A grid of images, with the label (and the prediction, green if right, red if wrong).
 
-    `images`: uint8 or float in [0, 1] (or normalised: then give its mean and std), (N, C, H, W)
-    with C = 1 or 3, or (N, H, W); or an ImageSet (its labels and classes are used when not
+    `images`: uint8 or float in [0, 1] (normalised: give its mean and std; other floats are
+    clipped to [0, 1]), (N, C, H, W) with C = 1 or 3, or (N, H, W); or an ImageSet (its labels and classes are used when not
     given). `labels` and `preds` give one class index (or name) per image; `classes` the names.
 
     Used by notebooks 03, 06, 08.
     """
     if isinstance(images, ImageSet):
         labels = images.labels if labels is None else labels
-        classes, images = classes or images.classes, images.images
-    if classes is not None and (
-        isinstance(classes, str) or not all(isinstance(c, str) for c in classes)
-    ):
+        classes = images.classes if classes is None else classes
+        images = images.images
+    names = list(classes.values()) if isinstance(classes, Mapping) else classes
+    if names is not None and (isinstance(names, str) or not all(isinstance(c, str) for c in names)):
         raise TypeError(
             f"classes must be a list of class names such as ['cat', 'dog'], got {classes!r:.60}; "
             "predictions go in preds=..."
@@ -80,6 +81,11 @@ def show_images(
         images = torch.stack(list(images))  # one image per entry -> (N, ...)
     if not isinstance(images, (Tensor, np.ndarray)):
         raise TypeError(f"images must be a tensor (N, C, H, W), got {type(images).__name__}.")
+    if images.ndim == 3 and images.shape[0] == 3:
+        raise ValueError(
+            f"images of shape {tuple(images.shape)}: one colour image, or three gray ones? Pass "
+            "image[None] for one colour image, images[:, None] for gray ones."
+        )
     ncols = check_int(ncols, "ncols", minimum=1)
     max_images = check_int(max_images, "max_images", minimum=1)
     pics = _images_for_display(images[:max_images], mean, std)
@@ -329,11 +335,6 @@ def _grid(n: int, ncols: int) -> tuple[int, int]:
 def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
     """(N, C, H, W) or (N, H, W), uint8 or float (possibly normalised) -> (N, H, W[, 3]) in [0, 1]."""
     x = torch.as_tensor(images).detach().cpu()
-    if x.dim() == 3 and x.shape[0] == 3:
-        raise ValueError(
-            f"images of shape {tuple(x.shape)}: one colour image, or three gray ones? Pass "
-            "image[None] for one colour image, images[:, None] for gray ones."
-        )
     if x.dim() == 3:
         x = x.unsqueeze(1)  # (N, 1, H, W)
     if x.dim() != 4 or x.shape[1] not in (1, 3):
@@ -348,11 +349,10 @@ def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
         )
     if (mean is None) != (std is None):
         raise ValueError("give both mean and std (to undo a normalisation) or neither.")
-    if x.is_floating_point() and mean is None and len(x) and (x.max() > 1.5 or x.min() < -0.5):
+    if x.is_floating_point() and mean is None and len(x) and looks_like_0_to_255(x):
         raise ValueError(
-            f"float images are shown from 0 to 1; these go from {x.min().item():.3g} to "
-            f"{x.max().item():.4g}. Divide 0-255 values by 255 (or pass the uint8 images), or "
-            "give the mean and std they were normalised with (mean=..., std=...)."
+            f"these float images hold whole numbers up to {x.max().item():.4g}, as 0-255 pixels "
+            "do, and would all show white: divide them by 255, or pass the uint8 images."
         )
     x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
     if mean is not None and std is not None:

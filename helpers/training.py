@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import os
 import random
 import re
@@ -373,6 +374,8 @@ class History:
     """
 
     def __init__(self, records: Iterable[dict] | None = None) -> None:
+        if isinstance(records, dict) and "records" in records:  # History.to_dict()'s form
+            records = records["records"]
         if isinstance(records, (dict, str)):
             raise TypeError(
                 f"History takes a list of per-epoch records (dicts), got a {type(records).__name__}"
@@ -995,6 +998,8 @@ def _run(model: nn.Module, x: Tensor) -> Any:
     except torch.OutOfMemoryError:
         raise  # not the model's shape: torch's own message says what to do
     except RuntimeError as exc:
+        if "out of memory" in str(exc).lower():  # CPU and MPS say it in a plain RuntimeError
+            raise
         raise TrainingError(_model_failed(model, x, exc)) from exc
 
 
@@ -1003,6 +1008,7 @@ def _model_failed(model: nn.Module, x: Tensor, exc: Exception) -> str:
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
     weight = next((p for p in model.parameters() if p.is_floating_point()), None)
     shapes = re.search(r"\((\d+)x(\d+) and (\d+)x(\d+)\)", first)
+    channels = re.search(r"to have (\d+) channels, but got (\d+) channels", first)
     if "mat1 and mat2" in first and shapes:
         got, wanted = shapes.group(2), shapes.group(3)
         hint = (
@@ -1010,13 +1016,19 @@ def _model_failed(model: nn.Module, x: Tensor, exc: Exception) -> str:
             f"nn.Linear({got}, ...) (the size of what reaches it after Flatten), or check the "
             "layers before it."
         )
-    elif "channels, but got" in first:
-        hint = "The first convolution's in_channels must be the images' channels (dim 1)."
-    elif weight is not None and x.dtype != weight.dtype:
+    elif channels:
+        wanted, got = channels.group(1), channels.group(2)
+        where = "the images'" if x.dim() == 4 and int(got) == x.shape[1] else "the layer before's"
         hint = (
-            f"Convert the inputs to the weights' dtype: x.to({weight.dtype}) for float64 "
-            "(NumPy's default); x.float() / 255 for uint8 images (DeviceLoader does that)."
+            f"A convolution expects {wanted} input channels but gets {got}: its in_channels "
+            f"must be {where} channels ({got})."
         )
+    elif weight is not None and x.is_floating_point() and x.dtype != weight.dtype:
+        hint = (
+            f"Convert the inputs to the weights' dtype: x.to({weight.dtype}) (NumPy's is float64)."
+        )
+    elif x.dtype == torch.uint8 and x.dim() == 4:
+        hint = "uint8 images go in as floats: x.float() / 255 (DeviceLoader does that)."
     else:
         hint = "Run one batch by hand and print the shape after each layer to see where."
     return f"the model failed on inputs {tuple(x.shape)} {x.dtype}: {first}. {hint}"
@@ -1026,8 +1038,13 @@ def _ignore_index(loss_fn: Any) -> int:
     """The target value `loss_fn` leaves out: the ignore_index of an nn.CrossEntropyLoss or a
     functools.partial(F.cross_entropy, ignore_index=...), else cross_entropy's default."""
     if isinstance(loss_fn, functools.partial):
-        return int(loss_fn.keywords.get("ignore_index", IGNORE_INDEX))
-    return int(getattr(loss_fn, "ignore_index", IGNORE_INDEX))
+        value = loss_fn.keywords.get("ignore_index", IGNORE_INDEX)
+    else:
+        value = getattr(loss_fn, "ignore_index", IGNORE_INDEX)
+    try:
+        return operator.index(value)
+    except TypeError:  # a custom loss's own attribute, e.g. None: nothing is ignored
+        return IGNORE_INDEX
 
 
 def _pair(batch: Any) -> tuple[Tensor, Tensor]:

@@ -78,8 +78,10 @@ def test_bf16_pays_on_native_bf16_gpus_and_on_amx_cpus_only(monkeypatch):
     # a GPU that computes bfloat16 natively (Ampere on) pays; one that only emulates it (T4) not
     monkeypatch.setattr(devices, "resolve_device", lambda device: torch.device(device))
     for native, expected in ((True, True), (False, False)):
-        monkeypatch.setattr(
-            torch.cuda, "is_bf16_supported", lambda including_emulation=True, n=native: n
+        monkeypatch.setattr(  # emulation counts only when asked for, as in torch
+            torch.cuda,
+            "is_bf16_supported",
+            lambda including_emulation=True, n=native: n or including_emulation,
         )
         assert devices.bf16_pays("cuda") is expected
     assert devices.bf16_pays("mps") is False

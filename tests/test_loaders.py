@@ -251,13 +251,17 @@ def test_inputs_in_another_form_are_refused_with_the_fix(inputs, targets, kwargs
 
 
 def test_float_images_in_0_255_and_mean_in_0_255_units_are_refused():
-    with pytest.raises(ValueError, match="float images reach 255"):
+    with pytest.raises(ValueError, match="whole numbers up to 255"):
         DeviceLoader(torch.full((4, 3, 8, 8), 255.0), torch.zeros(4), device="cpu")
     with pytest.raises(ValueError, match="divide them by 255"):
         DeviceLoader(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), torch.zeros(4), device="cpu",
                      mean=(125.3, 123.0, 113.9), std=(63.0, 62.1, 66.7))  # fmt: skip
     normalised = (torch.rand(4, 1, 8, 8) - 0.13) / 0.31  # up to 2.8: still fine
     assert len(DeviceLoader(normalised, torch.zeros(4), device="cpu")) == 1
+    per_pixel = torch.randn(4, 1, 8, 8) * 20  # standardised per pixel: large, not 0-255
+    assert len(DeviceLoader(per_pixel, torch.zeros(4), device="cpu")) == 1
+    features = torch.rand(4, 32, 4, 4) * 8  # feature maps may be normalised in raw units
+    assert len(DeviceLoader(features, torch.zeros(4), device="cpu", mean=[4.0], std=[2.0])) == 1
 
 
 def test_float_feature_maps_of_any_scale_are_batched_as_they_are():

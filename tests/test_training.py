@@ -620,3 +620,47 @@ def test_predict_refuses_one_output_per_sample_and_history_a_whole_record():
         predict(nn.Linear(2, 1), DeviceLoader(x, y, device=CPU), device=CPU)
     with pytest.raises(TypeError, match=r"History\(record\['history'\]\)"):
         History({"name": "run", "history": []})
+
+
+def test_mixed_precision_uses_float16_where_the_gpu_only_emulates_bfloat16(monkeypatch):
+    from helpers.training import _amp_dtype
+
+    cuda = torch.device("cuda")
+    for native, expected in ((True, torch.bfloat16), (False, torch.float16)):
+        monkeypatch.setattr(  # a T4: bfloat16 tensors work (emulated), the hardware lacks it
+            torch.cuda,
+            "is_bf16_supported",
+            lambda including_emulation=True, n=native: n or including_emulation,
+        )
+        assert _amp_dtype(cuda, None) is expected
+    assert _amp_dtype(CPU, None) is None and _amp_dtype(CPU, True) is torch.bfloat16
+
+
+def test_the_hints_name_the_layer_that_does_not_fit_and_odd_ignore_index_is_tolerated():
+    images = DeviceLoader(
+        torch.zeros(8, 3, 8, 8, dtype=torch.uint8), torch.zeros(8).long(), device=CPU
+    )
+    middle = nn.Sequential(nn.Conv2d(3, 32, 3), nn.Conv2d(16, 8, 3), nn.Flatten())
+    with pytest.raises(
+        TrainingError, match="expects 16 input channels but gets 32: .*the layer before"
+    ):
+        evaluate(middle, images, device=CPU)
+
+    class MaskedCE(nn.Module):
+        ignore_index = None  # a custom loss's own attribute
+
+        def forward(self, out, y):
+            return F.cross_entropy(out, y)
+
+    train, _ = loaders()
+    assert len(fit(mlp(), train, epochs=1, loss_fn=MaskedCE(), device=CPU, verbose=False)) == 1
+    assert History({"records": [{"epoch": 1}]}).best_epoch is None  # History.to_dict()'s form
+
+
+def test_numpy_booleans_are_flags_too():
+    """np.bool_ (e.g. from a comparison of NumPy values) is accepted as True/False."""
+    import numpy as np
+
+    train, _ = loaders()
+    h = fit(mlp(), train, epochs=1, device=CPU, verbose=np.False_, amp=np.False_)
+    assert len(h) == 1
