@@ -62,36 +62,19 @@ def show_images(
     """A grid of images, with the label (and the prediction, green if right, red if wrong).
 
     `images`: uint8 or float in [0, 1] (normalised: give its mean and std; other floats are
-    clipped to [0, 1]), (N, C, H, W) with C = 1 or 3, or (N, H, W); or an ImageSet (its labels and classes are used when not
-    given). `labels` and `preds` give one class index (or name) per image; `classes` the names.
+    clipped to [0, 1]), (N, C, H, W) with C = 1 or 3, or (N, H, W); or an ImageSet (its labels
+    and classes are used when not given). `labels` and `preds` give one class index (or name)
+    per image; `classes` the names (a list, or a dict index -> name).
 
     Used by notebooks 03, 06, 08.
     """
-    if isinstance(images, ImageSet):
-        labels = images.labels if labels is None else labels
-        classes = images.classes if classes is None else classes
-        images = images.images
-    names = list(classes.values()) if isinstance(classes, Mapping) else classes
-    if names is not None and (isinstance(names, str) or not all(isinstance(c, str) for c in names)):
-        raise TypeError(
-            f"classes must be a list of class names such as ['cat', 'dog'], got {classes!r:.60}; "
-            "predictions go in preds=..."
-        )
-    if isinstance(images, (list, tuple)) and images and isinstance(images[0], Tensor):
-        images = torch.stack(list(images))  # one image per entry -> (N, ...)
-    if not isinstance(images, (Tensor, np.ndarray)):
-        raise TypeError(f"images must be a tensor (N, C, H, W), got {type(images).__name__}.")
-    if images.ndim == 3 and images.shape[0] == 3:
-        raise ValueError(
-            f"images of shape {tuple(images.shape)}: one colour image, or three gray ones? Pass "
-            "image[None] for one colour image, images[:, None] for gray ones."
-        )
+    batch, labels, classes = _checked(images, labels, classes)
     ncols = check_int(ncols, "ncols", minimum=1)
     max_images = check_int(max_images, "max_images", minimum=1)
-    pics = _images_for_display(images[:max_images], mean, std)
+    pics = _images_for_display(batch[:max_images], mean, std)
     n = len(pics)
-    labels = _labels(labels, "labels", len(images))
-    preds = _labels(preds, "preds", len(images))
+    labels = _labels(labels, "labels", len(batch))
+    preds = _labels(preds, "preds", len(batch))
     rows, cols = _grid(n, ncols)
     fig, axes = _subplots(
         rows, cols, (1.5 * cols, 1.5 * rows + (0.5 if preds is not None else 0.3))
@@ -269,6 +252,31 @@ def plot_confusion_matrix(
     return fig
 
 
+def _checked(images: Any, labels: Any, classes: Any) -> tuple[Tensor | np.ndarray, Any, Any]:
+    """show_images' arguments: an ImageSet unpacked, a list of images stacked, and class names
+    that are names; anything else, or an ambiguous (3, H, W), refused with what to pass."""
+    if isinstance(images, ImageSet):
+        labels = images.labels if labels is None else labels
+        classes = images.classes if classes is None else classes
+        images = images.images
+    names = list(classes.values()) if isinstance(classes, Mapping) else classes
+    if names is not None and (isinstance(names, str) or not all(isinstance(c, str) for c in names)):
+        raise TypeError(
+            f"classes must be a list of class names such as ['cat', 'dog'], got {classes!r:.60}; "
+            "predictions go in preds=..."
+        )
+    if isinstance(images, (list, tuple)) and images and isinstance(images[0], Tensor):
+        images = torch.stack(list(images))  # one image per entry -> (N, ...)
+    if not isinstance(images, (Tensor, np.ndarray)):
+        raise TypeError(f"images must be a tensor (N, C, H, W), got {type(images).__name__}.")
+    if images.ndim == 3 and images.shape[0] == 3:
+        raise ValueError(
+            f"images of shape {tuple(images.shape)}: one colour image, or three gray ones? Pass "
+            "image[None] for one colour image, images[:, None] for gray ones."
+        )
+    return images, labels, classes
+
+
 def _check_history(history: Any, name: str) -> None:
     if not hasattr(history, "best_epoch"):
         raise ValueError(
@@ -332,7 +340,7 @@ def _grid(n: int, ncols: int) -> tuple[int, int]:
     return math.ceil(n / ncols), ncols
 
 
-def _images_for_display(images: Tensor, mean: Any, std: Any) -> np.ndarray:
+def _images_for_display(images: Tensor | np.ndarray, mean: Any, std: Any) -> np.ndarray:
     """(N, C, H, W) or (N, H, W), uint8 or float (possibly normalised) -> (N, H, W[, 3]) in [0, 1]."""
     x = torch.as_tensor(images).detach().cpu()
     if x.dim() == 3:
