@@ -59,9 +59,17 @@ def bf16_pays(device: torch.device | str | None = None) -> bool:
     """
     device = resolve_device(device)
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported(including_emulation=False)
+        return autocast_dtype(device) == torch.bfloat16
     amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
     return device.type == "cpu" and amx is not None and bool(amx())
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype:
+    """The dtype of mixed precision on `device`, as fit and the doctor use it: bfloat16, except
+    float16 on GPUs that only emulate bfloat16 (before Ampere, e.g. the T4 or V100)."""
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
+        return torch.float16  # needs a GradScaler: fit makes one
+    return torch.bfloat16  # CPU autocast only knows bfloat16
 
 
 def seed_everything(seed: int | None = None) -> int:

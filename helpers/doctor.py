@@ -34,12 +34,11 @@ def _versions() -> list[Finding]:
 def _device() -> list[Finding]:
     import torch
 
-    from .devices import best_device, device_name
+    from .devices import autocast_dtype, best_device, device_name
 
     device = best_device()
     findings = [Finding("device", f"{device.type}: {device_name(device)}")]
-    native_bf16 = device.type != "cuda" or torch.cuda.is_bf16_supported(including_emulation=False)
-    dtype = torch.bfloat16 if native_bf16 else torch.float16  # what fit's mixed precision uses
+    dtype = autocast_dtype(device)  # what fit's mixed precision uses
     try:
         with torch.autocast(device.type, dtype=dtype):
             y = torch.ones(8, 8, device=device) @ torch.ones(8, 8, device=device)

@@ -50,7 +50,7 @@ from .checkpoints import (
     load_state_dict_checked,
     save_checkpoint,
 )
-from .devices import resolve_device, seed_everything
+from .devices import autocast_dtype, resolve_device, seed_everything
 from .loaders import DeviceLoader
 from .settings import get_settings
 
@@ -546,9 +546,7 @@ def _amp_dtype(device: torch.device, amp: bool | None) -> torch.dtype | None:
     on), or None for float32. Older GPUs such as the T4 only emulate bfloat16: float16 there."""
     if not (device.type == "cuda" if amp is None else amp):
         return None
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported(including_emulation=False):
-        return torch.float16  # needs a GradScaler: fit makes one
-    return torch.bfloat16  # CPU autocast only knows bfloat16
+    return autocast_dtype(device)
 
 
 class _Tally:
