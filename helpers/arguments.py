@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 MAX_SEED = 2**32 - 1  # the largest seed NumPy accepts
 
@@ -64,6 +65,13 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         listed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name}={_shown(value)} is not known; use one of {listed}.")
+    return value
+
+
+def check_model(value: Any, name: str = "model") -> nn.Module:
+    """A network (an nn.Module), not its class, its state dict or anything else."""
+    if not isinstance(value, nn.Module):
+        raise TypeError(f"{name} must be a network (an nn.Module), got {type(value).__name__}.")
     return value
 
 

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 import torch
 from torch import nn
 
+from .arguments import check_model
 from .devices import resolve_device
 
 TEMP_PREFIX = ".tmp-"  # temporary files start with this; they never end in ".pt"
@@ -150,8 +151,7 @@ def load_state_dict_checked(
 
     Used by notebook 06.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a network (an nn.Module), got {type(model).__name__}.")
+    check_model(model)
     if not isinstance(state_dict, Mapping):
         raise CheckpointError(
             f"expected a state dict (a dict of tensors), got {type(state_dict).__name__}."

@@ -225,8 +225,8 @@ def plot_confusion_matrix(
     """
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
-    if not isinstance(classes, Sequence) or isinstance(classes, str) or len(classes) == 0:
-        raise ValueError(f"classes must be a non-empty list of class names, got {classes!r:.60}.")
+    _check_class_names(classes)
+    classes = list(classes.values()) if isinstance(classes, Mapping) else list(classes)
     y_true = _class_indices(labels, "labels", len(classes))
     y_pred = _class_indices(preds, "preds", len(classes))
     if len(y_true) != len(y_pred):
@@ -259,12 +259,8 @@ def _checked(images: Any, labels: Any, classes: Any) -> tuple[Tensor | np.ndarra
         labels = images.labels if labels is None else labels
         classes = images.classes if classes is None else classes
         images = images.images
-    names = list(classes.values()) if isinstance(classes, Mapping) else classes
-    if names is not None and (isinstance(names, str) or not all(isinstance(c, str) for c in names)):
-        raise TypeError(
-            f"classes must be a list of class names such as ['cat', 'dog'], got {classes!r:.60}; "
-            "predictions go in preds=..."
-        )
+    if classes is not None:
+        _check_class_names(classes)
     if isinstance(images, (list, tuple)) and images and isinstance(images[0], Tensor):
         images = torch.stack(list(images))  # one image per entry -> (N, ...)
     if not isinstance(images, (Tensor, np.ndarray)):
@@ -275,6 +271,17 @@ def _checked(images: Any, labels: Any, classes: Any) -> tuple[Tensor | np.ndarra
             "image[None] for one colour image, images[:, None] for gray ones."
         )
     return images, labels, classes
+
+
+def _check_class_names(classes: Any) -> None:
+    """A non-empty list of class names (or a dict index -> name, in index order)."""
+    names = list(classes.values()) if isinstance(classes, Mapping) else classes
+    ok = isinstance(names, Sequence) and not isinstance(names, str) and len(names) > 0
+    if not ok or not all(isinstance(c, str) for c in names):
+        raise TypeError(
+            f"classes must be a list of class names such as ['cat', 'dog'], got {classes!r:.60}; "
+            "predictions go in preds=..."
+        )
 
 
 def _check_history(history: Any, name: str) -> None:

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import distributed as ddp
-from .arguments import check_flag, check_int, check_positive
+from .arguments import check_flag, check_int, check_model, check_positive
 from .checkpoints import (
     CheckpointError,
     check_writable,
@@ -231,7 +231,7 @@ def evaluate(
 
     Used by notebooks 05, 06, 07, 08.
     """
-    _check_model(model)
+    check_model(model)
     _check_loader(loader, "loader")
     _check_loss_fn(loss_fn)
     device = resolve_device(device)
@@ -268,7 +268,7 @@ def predict(
 
     Used by notebooks 05, 08.
     """
-    _check_model(model)
+    check_model(model)
     _check_loader(loader, "loader")
     device = resolve_device(device)
     how = _How.choose(device, F.cross_entropy, amp)
@@ -866,7 +866,7 @@ def _check_fit_arguments(
     flags: dict[str, Any],
 ) -> None:
     """Refuse arguments fit cannot use, each with what it got and what it expects."""
-    _check_model(model)
+    check_model(model)
     for name, value in flags.items():
         check_flag(value, name)
     if not any(p.requires_grad for p in model.parameters()):
@@ -894,11 +894,6 @@ def _check_fit_arguments(
         )
     if flags["resume"] and checkpoint_path is None:
         raise ValueError("resume=True needs checkpoint_path=..., the file of the run to continue.")
-
-
-def _check_model(model: Any) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a network (an nn.Module), got {type(model).__name__}.")
 
 
 def _check_loss_fn(loss_fn: Any) -> None:
